@@ -1,0 +1,43 @@
+# moxing: `make run` and `make test` work on a fresh Debian 12 machine.
+MODEL  ?= ../shared/models/stories260K.gguf
+PROMPT ?= Once upon a time
+N      ?= 128
+JOBS   ?= $(shell nproc)
+FUZZ_SECONDS ?= 60
+
+BIN := build/release/moxing
+
+.PHONY: all setup build run test test-release test-asan fuzz bench clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	@cmake --preset release > /dev/null
+	@cmake --build --preset release -j $(JOBS)
+
+run: build
+	$(BIN) run -m "$(MODEL)" -p "$(PROMPT)" -n $(N)
+
+test: setup test-release test-asan fuzz
+
+test-release: build
+	cd build/release && ctest --output-on-failure -j $(JOBS)
+
+test-asan: setup
+	@cmake --preset asan > /dev/null
+	@cmake --build --preset asan -j $(JOBS)
+	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS)
+
+fuzz: setup
+	@cmake --preset fuzz > /dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@bash scripts/run_fuzzers.sh build/fuzz $(FUZZ_SECONDS)
+
+bench: build
+	build/release/moxing_bench
+
+clean:
+	rm -rf build

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages moxing needs to build and test, only those missing.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build make pkg-config  # toolchain
+  clang libclang-rt-14-dev              # libFuzzer targets
+  libfmt-dev                            # formatting
+  libcli11-dev                          # command-line parsing
+  nlohmann-json3-dev                    # JSON (golden manifests, later the API)
+  libgtest-dev                          # unit tests
+  libbenchmark-dev                      # kernel micro-benchmarks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "setup: installing ${missing[*]}" >&2
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,73 @@
+// Reader for GGUF v2 and v3 files: memory-mapped, every field validated before use.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/expected.h"
+#include "core/mapped_file.h"
+#include "gguf/value.h"
+#include "quant/types.h"
+
+namespace mx::gguf {
+
+struct KeyValue {
+  std::string key;
+  Value value;
+};
+
+struct TensorInfo {
+  std::string name;
+  std::vector<int64_t> dims;  // ne[0] first: ne[0] is the row length (contiguous)
+  GgmlType type = GgmlType::kF32;
+  uint64_t offset = 0;        // relative to the start of the data section
+  size_t n_bytes = 0;         // validated: inside the file, not overlapping another tensor
+  const uint8_t* data = nullptr;  // points into the mapped file
+
+  int64_t n_elements() const;
+  int64_t n_rows() const { return dims.empty() ? 1 : n_elements() / dims[0]; }
+};
+
+class File {
+ public:
+  // Maps the file and parses it. The File keeps the mapping alive.
+  static Expected<File> open(const std::string& path);
+  // Parses bytes the caller owns and keeps alive (tests, fuzzing). `name` appears in errors.
+  static Expected<File> parse(std::span<const uint8_t> bytes, std::string name = "<memory>");
+
+  uint32_t version() const { return version_; }
+  uint32_t alignment() const { return alignment_; }
+  uint64_t data_offset() const { return data_offset_; }
+  const std::string& name() const { return name_; }
+  uint64_t file_size() const { return bytes_.size(); }
+
+  const std::vector<KeyValue>& metadata() const { return metadata_; }
+  const Value* find(std::string_view key) const;
+  std::optional<int64_t> get_int(std::string_view key) const;
+  std::optional<double> get_float(std::string_view key) const;
+  std::optional<bool> get_bool(std::string_view key) const;
+  std::optional<std::string> get_string(std::string_view key) const;
+  const Array* get_array(std::string_view key) const;
+
+  const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  const TensorInfo* find_tensor(std::string_view name) const;
+
+ private:
+  std::shared_ptr<MappedFile> mapping_;  // null when parsing borrowed bytes
+  std::span<const uint8_t> bytes_;
+  std::string name_;
+  uint32_t version_ = 0;
+  uint32_t alignment_ = 32;
+  uint64_t data_offset_ = 0;
+  std::vector<KeyValue> metadata_;
+  std::vector<TensorInfo> tensors_;
+
+  friend class Parser;
+};
+
+}  // namespace mx::gguf

@@ -63,6 +63,15 @@ using Status = Expected<void>;
 
 }  // namespace mx
 
+// Evaluates an Expected; on error returns the error from the enclosing function,
+// otherwise assigns the value to lhs.
+#define MX_TRY_ASSIGN(lhs, expr)    \
+  do {                              \
+    auto mx_try_ = (expr);          \
+    if (!mx_try_) return mx_try_.error(); \
+    lhs = std::move(*mx_try_);      \
+  } while (0)
+
 // Invariants that hold whatever the input: always checked, abort with a message.
 #define MX_CHECK(cond)                                                              \
   do {                                                                              \

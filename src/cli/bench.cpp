@@ -1,0 +1,176 @@
+// `moxing bench`: prompt processing (ppN) and generation (tgN) speed, reported like
+// llama-bench (markdown table or JSON with its field names) plus achieved GFLOP/s and GB/s.
+#include <chrono>
+#include <cmath>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/common.h"
+#include "core/format.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "engine/generate.h"
+#include "sampling/rng.h"
+
+namespace mx::cli {
+namespace {
+
+struct BenchOptions {
+  std::string path;
+  std::vector<int> n_prompt = {512};
+  std::vector<int> n_gen = {128};
+  std::vector<int> threads = {default_threads()};
+  int depth = 0;  // tokens already in the cache before the test
+  int repetitions = 5;
+  bool json = false;
+};
+
+struct TestResult {
+  int n_prompt, n_gen, n_threads, depth;
+  std::vector<double> seconds;
+  double mean_ts() const;
+  double sd_ts() const;
+};
+
+std::vector<double> rates(const TestResult& r) {
+  std::vector<double> ts;
+  for (double s : r.seconds) ts.push_back((r.n_prompt + r.n_gen) / s);
+  return ts;
+}
+double TestResult::mean_ts() const {
+  const auto ts = rates(*this);
+  return std::accumulate(ts.begin(), ts.end(), 0.0) / ts.size();
+}
+double TestResult::sd_ts() const {
+  const auto ts = rates(*this);
+  if (ts.size() < 2) return 0;
+  const double m = mean_ts();
+  double v = 0;
+  for (double t : ts) v += (t - m) * (t - m);
+  return std::sqrt(v / (ts.size() - 1));
+}
+
+std::vector<Token> random_tokens(int n, int64_t n_vocab, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<Token> t(n);
+  for (auto& x : t) x = static_cast<Token>(rng.next() % n_vocab);
+  return t;
+}
+
+// Time of one run: a fresh cache, `depth` tokens of context, then the measured work.
+Expected<double> time_once(const Model& m, ExecContext& ctx, int n_prompt, int n_gen, int depth) {
+  KvCache cache(m.config, depth + n_prompt + n_gen + 1);
+  std::vector<float> logits(m.config.n_vocab);
+  if (depth > 0) {
+    if (auto st = prefill(m, ctx, cache, 0, random_tokens(depth, m.config.n_vocab, 7), logits); !st)
+      return st.error();
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  if (n_prompt > 0) {
+    if (auto st = prefill(m, ctx, cache, 0, random_tokens(n_prompt, m.config.n_vocab, 1), logits); !st)
+      return st.error();
+  }
+  const auto gen = random_tokens(n_gen, m.config.n_vocab, 2);
+  for (int i = 0; i < n_gen; ++i) {
+    Batch b;
+    b.add(gen[i], static_cast<int32_t>(cache.length(0)), 0, true);
+    if (auto st = forward(m, b, cache, ctx, logits.data()); !st) return st.error();
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string model_type(const Model& m) {
+  return fmt::format("{} {} {}", m.config.arch.name, format_count(static_cast<double>(m.n_params())),
+                     type_name(m.weights.layers[0].wq.type));
+}
+
+std::string test_name(const TestResult& r) {
+  std::string s = r.n_prompt > 0 ? fmt::format("pp{}", r.n_prompt) : fmt::format("tg{}", r.n_gen);
+  if (r.depth > 0) s += fmt::format(" @ d{}", r.depth);
+  return s;
+}
+
+int run_bench(const BenchOptions& o) {
+  const KernelTable kernels = kernels_for_this_cpu();
+  auto model = load_model_with_progress(o.path, kernels);
+  if (!model) {
+    MX_LOG_ERROR("{}", model.error().message);
+    return kExitBadModel;
+  }
+  const Model& m = **model;
+  std::vector<TestResult> results;
+  for (int threads : o.threads) {
+    ExecContext ctx(threads, kernels);
+    std::vector<std::pair<int, int>> tests;
+    for (int p : o.n_prompt) if (p > 0) tests.emplace_back(p, 0);
+    for (int g : o.n_gen) if (g > 0) tests.emplace_back(0, g);
+    for (auto [np, ng] : tests) {
+      TestResult r{np, ng, threads, o.depth, {}};
+      ProgressBar bar(fmt::format("{} t={}", test_name(r), threads), o.repetitions + 1);
+      for (int rep = -1; rep < o.repetitions; ++rep) {  // rep -1 warms caches and pages
+        auto s = time_once(m, ctx, np, ng, o.depth);
+        if (!s) {
+          MX_LOG_ERROR("{}", s.error().message);
+          return kExitFailure;
+        }
+        if (rep >= 0) r.seconds.push_back(*s);
+        bar.update(rep + 2);
+      }
+      bar.finish();
+      results.push_back(r);
+    }
+  }
+
+  const double bytes = static_cast<double>(m.weight_bytes());
+  const double flops_per_token = 2.0 * static_cast<double>(m.n_params());
+  if (o.json) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : results) {
+      std::vector<double> samples_ns, samples_ts = rates(r);
+      for (double s : r.seconds) samples_ns.push_back(s * 1e9);
+      const double avg_ns = std::accumulate(samples_ns.begin(), samples_ns.end(), 0.0) / samples_ns.size();
+      out.push_back({{"model_filename", o.path}, {"model_type", model_type(m)},
+                     {"model_size", m.weight_bytes()}, {"model_n_params", m.n_params()},
+                     {"n_batch", kMaxBatch}, {"n_ubatch", kMaxBatch}, {"n_threads", r.n_threads},
+                     {"cpu_info", kernels.isa}, {"type_k", "f32"}, {"type_v", "f32"},
+                     {"n_prompt", r.n_prompt}, {"n_gen", r.n_gen}, {"n_depth", r.depth},
+                     {"avg_ns", avg_ns}, {"avg_ts", r.mean_ts()}, {"stddev_ts", r.sd_ts()},
+                     {"samples_ns", samples_ns}, {"samples_ts", samples_ts}});
+    }
+    fmt::print("{}\n", out.dump(2));
+    return kExitOk;
+  }
+  fmt::print("| model | size | params | backend | threads | test | t/s | achieved |\n");
+  fmt::print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |\n");
+  for (const auto& r : results) {
+    const double ts = r.mean_ts();
+    const std::string achieved = r.n_prompt > 0
+        ? fmt::format("{:.1f} GFLOP/s", ts * flops_per_token / 1e9)
+        : fmt::format("{:.1f} GB/s", ts * bytes / 1e9);
+    fmt::print("| {} | {} | {} | CPU {} | {} | {} | {:.2f} ± {:.2f} | {} |\n", model_type(m),
+               format_bytes(m.weight_bytes()), format_count(static_cast<double>(m.n_params())),
+               kernels.isa, r.n_threads, test_name(r), ts, r.sd_ts(), achieved);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner add_bench(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  app.add_option("-m,--model", o->path, "GGUF model file")->required();
+  app.add_option("-p,--n-prompt", o->n_prompt, "Prompt lengths to test (comma-separated)")
+      ->delimiter(',')->capture_default_str();
+  app.add_option("-n,--n-gen", o->n_gen, "Generation lengths to test")->delimiter(',')->capture_default_str();
+  app.add_option("-t,--threads", o->threads, "Thread counts to test")->delimiter(',')->capture_default_str();
+  app.add_option("-d,--ctx,--depth", o->depth, "Tokens already in the cache before each test")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  app.add_option("-r,--repetitions", o->repetitions, "Repetitions of each test")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_flag("--json", o->json, "JSON output (llama-bench field names)");
+  return [o] { return run_bench(*o); };
+}
+
+}  // namespace mx::cli

@@ -1,0 +1,41 @@
+// Pieces every subcommand shares: exit codes, model loading with a progress bar,
+// the kernel table for this CPU.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "core/expected.h"
+#include "kernels/kernel_table.h"
+#include "model/model.h"
+
+namespace mx::cli {
+
+// Exit codes a script can act on.
+enum ExitCode : int {
+  kExitOk = 0,
+  kExitFailure = 1,    // something went wrong while running
+  kExitUsage = 2,      // bad command line
+  kExitBadModel = 3,   // the model file cannot be read or is not supported
+  kExitBadInput = 4,   // a prompt or input file that cannot be used (e.g. longer than the context)
+};
+
+int default_threads();
+
+// The kernel table for this CPU; MOXING_ISA=scalar|avx2|avx512 limits it (for A/B runs).
+KernelTable kernels_for_this_cpu();
+
+// Loads a model, drawing a progress bar while its weights are paged in.
+Expected<std::unique_ptr<Model>> load_model_with_progress(const std::string& path,
+                                                          const KernelTable& kernels);
+
+// Each subcommand registers its options and returns the function that runs it.
+using Runner = std::function<int()>;
+Runner add_run(CLI::App& app);
+Runner add_info(CLI::App& app);
+Runner add_perplexity(CLI::App& app);
+Runner add_bench(CLI::App& app);
+
+}  // namespace mx::cli

@@ -1,0 +1,71 @@
+// `moxing perplexity`: how well a model predicts a text file, computed as the
+// reference's perplexity tool does so the figures compare.
+#include <fstream>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "cli/common.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "engine/perplexity.h"
+#include "tokenizer/tokenizer.h"
+
+namespace mx::cli {
+namespace {
+
+struct PerplexityOptions {
+  std::string path;
+  std::string text_file;
+  int64_t n_ctx = 512;
+  int threads = default_threads();
+};
+
+int run_perplexity(const PerplexityOptions& o) {
+  std::ifstream in(o.text_file, std::ios::binary);
+  if (!in) {
+    MX_LOG_ERROR("cannot read '{}'", o.text_file);
+    return kExitBadInput;
+  }
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const KernelTable kernels = kernels_for_this_cpu();
+  auto model = load_model_with_progress(o.path, kernels);
+  if (!model) {
+    MX_LOG_ERROR("{}", model.error().message);
+    return kExitBadModel;
+  }
+  auto tokenizer = Tokenizer::from_gguf((*model)->file);
+  if (!tokenizer) {
+    MX_LOG_ERROR("{}", tokenizer.error().message);
+    return kExitBadModel;
+  }
+  const std::vector<Token> tokens = (*tokenizer)->encode(text, /*add_special=*/true, /*parse_special=*/false);
+  ExecContext ctx(o.threads, kernels);
+  std::unique_ptr<ProgressBar> bar;
+  auto r = perplexity(**model, ctx, tokens, o.n_ctx, (*tokenizer)->vocab().bos(),
+                      [&](int64_t c, int64_t n, double) {
+                        if (!bar) bar = std::make_unique<ProgressBar>("perplexity", n);
+                        bar->update(c + 1);
+                      });
+  if (bar) bar->finish();
+  if (!r) {
+    MX_LOG_ERROR("{}", r.error().message);
+    return kExitBadInput;
+  }
+  fmt::print("perplexity: {:.4f} ± {:.4f} ({} chunks of {} tokens, {} predictions scored)\n", r->ppl,
+             r->ppl_stderr, r->n_chunks, o.n_ctx, r->n_scored);
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner add_perplexity(CLI::App& app) {
+  auto o = std::make_shared<PerplexityOptions>();
+  app.add_option("-m,--model", o->path, "GGUF model file")->required();
+  app.add_option("-f,--file", o->text_file, "Text file to score")->required();
+  app.add_option("-c,--ctx-size", o->n_ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(8, 32768));
+  app.add_option("-t,--threads", o->threads, "Compute threads")->capture_default_str()->check(CLI::PositiveNumber);
+  return [o] { return run_perplexity(*o); };
+}
+
+}  // namespace mx::cli

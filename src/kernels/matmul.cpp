@@ -1,0 +1,50 @@
+#include "kernels/matmul.h"
+
+#include <algorithm>
+
+#include "core/expected.h"
+
+namespace mx {
+
+void QuantizedRows::convert(const KernelTable& kt, ThreadPool& pool, GgmlType vec_dot_type,
+                            const float* x, int64_t n_tok, int64_t cols) {
+  type_ = vec_dot_type;
+  n_tok_ = n_tok;
+  cols_ = cols;
+  stride_ = row_size(vec_dot_type, cols);
+  // Keeps the buffer across calls: the hot loop allocates only while the batch grows.
+  if (buf_.size() < stride_ * n_tok) buf_.resize(stride_ * n_tok);
+  if (vec_dot_type == GgmlType::kF32) {
+    std::copy(x, x + n_tok * cols, reinterpret_cast<float*>(buf_.data()));
+    return;
+  }
+  const auto from_float = kt[vec_dot_type].from_float;
+  MX_CHECK(from_float != nullptr);
+  pool.parallel_for(n_tok, 1, [&](int64_t b, int64_t e) {
+    for (int64_t t = b; t < e; ++t) from_float(x + t * cols, buf_.data() + t * stride_, cols);
+  });
+}
+
+void matmul(const KernelTable& kt, ThreadPool& pool, const WeightView& w, const QuantizedRows& x,
+            float* y, size_t y_stride) {
+  const TypeKernels& k = kt[w.type];
+  MX_CHECK(k.gemm != nullptr && k.vec_dot_type == x.type() && x.cols() == w.cols);
+  const size_t w_stride = w.row_bytes();
+  // Chunks of 16 rows keep SIMD tiles full and give each thread a contiguous stream.
+  constexpr int64_t kRowGrain = 16;
+  pool.parallel_for(w.rows, kRowGrain, [&](int64_t r0, int64_t r1) {
+    // A block of weight rows stays in L2 while every token block passes it, so weights
+    // are read from memory once per matmul; activations are re-read from cache.
+    constexpr int64_t kRowBlock = 64, kTokBlock = 64;
+    for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+      const int64_t nr = std::min(kRowBlock, r1 - rb);
+      for (int64_t t0 = 0; t0 < x.n_tok(); t0 += kTokBlock) {
+        const int64_t nt = std::min(kTokBlock, x.n_tok() - t0);
+        k.gemm(w.cols, w.data + rb * w_stride, w_stride, nr, x.data() + t0 * x.stride(),
+               x.stride(), nt, y + t0 * y_stride + rb, y_stride);
+      }
+    }
+  });
+}
+
+}  // namespace mx

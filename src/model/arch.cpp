@@ -1,0 +1,88 @@
+#include "model/arch.h"
+
+#include <array>
+
+#include <fmt/format.h>
+
+namespace mx {
+namespace {
+
+constexpr std::array kArchs = {
+    ArchSpec{.name = "llama", .rope = ops::RopeStyle::kNorm},
+    ArchSpec{.name = "qwen2", .rope = ops::RopeStyle::kNeox, .qkv_bias = true},
+    ArchSpec{.name = "qwen3", .rope = ops::RopeStyle::kNeox, .qk_norm = true},
+};
+
+struct KeySuffix {
+  Key key;
+  std::string_view suffix;
+};
+constexpr std::array kKeys = {
+    KeySuffix{Key::kContextLength, "context_length"},
+    KeySuffix{Key::kEmbeddingLength, "embedding_length"},
+    KeySuffix{Key::kBlockCount, "block_count"},
+    KeySuffix{Key::kFeedForwardLength, "feed_forward_length"},
+    KeySuffix{Key::kHeadCount, "attention.head_count"},
+    KeySuffix{Key::kHeadCountKv, "attention.head_count_kv"},
+    KeySuffix{Key::kKeyLength, "attention.key_length"},
+    KeySuffix{Key::kValueLength, "attention.value_length"},
+    KeySuffix{Key::kRmsEps, "attention.layer_norm_rms_epsilon"},
+    KeySuffix{Key::kRopeFreqBase, "rope.freq_base"},
+    KeySuffix{Key::kRopeDimensionCount, "rope.dimension_count"},
+    KeySuffix{Key::kExpertCount, "expert_count"},
+};
+
+struct TensorEntry {
+  TensorKind kind;
+  std::string_view name;
+  bool per_block;
+};
+constexpr std::array kTensors = {
+    TensorEntry{TensorKind::kTokenEmbd, "token_embd.weight", false},
+    TensorEntry{TensorKind::kOutputNorm, "output_norm.weight", false},
+    TensorEntry{TensorKind::kOutput, "output.weight", false},
+    TensorEntry{TensorKind::kAttnNorm, "attn_norm.weight", true},
+    TensorEntry{TensorKind::kAttnQ, "attn_q.weight", true},
+    TensorEntry{TensorKind::kAttnK, "attn_k.weight", true},
+    TensorEntry{TensorKind::kAttnV, "attn_v.weight", true},
+    TensorEntry{TensorKind::kAttnOut, "attn_output.weight", true},
+    TensorEntry{TensorKind::kAttnQBias, "attn_q.bias", true},
+    TensorEntry{TensorKind::kAttnKBias, "attn_k.bias", true},
+    TensorEntry{TensorKind::kAttnVBias, "attn_v.bias", true},
+    TensorEntry{TensorKind::kAttnQNorm, "attn_q_norm.weight", true},
+    TensorEntry{TensorKind::kAttnKNorm, "attn_k_norm.weight", true},
+    TensorEntry{TensorKind::kFfnNorm, "ffn_norm.weight", true},
+    TensorEntry{TensorKind::kFfnGate, "ffn_gate.weight", true},
+    TensorEntry{TensorKind::kFfnUp, "ffn_up.weight", true},
+    TensorEntry{TensorKind::kFfnDown, "ffn_down.weight", true},
+};
+
+}  // namespace
+
+std::optional<ArchSpec> find_arch(std::string_view name) {
+  for (const auto& a : kArchs)
+    if (a.name == name) return a;
+  return std::nullopt;
+}
+
+std::string supported_arch_names() {
+  std::string s;
+  for (const auto& a : kArchs) s += (s.empty() ? "" : ", ") + std::string(a.name);
+  return s;
+}
+
+std::string key_name(Key key, std::string_view arch) {
+  for (const auto& k : kKeys)
+    if (k.key == key) return fmt::format("{}.{}", arch, k.suffix);
+  return {};
+}
+
+std::string tensor_name(TensorKind kind, int layer) {
+  for (const auto& t : kTensors) {
+    if (t.kind != kind) continue;
+    return t.per_block ? fmt::format("blk.{}.{}", layer, t.name) : std::string(t.name);
+  }
+  return {};
+}
+
+}  // namespace mx

@@ -1,0 +1,49 @@
+// Architectures as data: the few switches by which Llama-family models differ.
+// One forward pass reads these; an architecture gets its own code only where its math differs.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "kernels/ops.h"
+
+namespace mx {
+
+struct ArchSpec {
+  std::string_view name;  // general.architecture
+  ops::RopeStyle rope = ops::RopeStyle::kNorm;
+  bool qkv_bias = false;  // q, k, v projections carry biases (qwen2)
+  bool qk_norm = false;   // per-head RMS norm of q and k before rope (qwen3)
+};
+
+// nullopt for architectures moxing does not run.
+std::optional<ArchSpec> find_arch(std::string_view name);
+std::string supported_arch_names();  // "llama, qwen2, qwen3" for error messages
+
+// Metadata keys, built from one table so no key string is scattered through the code.
+enum class Key {
+  kContextLength,
+  kEmbeddingLength,
+  kBlockCount,
+  kFeedForwardLength,
+  kHeadCount,
+  kHeadCountKv,
+  kKeyLength,
+  kValueLength,
+  kRmsEps,
+  kRopeFreqBase,
+  kRopeDimensionCount,
+  kExpertCount,
+};
+std::string key_name(Key key, std::string_view arch);  // "qwen2.attention.head_count"
+
+// Tensor names: global ones, and per-block ones "blk.{i}.{name}.weight".
+enum class TensorKind {
+  kTokenEmbd, kOutputNorm, kOutput,
+  kAttnNorm, kAttnQ, kAttnK, kAttnV, kAttnOut, kAttnQBias, kAttnKBias, kAttnVBias,
+  kAttnQNorm, kAttnKNorm, kFfnNorm, kFfnGate, kFfnUp, kFfnDown,
+};
+std::string tensor_name(TensorKind kind, int layer = -1);
+
+}  // namespace mx

@@ -1,0 +1,36 @@
+// Model hyper-parameters, read entirely from GGUF metadata.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/expected.h"
+#include "gguf/gguf_file.h"
+#include "model/arch.h"
+
+namespace mx {
+
+struct ModelConfig {
+  ArchSpec arch;
+  std::string name;        // general.name, for display
+  int64_t n_vocab = 0;
+  int64_t n_embd = 0;
+  int64_t n_layer = 0;
+  int64_t n_ff = 0;
+  int64_t n_head = 0;
+  int64_t n_head_kv = 0;
+  int64_t head_dim_k = 0;  // key/query head width
+  int64_t head_dim_v = 0;
+  int64_t n_rot = 0;       // rotated dims per head
+  int64_t n_ctx_train = 0;
+  float rms_eps = 1e-5f;
+  float rope_freq_base = 10000.0f;
+
+  int64_t q_width() const { return n_head * head_dim_k; }
+  int64_t k_width() const { return n_head_kv * head_dim_k; }
+  int64_t v_width() const { return n_head_kv * head_dim_v; }
+
+  static Expected<ModelConfig> from_gguf(const gguf::File& file);
+};
+
+}  // namespace mx

@@ -1,0 +1,54 @@
+// Everything a forward pass needs besides the model and the cache: the thread pool,
+// the kernel table chosen for this CPU, and scratch buffers sized once.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/thread_pool.h"
+#include "kernels/kernel_table.h"
+#include "kernels/matmul.h"
+#include "model/config.h"
+
+namespace mx {
+
+// Activation buffers for a batch of up to max_batch rows (row-major, one row per token).
+struct ForwardScratch {
+  ForwardScratch(const ModelConfig& c, int64_t max_batch, int64_t n_ctx, int n_threads);
+
+  int64_t max_batch;
+  std::vector<float> x;        // [max_batch × n_embd] residual stream
+  std::vector<float> h;        // [max_batch × n_embd] normed input of a block
+  std::vector<float> q;        // [max_batch × q_width]
+  std::vector<float> k;        // [max_batch × k_width]
+  std::vector<float> v;        // [max_batch × v_width]
+  std::vector<float> attn;     // [max_batch × n_head · head_dim_v]
+  std::vector<float> proj;     // [max_batch × n_embd] output of attn_output / ffn_down
+  std::vector<float> gate;     // [max_batch × n_ff]
+  std::vector<float> up;       // [max_batch × n_ff]
+  std::vector<float> scores;   // [n_threads × n_ctx] attention weights, one row per thread
+  QuantizedRows xq;            // activations converted for the next matmul
+};
+
+class ExecContext {
+ public:
+  ExecContext(int n_threads, KernelTable kernels);
+
+  ThreadPool& pool() { return pool_; }
+  const KernelTable& kernels() const { return kernels_; }
+  int n_threads() const { return pool_.size(); }
+
+  // Sizes the scratch for a model; call once before forward passes (cheap if unchanged).
+  ForwardScratch& scratch_for(const ModelConfig& config, int64_t max_batch, int64_t n_ctx);
+
+ private:
+  ThreadPool pool_;
+  KernelTable kernels_;
+  std::unique_ptr<ForwardScratch> scratch_;
+  int64_t scratch_ctx_ = 0;
+  std::array<int64_t, 6> scratch_shape_{};  // the model dims the scratch was sized for
+};
+
+}  // namespace mx

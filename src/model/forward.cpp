@@ -1,0 +1,173 @@
+#include "model/forward.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/ops.h"
+
+namespace mx {
+namespace {
+
+Status validate(const Model& model, const Batch& batch, const KvCache& cache) {
+  if (batch.size() == 0) return make_error("empty batch");
+  if (batch.size() > kMaxBatch)
+    return make_error("batch of {} rows exceeds the limit of {}", batch.size(), kMaxBatch);
+  std::vector<int64_t> next(cache.n_seq());
+  for (int32_t s = 0; s < cache.n_seq(); ++s) next[s] = cache.length(s);
+  for (int64_t i = 0; i < batch.size(); ++i) {
+    const int32_t s = batch.seq_ids[i];
+    const Token t = batch.tokens[i];
+    if (s < 0 || s >= cache.n_seq())
+      return make_error("row {}: sequence {} is outside the cache's {} sequences", i, s, cache.n_seq());
+    if (t < 0 || t >= model.config.n_vocab)
+      return make_error("row {}: token {} is outside the vocabulary of {}", i, t, model.config.n_vocab);
+    if (batch.positions[i] != next[s])
+      return make_error("row {}: position {} does not continue sequence {} (expected {})", i,
+                        batch.positions[i], s, next[s]);
+    if (batch.positions[i] >= cache.n_ctx())
+      return make_error("row {}: position {} is beyond the context size {}", i,
+                        batch.positions[i], cache.n_ctx());
+    ++next[s];
+  }
+  return {};
+}
+
+void add_bias(float* y, const float* bias, int64_t n_rows, int64_t width) {
+  if (!bias) return;
+  for (int64_t t = 0; t < n_rows; ++t) ops::add_inplace(y + t * width, bias, width);
+}
+
+// y = W·x for all rows of x, converting x to W's activation type first.
+void project(ExecContext& ctx, ForwardScratch& s, const WeightView& w, const float* x,
+             int64_t n_tok, float* y) {
+  const auto& kt = ctx.kernels();
+  s.xq.convert(kt, ctx.pool(), kt[w.type].vec_dot_type, x, n_tok, w.cols);
+  matmul(kt, ctx.pool(), w, s.xq, y, static_cast<size_t>(w.rows));
+}
+
+// Causal attention of every (row, head) over its sequence's cached keys. Rows are
+// dealt round-robin to threads so long and short rows balance.
+void attention(const ModelConfig& c, const Batch& batch, const KvCache& cache, int64_t layer,
+               ExecContext& ctx, ForwardScratch& s) {
+  const int64_t n_tasks = batch.size() * c.n_head;
+  const int64_t group = c.n_head / c.n_head_kv;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim_k));
+  const auto dot = ctx.kernels()[GgmlType::kF32].vec_dot;
+  const int64_t out_width = c.n_head * c.head_dim_v;
+  ctx.pool().run([&](int ith, int nth) {
+    float* scores = s.scores.data() + static_cast<size_t>(ith) * cache.n_ctx();
+    for (int64_t task = ith; task < n_tasks; task += nth) {
+      const int64_t row = task / c.n_head, head = task % c.n_head, kv_head = head / group;
+      const int32_t seq = batch.seq_ids[row];
+      const int64_t n_keys = batch.positions[row] + 1;
+      const float* q = s.q.data() + row * c.q_width() + head * c.head_dim_k;
+      for (int64_t j = 0; j < n_keys; ++j) {
+        dot(c.head_dim_k, cache.key(layer, seq, j) + kv_head * c.head_dim_k, q, &scores[j]);
+        scores[j] *= scale;
+      }
+      ops::softmax(scores, n_keys);
+      float* out = s.attn.data() + row * out_width + head * c.head_dim_v;
+      std::fill(out, out + c.head_dim_v, 0.0f);
+      for (int64_t j = 0; j < n_keys; ++j) {
+        const float* v = cache.value(layer, seq, j) + kv_head * c.head_dim_v;
+        const float p = scores[j];
+        for (int64_t d = 0; d < c.head_dim_v; ++d) out[d] += p * v[d];
+      }
+    }
+  });
+}
+
+void attention_block(const Model& model, const Batch& batch, KvCache& cache, int64_t layer,
+                     ExecContext& ctx, ForwardScratch& s) {
+  const ModelConfig& c = model.config;
+  const LayerWeights& w = model.weights.layers[layer];
+  const int64_t n = batch.size();
+  for (int64_t t = 0; t < n; ++t)
+    ops::rms_norm(&s.x[t * c.n_embd], w.attn_norm, &s.h[t * c.n_embd], c.n_embd, c.rms_eps);
+
+  // q, k and v read the same normed rows: convert them once when the types agree.
+  project(ctx, s, w.wq, s.h.data(), n, s.q.data());
+  const auto& kt = ctx.kernels();
+  for (const auto& [wt, out] : {std::pair{&w.wk, s.k.data()}, std::pair{&w.wv, s.v.data()}}) {
+    if (kt[wt->type].vec_dot_type == s.xq.type())
+      matmul(kt, ctx.pool(), *wt, s.xq, out, static_cast<size_t>(wt->rows));
+    else
+      project(ctx, s, *wt, s.h.data(), n, out);
+  }
+  add_bias(s.q.data(), w.bq, n, c.q_width());
+  add_bias(s.k.data(), w.bk, n, c.k_width());
+  add_bias(s.v.data(), w.bv, n, c.v_width());
+
+  for (int64_t t = 0; t < n; ++t) {
+    float* q = &s.q[t * c.q_width()];
+    float* k = &s.k[t * c.k_width()];
+    if (c.arch.qk_norm) {
+      for (int64_t h = 0; h < c.n_head; ++h)
+        ops::rms_norm(q + h * c.head_dim_k, w.q_norm, q + h * c.head_dim_k, c.head_dim_k, c.rms_eps);
+      for (int64_t h = 0; h < c.n_head_kv; ++h)
+        ops::rms_norm(k + h * c.head_dim_k, w.k_norm, k + h * c.head_dim_k, c.head_dim_k, c.rms_eps);
+    }
+    const int32_t pos = batch.positions[t];
+    ops::rope(q, c.n_head, c.head_dim_k, c.n_rot, pos, c.rope_freq_base, c.arch.rope);
+    ops::rope(k, c.n_head_kv, c.head_dim_k, c.n_rot, pos, c.rope_freq_base, c.arch.rope);
+    std::copy(k, k + c.k_width(), cache.key(layer, batch.seq_ids[t], pos));
+    std::copy(&s.v[t * c.v_width()], &s.v[(t + 1) * c.v_width()],
+              cache.value(layer, batch.seq_ids[t], pos));
+  }
+
+  attention(c, batch, cache, layer, ctx, s);
+  project(ctx, s, w.wo, s.attn.data(), n, s.proj.data());
+  ops::add_inplace(s.x.data(), s.proj.data(), n * c.n_embd);
+}
+
+void ffn_block(const Model& model, int64_t n, int64_t layer, ExecContext& ctx, ForwardScratch& s) {
+  const ModelConfig& c = model.config;
+  const LayerWeights& w = model.weights.layers[layer];
+  for (int64_t t = 0; t < n; ++t)
+    ops::rms_norm(&s.x[t * c.n_embd], w.ffn_norm, &s.h[t * c.n_embd], c.n_embd, c.rms_eps);
+  project(ctx, s, w.w_gate, s.h.data(), n, s.gate.data());
+  const auto& kt = ctx.kernels();
+  if (kt[w.w_up.type].vec_dot_type == s.xq.type())
+    matmul(kt, ctx.pool(), w.w_up, s.xq, s.up.data(), static_cast<size_t>(c.n_ff));
+  else
+    project(ctx, s, w.w_up, s.h.data(), n, s.up.data());
+  ops::silu_mul(s.gate.data(), s.up.data(), s.gate.data(), n * c.n_ff);
+  project(ctx, s, w.w_down, s.gate.data(), n, s.proj.data());
+  ops::add_inplace(s.x.data(), s.proj.data(), n * c.n_embd);
+}
+
+}  // namespace
+
+Status forward(const Model& model, const Batch& batch, KvCache& cache, ExecContext& ctx,
+               float* logits) {
+  if (auto st = validate(model, batch, cache); !st) return st;
+  const ModelConfig& c = model.config;
+  const int64_t n = batch.size();
+  ForwardScratch& s = ctx.scratch_for(c, kMaxBatch, cache.n_ctx());
+
+  const WeightView& embd = model.weights.token_embd;
+  const auto to_float = ctx.kernels()[embd.type].to_float;
+  for (int64_t t = 0; t < n; ++t)
+    to_float(embd.data + batch.tokens[t] * embd.row_bytes(), &s.x[t * c.n_embd], c.n_embd);
+
+  for (int64_t layer = 0; layer < c.n_layer; ++layer) {
+    attention_block(model, batch, cache, layer, ctx, s);
+    ffn_block(model, n, layer, ctx, s);
+  }
+  for (int64_t t = 0; t < n; ++t)
+    cache.set_length(batch.seq_ids[t], std::max<int64_t>(cache.length(batch.seq_ids[t]),
+                                                         batch.positions[t] + 1));
+
+  // Final norm and output projection only for the rows whose logits are wanted.
+  int64_t n_out = 0;
+  for (int64_t t = 0; t < n; ++t) {
+    if (!batch.want_logits[t]) continue;
+    ops::rms_norm(&s.x[t * c.n_embd], model.weights.output_norm, &s.h[n_out * c.n_embd], c.n_embd,
+                  c.rms_eps);
+    ++n_out;
+  }
+  if (n_out > 0) project(ctx, s, model.weights.output, s.h.data(), n_out, logits);
+  return {};
+}
+
+}  // namespace mx

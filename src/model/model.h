@@ -1,0 +1,31 @@
+// A loaded model: the mapped GGUF file, its config and views of its weights.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/expected.h"
+#include "gguf/gguf_file.h"
+#include "kernels/kernel_table.h"
+#include "model/config.h"
+#include "model/weights.h"
+
+namespace mx {
+
+struct Model {
+  gguf::File file;
+  ModelConfig config;
+  ModelWeights weights;
+
+  // progress(done_bytes, total_bytes) is called while the weights are paged in.
+  using Progress = std::function<void(uint64_t done, uint64_t total)>;
+  static Expected<std::unique_ptr<Model>> load(const std::string& path, const KernelTable& kernels,
+                                               const Progress& progress = nullptr);
+  static Expected<std::unique_ptr<Model>> from_file(gguf::File file, const KernelTable& kernels);
+
+  uint64_t weight_bytes() const;  // bytes of all tensors
+  int64_t n_params() const;
+};
+
+}  // namespace mx

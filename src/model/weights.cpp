@@ -1,0 +1,82 @@
+#include "model/weights.h"
+
+#include <fmt/format.h>
+
+namespace mx {
+namespace {
+
+std::string dims_str(const std::vector<int64_t>& d) { return fmt::format("[{}]", fmt::join(d, ", ")); }
+
+class Binder {
+ public:
+  Binder(const gguf::File& f, const KernelTable& kt) : f_(f), kt_(kt) {}
+
+  Expected<WeightView> matrix(TensorKind kind, int layer, int64_t cols, int64_t rows) {
+    const std::string name = tensor_name(kind, layer);
+    const auto* t = f_.find_tensor(name);
+    if (!t) return make_error("{}: missing tensor '{}'", f_.name(), name);
+    if (t->dims.size() != 2 || t->dims[0] != cols || t->dims[1] != rows)
+      return make_error("{}: tensor '{}' has shape {}, expected [{}, {}]", f_.name(), name,
+                        dims_str(t->dims), cols, rows);
+    if (!kt_.supports(t->type))
+      return make_error("{}: tensor '{}' has type {}, which is not supported yet",
+                        f_.name(), name, type_name(t->type));
+    return WeightView{t->type, cols, rows, t->data};
+  }
+
+  // A 1-D F32 vector (norm weights, biases); optional ones return nullptr when absent.
+  Expected<const float*> vector(TensorKind kind, int layer, int64_t n, bool required) {
+    const std::string name = tensor_name(kind, layer);
+    const auto* t = f_.find_tensor(name);
+    if (!t) {
+      if (!required) return static_cast<const float*>(nullptr);
+      return make_error("{}: missing tensor '{}'", f_.name(), name);
+    }
+    if (t->dims.size() != 1 || t->dims[0] != n || t->type != GgmlType::kF32)
+      return make_error("{}: tensor '{}' is {} {}, expected F32 [{}]", f_.name(), name,
+                        type_name(t->type), dims_str(t->dims), n);
+    return reinterpret_cast<const float*>(t->data);
+  }
+
+ private:
+  const gguf::File& f_;
+  const KernelTable& kt_;
+};
+
+}  // namespace
+
+Expected<ModelWeights> ModelWeights::bind(const gguf::File& f, const ModelConfig& c,
+                                          const KernelTable& kt) {
+  Binder b(f, kt);
+  ModelWeights w;
+  MX_TRY_ASSIGN(w.token_embd, b.matrix(TensorKind::kTokenEmbd, -1, c.n_embd, c.n_vocab));
+  MX_TRY_ASSIGN(w.output_norm, b.vector(TensorKind::kOutputNorm, -1, c.n_embd, true));
+  w.tied_output = f.find_tensor(tensor_name(TensorKind::kOutput)) == nullptr;
+  if (w.tied_output) {
+    w.output = w.token_embd;
+  } else {
+    MX_TRY_ASSIGN(w.output, b.matrix(TensorKind::kOutput, -1, c.n_embd, c.n_vocab));
+  }
+  const bool bias = c.arch.qkv_bias, qk_norm = c.arch.qk_norm;
+  for (int i = 0; i < c.n_layer; ++i) {
+    LayerWeights l;
+    MX_TRY_ASSIGN(l.attn_norm, b.vector(TensorKind::kAttnNorm, i, c.n_embd, true));
+    MX_TRY_ASSIGN(l.wq, b.matrix(TensorKind::kAttnQ, i, c.n_embd, c.q_width()));
+    MX_TRY_ASSIGN(l.wk, b.matrix(TensorKind::kAttnK, i, c.n_embd, c.k_width()));
+    MX_TRY_ASSIGN(l.wv, b.matrix(TensorKind::kAttnV, i, c.n_embd, c.v_width()));
+    MX_TRY_ASSIGN(l.wo, b.matrix(TensorKind::kAttnOut, i, c.n_head * c.head_dim_v, c.n_embd));
+    MX_TRY_ASSIGN(l.bq, b.vector(TensorKind::kAttnQBias, i, c.q_width(), bias));
+    MX_TRY_ASSIGN(l.bk, b.vector(TensorKind::kAttnKBias, i, c.k_width(), bias));
+    MX_TRY_ASSIGN(l.bv, b.vector(TensorKind::kAttnVBias, i, c.v_width(), bias));
+    MX_TRY_ASSIGN(l.q_norm, b.vector(TensorKind::kAttnQNorm, i, c.head_dim_k, qk_norm));
+    MX_TRY_ASSIGN(l.k_norm, b.vector(TensorKind::kAttnKNorm, i, c.head_dim_k, qk_norm));
+    MX_TRY_ASSIGN(l.ffn_norm, b.vector(TensorKind::kFfnNorm, i, c.n_embd, true));
+    MX_TRY_ASSIGN(l.w_gate, b.matrix(TensorKind::kFfnGate, i, c.n_embd, c.n_ff));
+    MX_TRY_ASSIGN(l.w_up, b.matrix(TensorKind::kFfnUp, i, c.n_embd, c.n_ff));
+    MX_TRY_ASSIGN(l.w_down, b.matrix(TensorKind::kFfnDown, i, c.n_ff, c.n_embd));
+    w.layers.push_back(l);
+  }
+  return w;
+}
+
+}  // namespace mx

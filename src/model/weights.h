@@ -1,0 +1,39 @@
+// Views of a model's tensors inside the mapped GGUF file, checked against the config.
+#pragma once
+
+#include <vector>
+
+#include "core/expected.h"
+#include "gguf/gguf_file.h"
+#include "kernels/kernel_table.h"
+#include "kernels/matmul.h"
+#include "model/config.h"
+
+namespace mx {
+
+struct LayerWeights {
+  const float* attn_norm = nullptr;  // [n_embd]
+  WeightView wq, wk, wv, wo;         // [q_width × n_embd], ..., wo [n_embd × n_head·head_dim_v]
+  const float* bq = nullptr;         // [q_width] when the arch has biases
+  const float* bk = nullptr;
+  const float* bv = nullptr;
+  const float* q_norm = nullptr;     // [head_dim_k] when the arch has q/k norms
+  const float* k_norm = nullptr;
+  const float* ffn_norm = nullptr;   // [n_embd]
+  WeightView w_gate, w_up;           // [n_ff × n_embd]
+  WeightView w_down;                 // [n_embd × n_ff]
+};
+
+struct ModelWeights {
+  WeightView token_embd;             // [n_vocab × n_embd]
+  const float* output_norm = nullptr;
+  WeightView output;                 // [n_vocab × n_embd]; token_embd when tied
+  bool tied_output = false;
+  std::vector<LayerWeights> layers;
+
+  // Every matrix must be a type the kernel table can multiply.
+  static Expected<ModelWeights> bind(const gguf::File& file, const ModelConfig& config,
+                                     const KernelTable& kernels);
+};
+
+}  // namespace mx

@@ -1,0 +1,132 @@
+// End to end: the moxing binary as a user runs it.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "test_paths.h"
+
+namespace mx {
+namespace {
+
+struct Result {
+  int exit_code;
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+
+Result run(const std::string& args) {
+  const std::string err_file = ::testing::TempDir() + "moxing_stderr.txt";
+  const std::string cmd = std::string(MOXING_BINARY) + " " + args + " 2>" + err_file;
+  Result r{-1, {}, {}};
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.err = test::read_text_file(err_file);
+  return r;
+}
+
+const std::string kStories = test::shared_path("models/stories260K.gguf");
+
+TEST(Cli, RunGreedyStoriesMatchesReferenceText) {
+  std::ifstream in(test::shared_path("golden/stories260K-once-upon-a-time.json"));
+  const auto golden = nlohmann::json::parse(in);
+  for (int threads : {1, 2}) {
+    const auto r = run("run -m " + kStories + " -p 'Once upon a time' -n 64 --temp 0 -t " +
+                       std::to_string(threads));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out, "Once upon a time" + golden["greedy_text"].get<std::string>() + "\n");
+    EXPECT_NE(r.err.find("tokens/s"), std::string::npos) << r.err;
+  }
+}
+
+TEST(Cli, SampledRunIsReproducibleBySeedAndThreadCount) {
+  const std::string args = "run -m " + kStories + " -p 'Once upon a time' -n 48 --temp 0.9 --seed 7";
+  const auto a = run(args + " -t 1"), b = run(args + " -t 2"), c = run("run -m " + kStories +
+      " -p 'Once upon a time' -n 48 --temp 0.9 --seed 8 -t 1");
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, c.out);
+}
+
+TEST(Cli, PerplexityWithinOnePercentOfReference) {
+  std::ifstream in(test::shared_path("golden/stories260K-perplexity.json"));
+  const auto golden = nlohmann::json::parse(in);
+  for (const std::string file : {"stories260K.gguf", "stories260K-F16.gguf", "stories260K-Q8_0.gguf"}) {
+    const auto r = run("perplexity -m " + test::shared_path("models/" + file) + " -f " +
+                       test::shared_path("golden/tinystories-like-eval.txt") + " -c 128 -t 2");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(perplexity: ([0-9.]+))"))) << r.out;
+    const double ppl = std::stod(m[1]);
+    const double want = golden["results"][file]["ppl"];
+    std::printf("[perplexity] %s: %.4f (reference %.4f)\n", file.c_str(), ppl, want);
+    EXPECT_NEAR(ppl, want, want * 0.01) << file;
+    EXPECT_NE(r.out.find("17 chunks"), std::string::npos) << r.out;
+  }
+}
+
+TEST(Cli, InfoShowsMetadataAndTensors) {
+  const auto r = run("info " + kStories);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("general.architecture"), std::string::npos);
+  EXPECT_NE(r.out.find("llama.embedding_length"), std::string::npos);
+  EXPECT_NE(r.out.find("token_embd.weight"), std::string::npos);
+}
+
+TEST(Cli, BadInputGivesClearErrorAndExitCode) {
+  const auto missing = run("run -m /nonexistent.gguf -p hi");
+  EXPECT_EQ(missing.exit_code, 3);
+  EXPECT_NE(missing.err.find("cannot open"), std::string::npos) << missing.err;
+
+  const std::string not_gguf = ::testing::TempDir() + "not_a_model.gguf";
+  std::ofstream(not_gguf) << "this is not a gguf file at all";
+  const auto bad = run("info " + not_gguf);
+  EXPECT_EQ(bad.exit_code, 3);
+  EXPECT_NE(bad.err.find("magic"), std::string::npos) << bad.err;
+
+  const auto vocab_only = run("run -m " + test::shared_path("tokenizer/ggml-vocab-llama-spm.gguf") + " -p hi");
+  EXPECT_EQ(vocab_only.exit_code, 3) << vocab_only.err;
+
+  const auto too_long = run("run -m " + kStories + " -c 16 -p '" + std::string(200, 'a') + "'");
+  EXPECT_EQ(too_long.exit_code, 4);
+  EXPECT_NE(too_long.err.find("context"), std::string::npos) << too_long.err;
+
+  EXPECT_EQ(run("run --no-such-flag").exit_code, 2);
+  EXPECT_EQ(run("").exit_code, 2);
+}
+
+TEST(Cli, EveryCommandHasHelp) {
+  for (const std::string cmd : {"", "run", "info", "perplexity", "bench"}) {
+    const auto r = run(cmd + " --help");
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;
+  }
+}
+
+TEST(Cli, BenchPrintsTableAndJson) {
+  const auto table = run("bench -m " + kStories + " -p 32 -n 8 -t 1 -r 2");
+  ASSERT_EQ(table.exit_code, 0) << table.err;
+  EXPECT_NE(table.out.find("pp32"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("tg8"), std::string::npos) << table.out;
+  const auto json = run("bench -m " + kStories + " -p 16 -n 4 -t 1,2 -r 1 --json");
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  const auto j = nlohmann::json::parse(json.out);
+  ASSERT_EQ(j.size(), 4u);
+  for (const auto& r : j) {
+    for (const char* f : {"n_prompt", "n_gen", "n_threads", "avg_ts", "stddev_ts", "model_size", "model_type"})
+      EXPECT_TRUE(r.contains(f)) << f;
+    EXPECT_GT(r["avg_ts"].get<double>(), 0);
+  }
+}
+
+}  // namespace
+}  // namespace mx

@@ -1,0 +1,201 @@
+// Every supported model in ../shared/golden against the reference engine's logits.
+//
+// Tolerances per weight type. moxing converts activations to the weight's dot type
+// exactly as the reference does (F16 activations for F16 weights, BF16 for BF16,
+// Q8_0 blocks for Q8_0 and Q4_0), so what remains are float summation-order effects
+// and the rare activation that rounds to the other neighbouring F16/BF16/8-bit value.
+// Such a flip moves a logit in proportion to the logits' size, so the bounds for
+// rounded types are stated for logits of the tiny models' scale (std <= 0.8) and grow
+// with a model's logit std (stories260K: 6.7). F32 involves no rounding and is held
+// to 1e-4 absolute. Decode rows of F16/BF16 may differ 1.5x more: the reference's own
+// single-token path differs from its batched path by up to 0.013 there (README-data §4),
+// while moxing computes both the same way.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "model/forward.h"
+#include "test_paths.h"
+
+namespace mx {
+namespace {
+
+// Index of the largest logit, the first on ties (as the reference's greedy choice).
+int64_t argmax(std::span<const float> v) {
+  return std::max_element(v.begin(), v.end()) - v.begin();
+}
+
+struct Tolerance {
+  float max_abs;        // at logit std <= 0.8
+  float decode_factor;  // extra allowance for single-token decode rows
+  double min_top1;
+  bool scales_with_logits;
+};
+
+const std::map<GgmlType, Tolerance>& tolerances() {
+  static const std::map<GgmlType, Tolerance> t = {
+      {GgmlType::kF32, {1e-4f, 1.0f, 1.0, false}},
+      {GgmlType::kF16, {1e-2f, 1.5f, 0.98, true}},
+      {GgmlType::kBF16, {2e-2f, 1.5f, 0.95, true}},
+      {GgmlType::kQ8_0, {0.1f, 1.0f, 0.85, true}},
+      {GgmlType::kQ4_0, {0.1f, 1.0f, 0.85, true}},
+  };
+  return t;
+}
+
+// The type that names a model variant: the type of its attention q matrix.
+GgmlType model_type(const Model& m) { return m.weights.layers[0].wq.type; }
+
+struct Comparison {
+  float max_abs = 0;
+  int64_t rows = 0, top1_agree = 0;
+  void add(const float* got, const float* want, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) max_abs = std::max(max_abs, std::fabs(got[i] - want[i]));
+    top1_agree += argmax({got, static_cast<size_t>(n)}) == argmax({want, static_cast<size_t>(n)});
+    ++rows;
+  }
+  double agreement() const { return rows ? double(top1_agree) / rows : 1.0; }
+};
+
+std::vector<std::string> golden_dirs() {
+  std::vector<std::string> dirs;
+  for (const auto& e : std::filesystem::directory_iterator(test::shared_path("golden")))
+    if (std::filesystem::exists(e.path() / "manifest.json")) dirs.push_back(e.path().filename());
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+std::string model_path(const std::string& file) {
+  for (const auto* dir : {"models/tiny/", "models/"}) {
+    const std::string p = test::shared_path(dir + file);
+    if (std::filesystem::exists(p)) return p;
+  }
+  return {};
+}
+
+class GoldenTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenTest, LogitsMatchReference) {
+  const std::string dir = test::shared_path("golden/" + GetParam());
+  std::ifstream in(dir + "/manifest.json");
+  const auto manifest = nlohmann::json::parse(in);
+  const std::string path = model_path(manifest["model_file"]);
+  ASSERT_FALSE(path.empty()) << manifest["model_file"];
+
+  const KernelTable kernels = getenv("GOLDEN_REF") ? reference_kernels() : best_kernels(CpuFeatures::detect());
+  auto model = Model::load(path, kernels);
+  if (!model) {
+    // Architectures and weight types not supported yet are skipped; any other load
+    // error is a failure.
+    const std::string& msg = model.error().message;
+    if (msg.find("not supported") != std::string::npos) GTEST_SKIP() << msg;
+    FAIL() << msg;
+  }
+  const Model& m = **model;
+  const auto tol_it = tolerances().find(model_type(m));
+  if (tol_it == tolerances().end()) GTEST_SKIP() << "type " << type_name(model_type(m));
+  const Tolerance tol = tol_it->second;
+  double logit_std = 0;
+  for (const auto& p : manifest["prompts"]) logit_std = std::max(logit_std, p["logit_std"].get<double>());
+  const float scale = tol.scales_with_logits ? std::max(1.0f, static_cast<float>(logit_std / 0.8)) : 1.0f;
+  const float prompt_tol = tol.max_abs * scale, decode_tol = prompt_tol * tol.decode_factor;
+  const int64_t n_vocab = m.config.n_vocab;
+
+  Comparison prompt_cmp, decode_cmp;
+  int64_t greedy_checked = 0;
+  for (int threads : {1, 2}) {
+    ExecContext ctx(threads, kernels);
+    for (const auto& p : manifest["prompts"]) {
+      const std::vector<Token> ids = p["prompt_token_ids"];
+      const std::vector<float> want = test::read_f32_file(dir + "/" + p["logits_file"].get<std::string>());
+      std::vector<int64_t> positions;
+      if (p.contains("positions")) {
+        positions = p["positions"].get<std::vector<int64_t>>();
+      } else {
+        for (int64_t i = 0; i < static_cast<int64_t>(ids.size()); ++i) positions.push_back(i);
+      }
+      ASSERT_EQ(want.size(), positions.size() * n_vocab);
+
+      KvCache cache(m.config, manifest["n_ctx"].get<int64_t>());
+      std::vector<float> logits(ids.size() * n_vocab);
+      for (size_t b = 0; b < ids.size(); b += kMaxBatch) {
+        Batch batch;
+        for (size_t i = b; i < std::min(ids.size(), b + kMaxBatch); ++i)
+          batch.add(ids[i], static_cast<int32_t>(i), 0, true);
+        ASSERT_TRUE(forward(m, batch, cache, ctx, logits.data() + b * n_vocab).ok());
+      }
+      for (size_t r = 0; r < positions.size(); ++r)
+        prompt_cmp.add(&logits[positions[r] * n_vocab], &want[r * n_vocab], n_vocab);
+
+      if (!p.contains("gen_logits_file")) continue;
+      // Decode one token at a time, feeding the reference's greedy tokens.
+      const std::vector<Token> greedy = p["greedy_token_ids"];
+      const auto gen = test::read_f32_file(dir + "/" + p["gen_logits_file"].get<std::string>());
+      std::vector<float> row(logits.end() - n_vocab, logits.end());
+      bool greedy_in_sync = true;
+      for (size_t j = 0; j < greedy.size(); ++j) {
+        const float* want_row = &gen[j * n_vocab];
+        decode_cmp.add(row.data(), want_row, n_vocab);
+        // Compare greedy choices only while the reference's top-2 margin exceeds the
+        // tolerance: random models have near-ties that any rounding can flip.
+        std::vector<float> sorted(want_row, want_row + n_vocab);
+        std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
+        if (greedy_in_sync && sorted[0] - sorted[1] > 2 * decode_tol) {
+          EXPECT_EQ(argmax(row), static_cast<int64_t>(greedy[j])) << "step " << j;
+          ++greedy_checked;
+        } else {
+          greedy_in_sync = false;
+        }
+        if (j + 1 == greedy.size()) break;
+        Batch step;
+        step.add(greedy[j], static_cast<int32_t>(ids.size() + j), 0, true);
+        ASSERT_TRUE(forward(m, step, cache, ctx, row.data()).ok());
+      }
+    }
+  }
+  RecordProperty("prompt_max_abs", std::to_string(prompt_cmp.max_abs));
+  RecordProperty("decode_max_abs", std::to_string(decode_cmp.max_abs));
+  std::printf("[golden] %-28s %-5s prompt max|d| %.2e top1 %.3f  decode max|d| %.2e top1 %.3f  greedy checked %lld  (tol %.1e / %.1e)\n",
+              GetParam().c_str(), std::string(type_name(model_type(m))).c_str(), prompt_cmp.max_abs,
+              prompt_cmp.agreement(), decode_cmp.max_abs, decode_cmp.agreement(),
+              static_cast<long long>(greedy_checked), prompt_tol, decode_tol);
+  EXPECT_LE(prompt_cmp.max_abs, prompt_tol);
+  EXPECT_LE(decode_cmp.max_abs, decode_tol);
+  EXPECT_GE(prompt_cmp.agreement(), tol.min_top1);
+  EXPECT_GE(decode_cmp.agreement(), tol.min_top1);
+}
+
+// The skip above must never hide these: every model of the supported architectures and
+// weight types loads.
+TEST(GoldenCoverage, SupportedModelsAllLoad) {
+  const std::regex supported(
+      R"((stories260K.*|tiny-(llama-mha|llama3-gqa|qwen2|qwen3)-(F16|BF16|Q8_0|Q4_0)(-long)?))");
+  const KernelTable kernels = best_kernels(CpuFeatures::detect());
+  int n = 0;
+  for (const auto& dir : golden_dirs()) {
+    if (!std::regex_match(dir, supported)) continue;
+    std::ifstream in(test::shared_path("golden/" + dir + "/manifest.json"));
+    const auto manifest = nlohmann::json::parse(in);
+    auto model = Model::load(model_path(manifest["model_file"]), kernels);
+    EXPECT_TRUE(model.ok()) << dir << ": " << model.error().message;
+    ++n;
+  }
+  EXPECT_EQ(n, 22);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shared, GoldenTest, ::testing::ValuesIn(golden_dirs()),
+                         [](const auto& info) {
+                           std::string s = info.param;
+                           std::replace_if(s.begin(), s.end(), [](char c) { return !std::isalnum(c); }, '_');
+                           return s;
+                         });
+
+}  // namespace
+}  // namespace mx

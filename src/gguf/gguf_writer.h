@@ -3,8 +3,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/expected.h"
@@ -26,8 +28,33 @@ class Writer {
   void add_tensor(std::string name, GgmlType type, std::vector<int64_t> dims,
                   std::vector<uint8_t> data);
 
+  // Writes `path` + ".tmp", then renames it, so a failed write never leaves a half file.
   Status write_file(const std::string& path) const;
+  // The whole file in memory; empty when check() fails.
   std::vector<uint8_t> to_bytes() const;
+
+  // The first problem with what was added (a bad key, array, shape, row or data size, a
+  // duplicate name): the writer never emits a file the reader would reject.
+  Status check() const;
+
+ private:
+  struct PendingTensor {
+    std::string name;
+    GgmlType type;
+    std::vector<int64_t> dims;
+    Producer produce;
+    std::optional<size_t> given_bytes;  // size of the data passed to add_tensor, if any
+  };
+  struct Layout {
+    std::vector<uint64_t> n_bytes;  // per tensor
+    std::vector<uint64_t> offsets;  // per tensor, relative to the data section
+  };
+  Expected<Layout> layout() const;
+  std::vector<uint8_t> header_bytes(const Layout& layout) const;  // padded to the alignment
+
+  uint32_t alignment_;
+  std::vector<std::pair<std::string, Value>> kvs_;  // in insertion order
+  std::vector<PendingTensor> tensors_;
 };
 
 }  // namespace mx::gguf

@@ -1,0 +1,97 @@
+#include "engine/generate.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/perplexity.h"
+#include "test_paths.h"
+
+namespace mx {
+namespace {
+
+class GenerateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto m = Model::load(test::shared_path("models/stories260K.gguf"), kernels_);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    model_ = std::move(*m);
+  }
+  KernelTable kernels_ = best_kernels(CpuFeatures::detect());
+  std::unique_ptr<Model> model_;
+};
+
+TEST_F(GenerateTest, GreedyMatchesReferenceIds) {
+  std::ifstream in(test::shared_path("golden/stories260K-once-upon-a-time.json"));
+  const auto golden = nlohmann::json::parse(in);
+  const std::vector<Token> prompt = golden["prompt_token_ids"];
+  const std::vector<Token> want = golden["greedy_token_ids"];
+  ExecContext ctx(2, kernels_);
+  KvCache cache(model_->config, 128);
+  std::vector<Token> got;
+  GenerateOptions opt{.n_predict = static_cast<int64_t>(want.size()), .sampling = {.temperature = 0}};
+  auto stats = generate(*model_, ctx, cache, prompt, opt,
+                        {.is_end = nullptr, .on_token = [&](Token t) { got.push_back(t); return true; }});
+  ASSERT_TRUE(stats.ok()) << stats.error().message;
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(stats->finish, FinishReason::kLength);
+  EXPECT_EQ(stats->n_prompt, 5);
+  EXPECT_EQ(stats->n_generated, 64);
+}
+
+TEST_F(GenerateTest, StopsAtEndTokenCallbackOrFullContext) {
+  ExecContext ctx(1, kernels_);
+  const std::vector<Token> prompt = {1, 403, 407};
+  {
+    KvCache cache(model_->config, 64);
+    auto s = generate(*model_, ctx, cache, prompt, {.n_predict = 50, .sampling = {.temperature = 0}},
+                      {.is_end = [](Token) { return true; }, .on_token = nullptr});
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->finish, FinishReason::kEndOfText);
+    EXPECT_EQ(s->n_generated, 0);
+  }
+  {
+    KvCache cache(model_->config, 64);
+    int n = 0;
+    auto s = generate(*model_, ctx, cache, prompt, {.n_predict = 50, .sampling = {.temperature = 0}},
+                      {.is_end = nullptr, .on_token = [&](Token) { return ++n < 5; }});
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->finish, FinishReason::kStopped);
+    EXPECT_EQ(n, 5);
+  }
+  {
+    KvCache cache(model_->config, 16);
+    auto s = generate(*model_, ctx, cache, prompt, {.n_predict = -1, .sampling = {.temperature = 0}}, {});
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->finish, FinishReason::kContextFull);
+    EXPECT_EQ(s->n_prompt + s->n_generated, 16 + 1);  // the last token is sampled but never fed
+  }
+}
+
+TEST_F(GenerateTest, PromptLongerThanContextIsAnError) {
+  ExecContext ctx(1, kernels_);
+  KvCache cache(model_->config, 8);
+  const std::vector<Token> prompt(8, 300);
+  auto s = generate(*model_, ctx, cache, prompt, {}, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("context"), std::string::npos);
+  KvCache other(model_->config, 8);
+  EXPECT_FALSE(generate(*model_, ctx, other, std::vector<Token>{}, {}, {}).ok());
+}
+
+TEST_F(GenerateTest, PerplexityNeedsEnoughTokens) {
+  ExecContext ctx(1, kernels_);
+  const std::vector<Token> few(100, 300);
+  EXPECT_FALSE(perplexity(*model_, ctx, few, 128, 1).ok());
+  const std::vector<Token> two_chunks(256, 300);
+  auto r = perplexity(*model_, ctx, two_chunks, 128, 1);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->n_chunks, 2);
+  EXPECT_EQ(r->n_scored, 2 * 63);
+  EXPECT_GT(r->ppl, 1.0);
+}
+
+}  // namespace
+}  // namespace mx

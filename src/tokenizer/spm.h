@@ -1,0 +1,21 @@
+// SentencePiece-style BPE over a scored vocabulary (tokenizer.ggml.model "llama"),
+// token for token the same as llama.cpp's llm_tokenizer_spm.
+#pragma once
+
+#include "tokenizer/tokenizer.h"
+
+namespace mx {
+
+class SpmTokenizer final : public Tokenizer {
+ public:
+  explicit SpmTokenizer(Vocab vocab);
+
+ protected:
+  // Spaces become '▁' (one is prefixed after a special token or at the start, when
+  // the vocabulary asks); the text is split into UTF-8 characters; the adjacent pair
+  // whose concatenation is the highest-scored token is merged (leftmost on ties) until
+  // no pair is a token; leftovers fall back to <0xXX> byte tokens, else UNK.
+  void encode_text(std::string_view text, bool after_special, std::vector<Token>& out) const override;
+};
+
+}  // namespace mx

@@ -1,0 +1,80 @@
+// Shared helpers for the tokenizer tests: real vocabularies from ../shared (loaded
+// once per test binary) and small hand-made ones.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "gguf/gguf_file.h"
+#include "test_paths.h"
+#include "tokenizer/tokenizer.h"
+
+namespace mx::test {
+
+inline const char* kLlamaSpm = "tokenizer/ggml-vocab-llama-spm.gguf";
+inline const char* kPhi3 = "tokenizer/ggml-vocab-phi-3.gguf";
+inline const char* kStories = "models/stories260K.gguf";
+
+// Loaded once: the 32k vocabularies take a while to parse under sanitizers. Null (and a
+// recorded failure) when the file cannot be read.
+inline const Tokenizer* shared_tokenizer(const std::string& rel) {
+  static std::map<std::string, std::unique_ptr<Tokenizer>> cache;
+  auto& slot = cache[rel];
+  if (!slot) {
+    auto file = gguf::File::open(shared_path(rel));
+    if (!file) {
+      ADD_FAILURE() << file.error().message;
+      return nullptr;
+    }
+    auto tok = Tokenizer::from_gguf(*file);
+    if (!tok) {
+      ADD_FAILURE() << tok.error().message;
+      return nullptr;
+    }
+    slot = std::move(*tok);
+  }
+  return slot.get();
+}
+
+// <unk> 0, <s> 1, </s> 2, optional byte tokens <0x00>..<0xFF>, then `normal` in order.
+inline VocabSpec small_spec(const std::vector<std::pair<std::string, float>>& normal,
+                            bool byte_tokens = true) {
+  VocabSpec s;
+  s.tokens = {"<unk>", "<s>", "</s>"};
+  s.types = {2, 3, 3};
+  if (byte_tokens) {
+    for (int b = 0; b < 256; ++b) {
+      s.tokens.push_back(fmt::format("<0x{:02X}>", b));
+      s.types.push_back(6);
+    }
+  }
+  s.scores.assign(s.tokens.size(), 0.0f);
+  for (const auto& [text, score] : normal) {
+    s.tokens.push_back(text);
+    s.scores.push_back(score);
+    s.types.push_back(1);
+  }
+  return s;
+}
+
+inline std::unique_ptr<Tokenizer> make_tokenizer(VocabSpec spec) {
+  auto vocab = Vocab::create(std::move(spec));
+  EXPECT_TRUE(vocab.ok()) << vocab.error().message;
+  auto tok = Tokenizer::create(std::move(*vocab));
+  EXPECT_TRUE(tok.ok()) << tok.error().message;
+  return std::move(*tok);
+}
+
+// The texts of the ids, for readable failures.
+inline std::vector<std::string> texts(const Tokenizer& t, const std::vector<Token>& ids) {
+  std::vector<std::string> out;
+  for (Token id : ids) out.push_back(t.vocab().contains(id) ? t.vocab().text(id) : "?");
+  return out;
+}
+
+}  // namespace mx::test

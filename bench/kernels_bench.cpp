@@ -1,0 +1,214 @@
+// Kernel micro-benchmarks per weight type and instruction set, measured against the
+// speed of light: decode-like products (one token) report GB/s of weights read, to set
+// against the memory read bandwidth measured by BM_ReadBandwidth; prefill-like products
+// (64 tokens) report GFLOP/s. Single thread; the blocking mimics kernels/matmul.cpp
+// (64 rows x 64 tokens per gemm call).
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/cpu_features.h"
+#include "kernels/kernel_table.h"
+#include "quant/quant.h"
+
+namespace mx {
+namespace {
+
+using enum GgmlType;
+
+bool cpu_has(const std::string& isa) {
+  const CpuFeatures cpu = CpuFeatures::detect();
+  if (isa == "avx2") return cpu.avx2;
+  if (isa == "avx512") return cpu.avx512;
+  return true;
+}
+
+KernelTable table_for(const std::string& isa) {
+  const CpuFeatures cpu = CpuFeatures::detect();
+  return best_kernels(isa == "native" ? cpu : cpu.limited_to(isa));
+}
+
+std::vector<uint8_t> random_rows(GgmlType type, int64_t n, int64_t rows, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const size_t rs = row_size(type, n);
+  std::vector<uint8_t> out(rs * rows);
+  std::vector<float> x(n);
+  for (int64_t r = 0; r < rows; ++r) {
+    // Quantizing every row is slow for 100s of MB: fill a few, copy them around.
+    if (r < 64 && !can_quantize(type)) {
+      // K-quants have no quantizer here: random bytes with small fp16 scales (0x1c00).
+      for (size_t i = 0; i < rs; ++i) out[r * rs + i] = static_cast<uint8_t>(rng());
+      const size_t bs = traits(type).type_size;
+      for (size_t b = 0; b < rs / bs; ++b) {
+        uint8_t* blk = out.data() + r * rs + b * bs;
+        uint8_t* d = type == kQ6_K ? blk + 208 : blk;
+        d[0] = 0x00, d[1] = 0x1c;
+        if (type != kQ6_K) blk[2] = 0x00, blk[3] = 0x1c;
+      }
+    } else if (r < 64) {
+      for (auto& v : x) v = dist(rng);
+      quantize_row(type, x.data(), out.data() + r * rs, n);
+    } else {
+      std::memcpy(out.data() + r * rs, out.data() + (r % 64) * rs, rs);
+    }
+  }
+  return out;
+}
+
+// y = W x over row blocks of 64 and token blocks of 64, as the matmul driver calls gemm.
+void blocked_matmul(const TypeKernels& k, int64_t n, const uint8_t* w, size_t ws, int64_t rows,
+                    const uint8_t* x, size_t xs, int64_t toks, float* y) {
+  for (int64_t r0 = 0; r0 < rows; r0 += 64)
+    for (int64_t t0 = 0; t0 < toks; t0 += 64)
+      k.gemm(n, w + r0 * ws, ws, std::min<int64_t>(64, rows - r0), x + t0 * xs, xs,
+             std::min<int64_t>(64, toks - t0), y + t0 * rows + r0, rows);
+}
+
+// Decode: one token against a 4096 x 4096 matrix, cycling through enough matrices that
+// the weights come from memory, not the 32 MB L3.
+void BM_Decode(benchmark::State& state, std::string isa, GgmlType type, bool hot) {
+  if (!cpu_has(isa)) return state.SkipWithError("CPU lacks this ISA");
+  const KernelTable kt = table_for(isa);
+  const TypeKernels& k = kt[type];
+  const int64_t n = 4096, rows = hot ? 256 : 4096;
+  const size_t ws = row_size(type, n);
+  const int64_t copies = hot ? 1 : std::max<int64_t>(2, (256ll << 20) / static_cast<int64_t>(ws * rows));
+  const auto w = random_rows(type, n, rows * copies, 1);
+  const auto x = random_rows(k.vec_dot_type, n, 1, 2);
+  std::vector<float> y(rows);
+  int64_t i = 0;
+  for (auto _ : state) {
+    blocked_matmul(k, n, w.data() + (i++ % copies) * ws * rows, ws, rows, x.data(), 0, 1, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(ws * rows));
+  state.SetLabel(kt.isa);
+}
+
+// Prefill: 64 tokens against a matrix of `rows` x 4096 (compute bound).
+void BM_Prefill(benchmark::State& state, std::string isa, GgmlType type, int64_t rows) {
+  if (!cpu_has(isa)) return state.SkipWithError("CPU lacks this ISA");
+  const KernelTable kt = table_for(isa);
+  const TypeKernels& k = kt[type];
+  const int64_t n = 4096, toks = 64;
+  const size_t ws = row_size(type, n), xs = row_size(k.vec_dot_type, n);
+  const auto w = random_rows(type, n, rows, 3);
+  const auto x = random_rows(k.vec_dot_type, n, toks, 4);
+  std::vector<float> y(rows * toks);
+  for (auto _ : state) {
+    blocked_matmul(k, n, w.data(), ws, rows, x.data(), xs, toks, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * rows * toks * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(kt.isa);
+}
+
+// A 1024 x 4096 matrix (in L3) against 1..64 tokens: where the gemm's tiling pays off.
+void BM_Tokens(benchmark::State& state, std::string isa, GgmlType type) {
+  if (!cpu_has(isa)) return state.SkipWithError("CPU lacks this ISA");
+  const KernelTable kt = table_for(isa);
+  const TypeKernels& k = kt[type];
+  const int64_t n = 4096, rows = 1024, toks = state.range(0);
+  const size_t ws = row_size(type, n), xs = row_size(k.vec_dot_type, n);
+  const auto w = random_rows(type, n, rows, 8);
+  const auto x = random_rows(k.vec_dot_type, n, toks, 9);
+  std::vector<float> y(rows * toks);
+  for (auto _ : state) {
+    blocked_matmul(k, n, w.data(), ws, rows, x.data(), xs, toks, y.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * rows * toks * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(kt.isa);
+}
+
+// One row of 4096 in L1: the inner loop's own throughput.
+void BM_VecDot(benchmark::State& state, std::string isa, GgmlType type) {
+  if (!cpu_has(isa)) return state.SkipWithError("CPU lacks this ISA");
+  const KernelTable kt = table_for(isa);
+  const TypeKernels& k = kt[type];
+  const int64_t n = 4096;
+  const auto w = random_rows(type, n, 1, 5);
+  const auto x = random_rows(k.vec_dot_type, n, 1, 6);
+  float out;
+  for (auto _ : state) {
+    k.vec_dot(n, w.data(), x.data(), &out);
+    benchmark::DoNotOptimize(out);
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(kt.isa);
+}
+
+// Activation conversion f32 -> vec_dot_type, 64 rows of 4096.
+void BM_FromFloat(benchmark::State& state, std::string isa, GgmlType type) {
+  if (!cpu_has(isa)) return state.SkipWithError("CPU lacks this ISA");
+  const KernelTable kt = table_for(isa);
+  const int64_t n = 4096 * 64;
+  std::vector<float> x(n);
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist;
+  for (auto& v : x) v = dist(rng);
+  std::vector<uint8_t> out(row_size(type, n));
+  for (auto _ : state) {
+    kt[type].from_float(x.data(), out.data(), n);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * n * 4);
+  state.SetLabel(kt.isa);
+}
+
+// The speed of light for decode: reading 256 MB once, summed so nothing is skipped.
+void BM_ReadBandwidth(benchmark::State& state) {
+  const size_t words = (256u << 20) / sizeof(uint64_t);
+  std::vector<uint64_t> buf(words, 1);
+  for (auto _ : state) {
+    uint64_t s[8] = {};
+    for (size_t i = 0; i < words; i += 8)
+      for (int u = 0; u < 8; ++u) s[u] += buf[i + u];
+    benchmark::DoNotOptimize(s);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(words * 8));
+}
+
+const int kRegistered = [] {
+  benchmark::RegisterBenchmark("ReadBandwidth/256MB", BM_ReadBandwidth)->Unit(benchmark::kMillisecond);
+  const GgmlType types[] = {kF32, kF16, kBF16, kQ8_0, kQ4_0};
+  for (const char* isa : {"scalar", "avx2", "avx512", "native"}) {
+    for (GgmlType t : types) {
+      const std::string name(type_name(t));
+      benchmark::RegisterBenchmark(("VecDot/" + name + "/" + isa).c_str(), BM_VecDot, isa, t);
+      benchmark::RegisterBenchmark(("Decode/" + name + "/" + isa).c_str(), BM_Decode, isa, t, false)
+          ->Unit(benchmark::kMillisecond);
+      // The same product on 256 rows that stay in L2: the kernel's compute ceiling.
+      benchmark::RegisterBenchmark(("DecodeL2/" + name + "/" + isa).c_str(), BM_Decode, isa, t, true);
+      // The scalar path gets a smaller matrix so a run stays short.
+      const int64_t rows = std::string(isa) == "scalar" ? 128 : 1024;
+      benchmark::RegisterBenchmark(("Prefill64/" + name + "/" + isa).c_str(), BM_Prefill, isa, t, rows)
+          ->Unit(benchmark::kMillisecond);
+    }
+    for (GgmlType t : {kQ4_K, kQ5_K, kQ6_K}) {
+      const std::string name(type_name(t));
+      benchmark::RegisterBenchmark(("VecDot/" + name + "/" + isa).c_str(), BM_VecDot, isa, t);
+      benchmark::RegisterBenchmark(("Decode/" + name + "/" + isa).c_str(), BM_Decode, isa, t, false)
+          ->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("DecodeL2/" + name + "/" + isa).c_str(), BM_Decode, isa, t, true);
+    }
+    for (GgmlType t : types)
+      benchmark::RegisterBenchmark(("Tokens/" + std::string(type_name(t)) + "/" + isa).c_str(), BM_Tokens, isa, t)
+          ->Arg(1)->Arg(2)->Arg(3)->Arg(4)->Arg(6)->Arg(8)->Arg(16)->Arg(64);
+    for (GgmlType t : {kF16, kBF16, kQ8_0})
+      benchmark::RegisterBenchmark(("FromFloat/" + std::string(type_name(t)) + "/" + isa).c_str(),
+                                   BM_FromFloat, isa, t);
+  }
+  return 0;
+}();
+
+}  // namespace
+}  // namespace mx

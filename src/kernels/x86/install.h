@@ -1,0 +1,20 @@
+// Installers of the x86 SIMD paths: each overwrites the table slots its instruction set
+// does better. Defined in the avx2_* / avx512_* files, which alone get those ISA flags;
+// call one only when CpuFeatures says the CPU has it. They take the slots as a plain
+// array (KernelTable::by_type.data()) so those files instantiate no inline library code:
+// an out-of-line copy compiled with AVX-512 flags could be the one the linker keeps.
+#pragma once
+
+#include "kernels/kernel_table.h"
+
+namespace mx::x86 {
+
+void install_avx2_float(TypeKernels* slots);    // F32, F16 (F16C), BF16: dots, gemm, conversions
+void install_avx2_q8(TypeKernels* slots);       // Q8_0, Q4_0 with maddubs; Q8_0 quantization
+void install_avx2_kquants(TypeKernels* slots);  // Q4_K, Q5_K, Q6_K dots with maddubs
+void install_avx512_float(TypeKernels* slots);  // AVX-512 F/BW/VL/DQ: F32, F16, BF16 (emulated)
+void install_avx512_bf16(TypeKernels* slots);   // BF16 dots with vdpbf16ps
+void install_avx512_vnni(TypeKernels* slots);   // Q8_0, Q4_0 with vpdpbusd; Q8_0 quantization
+void install_avx512_kquants(TypeKernels* slots);  // Q4_K, Q5_K, Q6_K, 64 bytes a step (needs VNNI)
+
+}  // namespace mx::x86

@@ -1,0 +1,66 @@
+// Block layouts, byte for byte as GGUF stores them (ggml-common.h). Half-precision
+// scales are kept as raw uint16_t bits; convert them with fp16_to_fp32.
+#pragma once
+
+#include <cstdint>
+
+namespace mx {
+
+constexpr int kQK8_0 = 32;
+constexpr int kQK4_0 = 32;
+constexpr int kQK_K = 256;  // super-block of the K-quants
+constexpr int kKScaleBytes = 12;  // packed 6-bit scales and mins of Q4_K / Q5_K
+
+// Q8_0: x[i] = d * qs[i].
+struct BlockQ8_0 {
+  uint16_t d;  // fp16
+  int8_t qs[kQK8_0];
+};
+
+// Q4_0: x[i] = d * (q[i] - 8); byte j holds element j in its low nibble and
+// element j + 16 in its high nibble.
+struct BlockQ4_0 {
+  uint16_t d;  // fp16
+  uint8_t qs[kQK4_0 / 2];
+};
+
+// Q8_K: the activation format the K-quants dot against.
+struct BlockQ8_K {
+  float d;
+  int8_t qs[kQK_K];
+  int16_t bsums[kQK_K / 16];  // sum of each group of 16 qs
+};
+
+// Q4_K: 8 sub-blocks of 32, x = d * sc * q - dmin * m with 6-bit sc, m.
+struct BlockQ4_K {
+  uint16_t d;     // fp16 scale of the scales
+  uint16_t dmin;  // fp16 scale of the mins
+  uint8_t scales[kKScaleBytes];
+  uint8_t qs[kQK_K / 2];  // per 64 elements: 32 bytes, low nibbles first 32, high next 32
+};
+
+// Q5_K: Q4_K plus a fifth bit per element in qh.
+struct BlockQ5_K {
+  uint16_t d;
+  uint16_t dmin;
+  uint8_t scales[kKScaleBytes];
+  uint8_t qh[kQK_K / 8];
+  uint8_t qs[kQK_K / 2];
+};
+
+// Q6_K: 16 sub-blocks of 16, x = d * scales[s] * (q - 32), q of 6 bits (4 in ql, 2 in qh).
+struct BlockQ6_K {
+  uint8_t ql[kQK_K / 2];
+  uint8_t qh[kQK_K / 4];
+  int8_t scales[kQK_K / 16];
+  uint16_t d;
+};
+
+static_assert(sizeof(BlockQ8_0) == 34);
+static_assert(sizeof(BlockQ4_0) == 18);
+static_assert(sizeof(BlockQ8_K) == 292);
+static_assert(sizeof(BlockQ4_K) == 144);
+static_assert(sizeof(BlockQ5_K) == 176);
+static_assert(sizeof(BlockQ6_K) == 210);
+
+}  // namespace mx

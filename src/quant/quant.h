@@ -1,0 +1,51 @@
+// Scalar reference conversions between f32 and each storage format: readable, the ground
+// truth for every SIMD path. Rounding follows ggml's reference quantizers so a row
+// quantized here is byte-identical to one quantized by llama.cpp's *_ref functions.
+//
+// n is the element count of the row and must be a multiple of the type's block size.
+#pragma once
+
+#include <cstdint>
+
+#include "quant/blocks.h"
+#include "quant/types.h"
+
+namespace mx {
+
+// ---- Float formats (block size 1). dst and src may not overlap.
+void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n);
+void f16_to_f32_row(const uint16_t* src, float* dst, int64_t n);
+void f32_to_bf16_row(const float* src, uint16_t* dst, int64_t n);
+void bf16_to_f32_row(const uint16_t* src, float* dst, int64_t n);
+
+// ---- Q8_0: d = max|x| / 127, q = round(x / d) (half away from zero).
+void quantize_row_q8_0(const float* src, BlockQ8_0* dst, int64_t n);
+void dequantize_row_q8_0(const BlockQ8_0* src, float* dst, int64_t n);
+
+// ---- Q4_0: d = m / -8 with m the element of largest magnitude (its sign kept),
+// q = min(15, trunc(x / d + 8.5)).
+void quantize_row_q4_0(const float* src, BlockQ4_0* dst, int64_t n);
+void dequantize_row_q4_0(const BlockQ4_0* src, float* dst, int64_t n);
+
+// ---- Q8_K: d = m / -127 with m the element of largest magnitude, q = nearest (ties to
+// even), bsums filled. An all-zero block gets d = 0 and zero quants and sums.
+void quantize_row_q8_K(const float* src, BlockQ8_K* dst, int64_t n);
+void dequantize_row_q8_K(const BlockQ8_K* src, float* dst, int64_t n);
+
+// ---- K-quant weights: dequantization only (quantizing them well needs the
+// importance-weighted search of llama-quantize; moxing reads them from GGUF files).
+void dequantize_row_q4_K(const BlockQ4_K* src, float* dst, int64_t n);
+void dequantize_row_q5_K(const BlockQ5_K* src, float* dst, int64_t n);
+void dequantize_row_q6_K(const BlockQ6_K* src, float* dst, int64_t n);
+
+// The 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes of Q4_K / Q5_K.
+void unpack_k_scale_min(const uint8_t* scales, int j, uint8_t* sc, uint8_t* m);
+
+// ---- Any type, by GgmlType. Types without a converter are an invariant violation:
+// check can_dequantize / can_quantize first (the GGUF loader does).
+bool can_dequantize(GgmlType type);
+bool can_quantize(GgmlType type);
+void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n);
+void quantize_row(GgmlType type, const float* src, void* dst, int64_t n);
+
+}  // namespace mx

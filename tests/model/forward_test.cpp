@@ -42,8 +42,10 @@ TEST_F(ForwardTest, OneBatchEqualsTokenByToken) {
     Batch s;
     s.add(ids[i], static_cast<int32_t>(i), 0, true);
     ASSERT_TRUE(forward(*model_, s, stepped, ctx, one.data()).ok());
-    // The same rows go through the same kernels, so results are identical.
-    EXPECT_EQ(max_abs_diff(one.data(), &all[i * nv], nv), 0.0f) << "position " << i;
+    // The kernels tile one token and many tokens differently (blocks of a row vs. rows
+    // in lanes), so float sums differ in the last bits; an activation that then rounds
+    // to the other neighbouring 8-bit value moves logits by ~1e-3 (logit std 0.3).
+    EXPECT_LE(max_abs_diff(one.data(), &all[i * nv], nv), 1e-2f) << "position " << i;
   }
 }
 
@@ -68,8 +70,8 @@ TEST_F(ForwardTest, SequencesInOneBatchDoNotSeeEachOther) {
   std::vector<float> out(2 * nv);
   ASSERT_TRUE(forward(*model_, mixed, shared, ctx, out.data()).ok());
   // a ends first in batch order (row 7), then c (row 10).
-  EXPECT_EQ(max_abs_diff(out.data(), alone(a).data(), nv), 0.0f);
-  EXPECT_EQ(max_abs_diff(out.data() + nv, alone(c).data(), nv), 0.0f);
+  EXPECT_LE(max_abs_diff(out.data(), alone(a).data(), nv), 1e-2f);
+  EXPECT_LE(max_abs_diff(out.data() + nv, alone(c).data(), nv), 1e-2f);
 }
 
 TEST_F(ForwardTest, ThreadCountDoesNotChangeLogits) {

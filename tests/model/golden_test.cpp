@@ -46,6 +46,9 @@ const std::map<GgmlType, Tolerance>& tolerances() {
       {GgmlType::kBF16, {2e-2f, 1.5f, 0.95, true}},
       {GgmlType::kQ8_0, {0.1f, 1.0f, 0.85, true}},
       {GgmlType::kQ4_0, {0.1f, 1.0f, 0.85, true}},
+      {GgmlType::kQ4_K, {0.1f, 1.0f, 0.85, true}},
+      {GgmlType::kQ5_K, {0.1f, 1.0f, 0.85, true}},
+      {GgmlType::kQ6_K, {0.1f, 1.0f, 0.85, true}},
   };
   return t;
 }
@@ -176,7 +179,7 @@ TEST_P(GoldenTest, LogitsMatchReference) {
 // weight types loads.
 TEST(GoldenCoverage, SupportedModelsAllLoad) {
   const std::regex supported(
-      R"((stories260K.*|tiny-(llama-mha|llama3-gqa|qwen2|qwen3)-(F16|BF16|Q8_0|Q4_0)(-long)?))");
+      R"((stories260K.*|tiny-(llama-mha|llama3-gqa|qwen2|qwen3)-(F16|BF16|Q8_0|Q4_0|Q4_K|Q5_K|Q6_K)(-long)?))");
   const KernelTable kernels = best_kernels(CpuFeatures::detect());
   int n = 0;
   for (const auto& dir : golden_dirs()) {
@@ -187,7 +190,7 @@ TEST(GoldenCoverage, SupportedModelsAllLoad) {
     EXPECT_TRUE(model.ok()) << dir << ": " << model.error().message;
     ++n;
   }
-  EXPECT_EQ(n, 22);
+  EXPECT_EQ(n, 34);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shared, GoldenTest, ::testing::ValuesIn(golden_dirs()),

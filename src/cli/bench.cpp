@@ -93,13 +93,10 @@ std::string test_name(const TestResult& r) {
 }
 
 int run_bench(const BenchOptions& o) {
-  const KernelTable kernels = kernels_for_this_cpu();
-  auto model = load_model_with_progress(o.path, kernels);
-  if (!model) {
-    MX_LOG_ERROR("{}", model.error().message);
-    return kExitBadModel;
-  }
-  const Model& m = **model;
+  const auto loaded = load_model_for_cli(o.path, /*with_tokenizer=*/false);
+  if (!loaded) return kExitBadModel;
+  const Model& m = *loaded->model;
+  const KernelTable& kernels = loaded->kernels;
   std::vector<TestResult> results;
   for (int threads : o.threads) {
     ExecContext ctx(threads, kernels);

@@ -21,15 +21,28 @@ KernelTable kernels_for_this_cpu() {
   return t;
 }
 
-Expected<std::unique_ptr<Model>> load_model_with_progress(const std::string& path,
-                                                          const KernelTable& kernels) {
+std::optional<LoadedModel> load_model_for_cli(const std::string& path, bool with_tokenizer) {
+  LoadedModel loaded{kernels_for_this_cpu(), nullptr, nullptr};
   std::unique_ptr<ProgressBar> bar;
-  auto model = Model::load(path, kernels, [&](uint64_t done, uint64_t total) {
+  auto model = Model::load(path, loaded.kernels, [&](uint64_t done, uint64_t total) {
     if (!bar) bar = std::make_unique<ProgressBar>("loading", total, /*bytes=*/true);
     bar->update(done);
   });
   if (bar) bar->finish();
-  return model;
+  if (!model) {
+    MX_LOG_ERROR("{}", model.error().message);
+    return std::nullopt;
+  }
+  loaded.model = std::move(*model);
+  if (with_tokenizer) {
+    auto tokenizer = Tokenizer::from_gguf(loaded.model->file);
+    if (!tokenizer) {
+      MX_LOG_ERROR("{}", tokenizer.error().message);
+      return std::nullopt;
+    }
+    loaded.tokenizer = std::move(*tokenizer);
+  }
+  return loaded;
 }
 
 }  // namespace mx::cli

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 #include "core/expected.h"
 #include "kernels/kernel_table.h"
 #include "model/model.h"
+#include "tokenizer/tokenizer.h"
 
 namespace mx::cli {
 
@@ -27,9 +29,16 @@ int default_threads();
 // The kernel table for this CPU; MOXING_ISA=scalar|avx2|avx512 limits it (for A/B runs).
 KernelTable kernels_for_this_cpu();
 
-// Loads a model, drawing a progress bar while its weights are paged in.
-Expected<std::unique_ptr<Model>> load_model_with_progress(const std::string& path,
-                                                          const KernelTable& kernels);
+// A model ready to run: the kernels for this CPU, the weights and (if asked) the tokenizer.
+struct LoadedModel {
+  KernelTable kernels;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+};
+
+// Loads a model with a progress bar while its weights are paged in. On failure it logs
+// the reason and returns nullopt (the caller exits with kExitBadModel).
+std::optional<LoadedModel> load_model_for_cli(const std::string& path, bool with_tokenizer);
 
 // Each subcommand registers its options and returns the function that runs it.
 using Runner = std::function<int()>;

@@ -28,21 +28,13 @@ int run_perplexity(const PerplexityOptions& o) {
     return kExitBadInput;
   }
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const KernelTable kernels = kernels_for_this_cpu();
-  auto model = load_model_with_progress(o.path, kernels);
-  if (!model) {
-    MX_LOG_ERROR("{}", model.error().message);
-    return kExitBadModel;
-  }
-  auto tokenizer = Tokenizer::from_gguf((*model)->file);
-  if (!tokenizer) {
-    MX_LOG_ERROR("{}", tokenizer.error().message);
-    return kExitBadModel;
-  }
-  const std::vector<Token> tokens = (*tokenizer)->encode(text, /*add_special=*/true, /*parse_special=*/false);
-  ExecContext ctx(o.threads, kernels);
+  const auto loaded = load_model_for_cli(o.path, /*with_tokenizer=*/true);
+  if (!loaded) return kExitBadModel;
+  const Tokenizer& tok = *loaded->tokenizer;
+  const std::vector<Token> tokens = tok.encode(text, /*add_special=*/true, /*parse_special=*/false);
+  ExecContext ctx(o.threads, loaded->kernels);
   std::unique_ptr<ProgressBar> bar;
-  auto r = perplexity(**model, ctx, tokens, o.n_ctx, (*tokenizer)->vocab().bos(),
+  auto r = perplexity(*loaded->model, ctx, tokens, o.n_ctx, tok.vocab().bos(),
                       [&](int64_t c, int64_t n, double) {
                         if (!bar) bar = std::make_unique<ProgressBar>("perplexity", n);
                         bar->update(c + 1);

@@ -24,19 +24,11 @@ struct RunOptions {
 };
 
 int run_generate(RunOptions o) {
-  const KernelTable kernels = kernels_for_this_cpu();
-  auto model = load_model_with_progress(o.path, kernels);
-  if (!model) {
-    MX_LOG_ERROR("{}", model.error().message);
-    return kExitBadModel;
-  }
-  const Model& m = **model;
-  auto tokenizer = Tokenizer::from_gguf(m.file);
-  if (!tokenizer) {
-    MX_LOG_ERROR("{}", tokenizer.error().message);
-    return kExitBadModel;
-  }
-  const Tokenizer& tok = **tokenizer;
+  const auto loaded = load_model_for_cli(o.path, /*with_tokenizer=*/true);
+  if (!loaded) return kExitBadModel;
+  const Model& m = *loaded->model;
+  const Tokenizer& tok = *loaded->tokenizer;
+  const KernelTable& kernels = loaded->kernels;
   const int64_t n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min<int64_t>(m.config.n_ctx_train, 4096);
   MX_LOG_INFO("model: {} ({}, {} params, {}), context {}, {} threads, kernels {}", m.config.name,
               m.config.arch.name, format_count(static_cast<double>(m.n_params())),

@@ -7,7 +7,9 @@ packages=(
   clang libclang-rt-14-dev              # libFuzzer targets
   libfmt-dev                            # formatting
   libcli11-dev                          # command-line parsing
-  nlohmann-json3-dev                    # JSON (golden manifests, later the API)
+  nlohmann-json3-dev                    # JSON (golden manifests, bench --json, chat template contexts)
+  libpcre2-dev                          # Unicode-aware pre-tokenizer regexes (BPE vocabularies)
+  python3-jinja2                        # reference renderer for the chat-template differential test
   libgtest-dev                          # unit tests
   libbenchmark-dev                      # kernel micro-benchmarks
 )

@@ -46,5 +46,6 @@ Runner add_run(CLI::App& app);
 Runner add_info(CLI::App& app);
 Runner add_perplexity(CLI::App& app);
 Runner add_bench(CLI::App& app);
+Runner add_tokenize(CLI::App& app);
 
 }  // namespace mx::cli

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   sub("run", "Generate text from a prompt", add_run);
   sub("info", "Show a GGUF file's metadata and tensors", add_info);
   sub("perplexity", "Measure perplexity of a model on a text file", add_perplexity);
+  sub("tokenize", "Show the tokens a model's tokenizer makes of a text", add_tokenize);
   sub("bench", "Measure prompt processing and generation speed", add_bench);
 
   try {

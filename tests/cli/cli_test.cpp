@@ -1,6 +1,7 @@
 // End to end: the moxing binary as a user runs it.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -20,7 +21,9 @@ struct Result {
 };
 
 Result run(const std::string& args) {
-  const std::string err_file = ::testing::TempDir() + "moxing_stderr.txt";
+  // One file per process: ctest runs tests of this binary in parallel processes.
+  const std::string err_file =
+      ::testing::TempDir() + "moxing_stderr_" + std::to_string(::getpid()) + ".txt";
   const std::string cmd = std::string(MOXING_BINARY) + " " + args + " 2>" + err_file;
   Result r{-1, {}, {}};
   FILE* p = popen(cmd.c_str(), "r");
@@ -31,6 +34,7 @@ Result run(const std::string& args) {
   const int status = pclose(p);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.err = test::read_text_file(err_file);
+  std::remove(err_file.c_str());
   return r;
 }
 
@@ -104,8 +108,20 @@ TEST(Cli, BadInputGivesClearErrorAndExitCode) {
   EXPECT_EQ(run("").exit_code, 2);
 }
 
+TEST(Cli, TokenizePrintsIdsAndPiecesAndWorksOnVocabularyOnlyFiles) {
+  const auto ids = run("tokenize -m " + kStories + " --ids 'Once upon a time'");
+  ASSERT_EQ(ids.exit_code, 0) << ids.err;
+  EXPECT_EQ(ids.out, "[1, 403, 407, 261, 378]\n");
+  const auto no_bos = run("tokenize -m " + kStories + " --ids --no-bos 'Once upon a time'");
+  EXPECT_EQ(no_bos.out, "[403, 407, 261, 378]\n");
+  const auto pieces = run("tokenize -m " + test::shared_path("tokenizer/ggml-vocab-llama-spm.gguf") +
+                          " 'Hello world'");
+  ASSERT_EQ(pieces.exit_code, 0) << pieces.err;
+  EXPECT_NE(pieces.out.find("15043 -> ' Hello'"), std::string::npos) << pieces.out;
+}
+
 TEST(Cli, EveryCommandHasHelp) {
-  for (const std::string cmd : {"", "run", "info", "perplexity", "bench"}) {
+  for (const std::string cmd : {"", "run", "info", "perplexity", "bench", "tokenize"}) {
     const auto r = run(cmd + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;

@@ -11,6 +11,7 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "llama", .rope = ops::RopeStyle::kNorm},
     ArchSpec{.name = "qwen2", .rope = ops::RopeStyle::kNeox, .qkv_bias = true},
     ArchSpec{.name = "qwen3", .rope = ops::RopeStyle::kNeox, .qk_norm = true},
+    ArchSpec{.name = "phi3", .rope = ops::RopeStyle::kNeox, .fused_qkv = true, .fused_gate_up = true},
 };
 
 struct KeySuffix {
@@ -45,6 +46,7 @@ constexpr std::array kTensors = {
     TensorEntry{TensorKind::kAttnQ, "attn_q.weight", true},
     TensorEntry{TensorKind::kAttnK, "attn_k.weight", true},
     TensorEntry{TensorKind::kAttnV, "attn_v.weight", true},
+    TensorEntry{TensorKind::kAttnQkv, "attn_qkv.weight", true},
     TensorEntry{TensorKind::kAttnOut, "attn_output.weight", true},
     TensorEntry{TensorKind::kAttnQBias, "attn_q.bias", true},
     TensorEntry{TensorKind::kAttnKBias, "attn_k.bias", true},

@@ -15,11 +15,13 @@ struct ArchSpec {
   ops::RopeStyle rope = ops::RopeStyle::kNorm;
   bool qkv_bias = false;  // q, k, v projections carry biases (qwen2)
   bool qk_norm = false;   // per-head RMS norm of q and k before rope (qwen3)
+  bool fused_qkv = false;      // one attn_qkv matrix whose rows are [q; k; v] (phi3)
+  bool fused_gate_up = false;  // one ffn_up matrix of 2·n_ff rows, [gate; up] (phi3)
 };
 
 // nullopt for architectures moxing does not run.
 std::optional<ArchSpec> find_arch(std::string_view name);
-std::string supported_arch_names();  // "llama, qwen2, qwen3" for error messages
+std::string supported_arch_names();  // "llama, qwen2, ..." for error messages
 
 // Metadata keys, built from one table so no key string is scattered through the code.
 enum class Key {
@@ -41,7 +43,7 @@ std::string key_name(Key key, std::string_view arch);  // "qwen2.attention.head_
 // Tensor names: global ones, and per-block ones "blk.{i}.{name}.weight".
 enum class TensorKind {
   kTokenEmbd, kOutputNorm, kOutput,
-  kAttnNorm, kAttnQ, kAttnK, kAttnV, kAttnOut, kAttnQBias, kAttnKBias, kAttnVBias,
+  kAttnNorm, kAttnQ, kAttnK, kAttnV, kAttnQkv, kAttnOut, kAttnQBias, kAttnKBias, kAttnVBias,
   kAttnQNorm, kAttnKNorm, kFfnNorm, kFfnGate, kFfnUp, kFfnDown,
 };
 std::string tensor_name(TensorKind kind, int layer = -1);

@@ -5,6 +5,11 @@
 namespace mx {
 namespace {
 
+// Rows [first, first + n) of a matrix, itself a matrix: fused tensors are split this way.
+WeightView row_slice(const WeightView& w, int64_t first, int64_t n) {
+  return WeightView{w.type, w.cols, n, w.data + first * w.row_bytes()};
+}
+
 std::string dims_str(const std::vector<int64_t>& d) { return fmt::format("[{}]", fmt::join(d, ", ")); }
 
 class Binder {
@@ -61,9 +66,18 @@ Expected<ModelWeights> ModelWeights::bind(const gguf::File& f, const ModelConfig
   for (int i = 0; i < c.n_layer; ++i) {
     LayerWeights l;
     MX_TRY_ASSIGN(l.attn_norm, b.vector(TensorKind::kAttnNorm, i, c.n_embd, true));
-    MX_TRY_ASSIGN(l.wq, b.matrix(TensorKind::kAttnQ, i, c.n_embd, c.q_width()));
-    MX_TRY_ASSIGN(l.wk, b.matrix(TensorKind::kAttnK, i, c.n_embd, c.k_width()));
-    MX_TRY_ASSIGN(l.wv, b.matrix(TensorKind::kAttnV, i, c.n_embd, c.v_width()));
+    if (c.arch.fused_qkv) {
+      WeightView qkv;
+      MX_TRY_ASSIGN(qkv, b.matrix(TensorKind::kAttnQkv, i, c.n_embd,
+                                  c.q_width() + c.k_width() + c.v_width()));
+      l.wq = row_slice(qkv, 0, c.q_width());
+      l.wk = row_slice(qkv, c.q_width(), c.k_width());
+      l.wv = row_slice(qkv, c.q_width() + c.k_width(), c.v_width());
+    } else {
+      MX_TRY_ASSIGN(l.wq, b.matrix(TensorKind::kAttnQ, i, c.n_embd, c.q_width()));
+      MX_TRY_ASSIGN(l.wk, b.matrix(TensorKind::kAttnK, i, c.n_embd, c.k_width()));
+      MX_TRY_ASSIGN(l.wv, b.matrix(TensorKind::kAttnV, i, c.n_embd, c.v_width()));
+    }
     MX_TRY_ASSIGN(l.wo, b.matrix(TensorKind::kAttnOut, i, c.n_head * c.head_dim_v, c.n_embd));
     MX_TRY_ASSIGN(l.bq, b.vector(TensorKind::kAttnQBias, i, c.q_width(), bias));
     MX_TRY_ASSIGN(l.bk, b.vector(TensorKind::kAttnKBias, i, c.k_width(), bias));
@@ -71,8 +85,15 @@ Expected<ModelWeights> ModelWeights::bind(const gguf::File& f, const ModelConfig
     MX_TRY_ASSIGN(l.q_norm, b.vector(TensorKind::kAttnQNorm, i, c.head_dim_k, qk_norm));
     MX_TRY_ASSIGN(l.k_norm, b.vector(TensorKind::kAttnKNorm, i, c.head_dim_k, qk_norm));
     MX_TRY_ASSIGN(l.ffn_norm, b.vector(TensorKind::kFfnNorm, i, c.n_embd, true));
-    MX_TRY_ASSIGN(l.w_gate, b.matrix(TensorKind::kFfnGate, i, c.n_embd, c.n_ff));
-    MX_TRY_ASSIGN(l.w_up, b.matrix(TensorKind::kFfnUp, i, c.n_embd, c.n_ff));
+    if (c.arch.fused_gate_up) {
+      WeightView gate_up;
+      MX_TRY_ASSIGN(gate_up, b.matrix(TensorKind::kFfnUp, i, c.n_embd, 2 * c.n_ff));
+      l.w_gate = row_slice(gate_up, 0, c.n_ff);
+      l.w_up = row_slice(gate_up, c.n_ff, c.n_ff);
+    } else {
+      MX_TRY_ASSIGN(l.w_gate, b.matrix(TensorKind::kFfnGate, i, c.n_embd, c.n_ff));
+      MX_TRY_ASSIGN(l.w_up, b.matrix(TensorKind::kFfnUp, i, c.n_embd, c.n_ff));
+    }
     MX_TRY_ASSIGN(l.w_down, b.matrix(TensorKind::kFfnDown, i, c.n_ff, c.n_embd));
     w.layers.push_back(l);
   }

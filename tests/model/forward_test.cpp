@@ -118,7 +118,7 @@ TEST_F(ForwardTest, RejectsRowsThatCannotBeComputed) {
 
 TEST(ModelLoad, UnsupportedArchitectureAndMissingTensorsAreClearErrors) {
   const KernelTable kt = reference_kernels();
-  auto gemma = Model::load(test::shared_path("models/tiny/tiny-gemma2-F16.gguf"), kt);
+  auto gemma = Model::load(test::shared_path("models/tiny/tiny-gemma2-F16.gguf"), kt);  // not yet
   ASSERT_FALSE(gemma.ok());
   EXPECT_NE(gemma.error().message.find("'gemma2' is not supported"), std::string::npos)
       << gemma.error().message;

@@ -7,8 +7,8 @@
 // Such a flip moves a logit in proportion to the logits' size, so the bounds for
 // rounded types are stated for logits of the tiny models' scale (std <= 0.8) and grow
 // with a model's logit std (stories260K: 6.7). F32 involves no rounding and is held
-// to 1e-4 absolute. Decode rows of F16/BF16 may differ 1.5x more: the reference's own
-// single-token path differs from its batched path by up to 0.013 there (README-data §4),
+// to 1e-4 absolute. Decode rows of F16/BF16 may differ 2x more: the reference's own
+// single-token path differs from its batched path by up to 0.016 there (README-data §4),
 // while moxing computes both the same way.
 #include <gtest/gtest.h>
 
@@ -42,8 +42,8 @@ struct Tolerance {
 const std::map<GgmlType, Tolerance>& tolerances() {
   static const std::map<GgmlType, Tolerance> t = {
       {GgmlType::kF32, {1e-4f, 1.0f, 1.0, false}},
-      {GgmlType::kF16, {1e-2f, 1.5f, 0.98, true}},
-      {GgmlType::kBF16, {2e-2f, 1.5f, 0.95, true}},
+      {GgmlType::kF16, {1e-2f, 2.0f, 0.98, true}},
+      {GgmlType::kBF16, {2e-2f, 2.0f, 0.95, true}},
       {GgmlType::kQ8_0, {0.1f, 1.0f, 0.85, true}},
       {GgmlType::kQ4_0, {0.1f, 1.0f, 0.85, true}},
       {GgmlType::kQ4_K, {0.1f, 1.0f, 0.85, true}},
@@ -179,7 +179,7 @@ TEST_P(GoldenTest, LogitsMatchReference) {
 // weight types loads.
 TEST(GoldenCoverage, SupportedModelsAllLoad) {
   const std::regex supported(
-      R"((stories260K.*|tiny-(llama-mha|llama3-gqa|qwen2|qwen3)-(F16|BF16|Q8_0|Q4_0|Q4_K|Q5_K|Q6_K)(-long)?))");
+      R"((stories260K.*|tiny-(llama-mha|llama3-gqa|qwen2|qwen3|phi3)-(F16|BF16|Q8_0|Q4_0|Q4_K|Q5_K|Q6_K)(-long)?))");
   const KernelTable kernels = best_kernels(CpuFeatures::detect());
   int n = 0;
   for (const auto& dir : golden_dirs()) {
@@ -190,7 +190,7 @@ TEST(GoldenCoverage, SupportedModelsAllLoad) {
     EXPECT_TRUE(model.ok()) << dir << ": " << model.error().message;
     ++n;
   }
-  EXPECT_EQ(n, 34);
+  EXPECT_EQ(n, 36);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shared, GoldenTest, ::testing::ValuesIn(golden_dirs()),

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "quant/fp16.h"
+
 namespace mx::ops {
 
 void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
@@ -56,6 +58,33 @@ void softmax(float* x, int64_t n) {
 
 void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
   for (int64_t i = 0; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+}
+
+void gelu_mul(const float* gate, const float* up, float* out, int64_t n) {
+  constexpr float kSqrt2OverPi = 0.79788456080286535587989211986876f;
+  constexpr float kCoef = 0.044715f;
+  for (int64_t i = 0; i < n; ++i) {
+    const float x = gate[i];
+    float g;
+    if (x <= -10.0f) {
+      g = 0.0f;
+    } else if (x >= 10.0f) {
+      g = x;
+    } else {
+      const float h = fp16_to_fp32(fp32_to_fp16(x));
+      const float v = 0.5f * h * (1.0f + std::tanh(kSqrt2OverPi * h * (1.0f + kCoef * h * h)));
+      g = fp16_to_fp32(fp32_to_fp16(v));
+    }
+    out[i] = g * up[i];
+  }
+}
+
+void softcap(float* x, int64_t n, float cap) {
+  for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
+}
+
+void scale(float* x, int64_t n, float s) {
+  for (int64_t i = 0; i < n; ++i) x[i] *= s;
 }
 
 void add_inplace(float* y, const float* x, int64_t n) {

@@ -23,6 +23,15 @@ void softmax(float* x, int64_t n);
 // out[i] = silu(gate[i]) * up[i]
 void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 
+// out[i] = gelu_tanh(gate[i]) * up[i], with GELU rounded through F16 as the reference's
+// lookup table does (its input and output are F16 values), so results follow it closely.
+void gelu_mul(const float* gate, const float* up, float* out, int64_t n);
+
+// x = cap * tanh(x / cap), in place (Gemma's logit soft-capping).
+void softcap(float* x, int64_t n, float cap);
+
+void scale(float* x, int64_t n, float s);  // x *= s
+
 void add_inplace(float* y, const float* x, int64_t n);  // y += x
 
 

@@ -12,6 +12,10 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "qwen2", .rope = ops::RopeStyle::kNeox, .qkv_bias = true},
     ArchSpec{.name = "qwen3", .rope = ops::RopeStyle::kNeox, .qk_norm = true},
     ArchSpec{.name = "phi3", .rope = ops::RopeStyle::kNeox, .fused_qkv = true, .fused_gate_up = true},
+    ArchSpec{.name = "gemma2", .rope = ops::RopeStyle::kNeox, .gelu = true,
+             .scale_embeddings = true, .post_norms = true, .swa_pattern = 2},
+    ArchSpec{.name = "gemma3", .rope = ops::RopeStyle::kNeox, .qk_norm = true, .gelu = true,
+             .scale_embeddings = true, .post_norms = true, .swa_pattern = 6},
 };
 
 struct KeySuffix {
@@ -31,6 +35,11 @@ constexpr std::array kKeys = {
     KeySuffix{Key::kRopeFreqBase, "rope.freq_base"},
     KeySuffix{Key::kRopeDimensionCount, "rope.dimension_count"},
     KeySuffix{Key::kExpertCount, "expert_count"},
+    KeySuffix{Key::kSlidingWindow, "attention.sliding_window"},
+    KeySuffix{Key::kSlidingWindowPattern, "attention.sliding_window_pattern"},
+    KeySuffix{Key::kRopeFreqBaseSwa, "rope.freq_base_swa"},
+    KeySuffix{Key::kAttnSoftcap, "attn_logit_softcapping"},
+    KeySuffix{Key::kFinalSoftcap, "final_logit_softcapping"},
 };
 
 struct TensorEntry {
@@ -53,7 +62,9 @@ constexpr std::array kTensors = {
     TensorEntry{TensorKind::kAttnVBias, "attn_v.bias", true},
     TensorEntry{TensorKind::kAttnQNorm, "attn_q_norm.weight", true},
     TensorEntry{TensorKind::kAttnKNorm, "attn_k_norm.weight", true},
+    TensorEntry{TensorKind::kAttnPostNorm, "post_attention_norm.weight", true},
     TensorEntry{TensorKind::kFfnNorm, "ffn_norm.weight", true},
+    TensorEntry{TensorKind::kFfnPostNorm, "post_ffw_norm.weight", true},
     TensorEntry{TensorKind::kFfnGate, "ffn_gate.weight", true},
     TensorEntry{TensorKind::kFfnUp, "ffn_up.weight", true},
     TensorEntry{TensorKind::kFfnDown, "ffn_down.weight", true},

@@ -17,6 +17,10 @@ struct ArchSpec {
   bool qk_norm = false;   // per-head RMS norm of q and k before rope (qwen3)
   bool fused_qkv = false;      // one attn_qkv matrix whose rows are [q; k; v] (phi3)
   bool fused_gate_up = false;  // one ffn_up matrix of 2·n_ff rows, [gate; up] (phi3)
+  bool gelu = false;           // GELU(tanh)-gated FFN instead of SiLU (gemma)
+  bool scale_embeddings = false;  // token embeddings times sqrt(n_embd) (gemma)
+  bool post_norms = false;     // RMS norms after the attention and FFN blocks (gemma2/3)
+  int64_t swa_pattern = 0;     // default sliding-window layer pattern when metadata has none
 };
 
 // nullopt for architectures moxing does not run.
@@ -37,6 +41,11 @@ enum class Key {
   kRopeFreqBase,
   kRopeDimensionCount,
   kExpertCount,
+  kSlidingWindow,
+  kSlidingWindowPattern,
+  kRopeFreqBaseSwa,
+  kAttnSoftcap,
+  kFinalSoftcap,
 };
 std::string key_name(Key key, std::string_view arch);  // "qwen2.attention.head_count"
 
@@ -44,7 +53,7 @@ std::string key_name(Key key, std::string_view arch);  // "qwen2.attention.head_
 enum class TensorKind {
   kTokenEmbd, kOutputNorm, kOutput,
   kAttnNorm, kAttnQ, kAttnK, kAttnV, kAttnQkv, kAttnOut, kAttnQBias, kAttnKBias, kAttnVBias,
-  kAttnQNorm, kAttnKNorm, kFfnNorm, kFfnGate, kFfnUp, kFfnDown,
+  kAttnQNorm, kAttnKNorm, kAttnPostNorm, kFfnNorm, kFfnGate, kFfnUp, kFfnDown, kFfnPostNorm,
 };
 std::string tensor_name(TensorKind kind, int layer = -1);
 

@@ -55,6 +55,15 @@ Expected<ModelConfig> ModelConfig::from_gguf(const gguf::File& f) {
   c.rms_eps = static_cast<float>(f.get_float(key_name(Key::kRmsEps, a)).value_or(1e-5));
   c.rope_freq_base =
       static_cast<float>(f.get_float(key_name(Key::kRopeFreqBase, a)).value_or(10000.0));
+  c.rope_freq_base_swa = static_cast<float>(
+      f.get_float(key_name(Key::kRopeFreqBaseSwa, a)).value_or(c.rope_freq_base));
+  c.n_swa = f.get_int(key_name(Key::kSlidingWindow, a)).value_or(0);
+  c.swa_pattern = f.get_int(key_name(Key::kSlidingWindowPattern, a)).value_or(c.arch.swa_pattern);
+  c.attn_softcap = static_cast<float>(f.get_float(key_name(Key::kAttnSoftcap, a)).value_or(0.0));
+  c.final_softcap = static_cast<float>(f.get_float(key_name(Key::kFinalSoftcap, a)).value_or(0.0));
+  if (c.n_swa < 0 || c.swa_pattern < 0 || c.attn_softcap < 0 || c.final_softcap < 0 ||
+      !(c.rope_freq_base_swa > 0))
+    return make_error("{}: invalid sliding-window or soft-capping metadata", f.name());
   if (!(c.rms_eps > 0) || !(c.rope_freq_base > 0))
     return make_error("{}: rms epsilon and rope base must be positive", f.name());
 

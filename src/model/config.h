@@ -25,6 +25,16 @@ struct ModelConfig {
   int64_t n_ctx_train = 0;
   float rms_eps = 1e-5f;
   float rope_freq_base = 10000.0f;
+  float rope_freq_base_swa = 10000.0f;  // for sliding-window layers
+  int64_t n_swa = 0;                    // sliding window in tokens; 0: every layer is global
+  int64_t swa_pattern = 0;              // layer il is local when il % pattern < pattern - 1
+  float attn_softcap = 0.0f;            // 0: off
+  float final_softcap = 0.0f;
+
+  bool is_swa_layer(int64_t il) const {
+    return n_swa > 0 && swa_pattern > 0 && il % swa_pattern < swa_pattern - 1;
+  }
+  float rope_base(int64_t il) const { return is_swa_layer(il) ? rope_freq_base_swa : rope_freq_base; }
 
   int64_t q_width() const { return n_head * head_dim_k; }
   int64_t k_width() const { return n_head_kv * head_dim_k; }

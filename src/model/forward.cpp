@@ -32,6 +32,13 @@ Status validate(const Model& model, const Batch& batch, const KvCache& cache) {
   return {};
 }
 
+// Gemma normalises each block's output before adding it to the residual stream.
+void post_norm(const ModelConfig& c, const float* weight, float* rows, int64_t n) {
+  if (!weight) return;
+  for (int64_t t = 0; t < n; ++t)
+    ops::rms_norm(rows + t * c.n_embd, weight, rows + t * c.n_embd, c.n_embd, c.rms_eps);
+}
+
 void add_bias(float* y, const float* bias, int64_t n_rows, int64_t width) {
   if (!bias) return;
   for (int64_t t = 0; t < n_rows; ++t) ops::add_inplace(y + t * width, bias, width);
@@ -54,22 +61,27 @@ void attention(const ModelConfig& c, const Batch& batch, const KvCache& cache, i
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim_k));
   const auto dot = ctx.kernels()[GgmlType::kF32].vec_dot;
   const int64_t out_width = c.n_head * c.head_dim_v;
+  const bool swa = c.is_swa_layer(layer);
   ctx.pool().run([&](int ith, int nth) {
     float* scores = s.scores.data() + static_cast<size_t>(ith) * cache.n_ctx();
     for (int64_t task = ith; task < n_tasks; task += nth) {
       const int64_t row = task / c.n_head, head = task % c.n_head, kv_head = head / group;
       const int32_t seq = batch.seq_ids[row];
-      const int64_t n_keys = batch.positions[row] + 1;
+      // A local layer sees the last n_swa positions: p - n_swa < j <= p.
+      const int64_t last = batch.positions[row];
+      const int64_t first = swa ? std::max<int64_t>(0, last - c.n_swa + 1) : 0;
+      const int64_t n_keys = last + 1 - first;
       const float* q = s.q.data() + row * c.q_width() + head * c.head_dim_k;
       for (int64_t j = 0; j < n_keys; ++j) {
-        dot(c.head_dim_k, cache.key(layer, seq, j) + kv_head * c.head_dim_k, q, &scores[j]);
+        dot(c.head_dim_k, cache.key(layer, seq, first + j) + kv_head * c.head_dim_k, q, &scores[j]);
         scores[j] *= scale;
       }
+      if (c.attn_softcap > 0) ops::softcap(scores, n_keys, c.attn_softcap);
       ops::softmax(scores, n_keys);
       float* out = s.attn.data() + row * out_width + head * c.head_dim_v;
       std::fill(out, out + c.head_dim_v, 0.0f);
       for (int64_t j = 0; j < n_keys; ++j) {
-        const float* v = cache.value(layer, seq, j) + kv_head * c.head_dim_v;
+        const float* v = cache.value(layer, seq, first + j) + kv_head * c.head_dim_v;
         const float p = scores[j];
         for (int64_t d = 0; d < c.head_dim_v; ++d) out[d] += p * v[d];
       }
@@ -108,8 +120,9 @@ void attention_block(const Model& model, const Batch& batch, KvCache& cache, int
         ops::rms_norm(k + h * c.head_dim_k, w.k_norm, k + h * c.head_dim_k, c.head_dim_k, c.rms_eps);
     }
     const int32_t pos = batch.positions[t];
-    ops::rope(q, c.n_head, c.head_dim_k, c.n_rot, pos, c.rope_freq_base, c.arch.rope);
-    ops::rope(k, c.n_head_kv, c.head_dim_k, c.n_rot, pos, c.rope_freq_base, c.arch.rope);
+    const float base = c.rope_base(layer);
+    ops::rope(q, c.n_head, c.head_dim_k, c.n_rot, pos, base, c.arch.rope);
+    ops::rope(k, c.n_head_kv, c.head_dim_k, c.n_rot, pos, base, c.arch.rope);
     std::copy(k, k + c.k_width(), cache.key(layer, batch.seq_ids[t], pos));
     std::copy(&s.v[t * c.v_width()], &s.v[(t + 1) * c.v_width()],
               cache.value(layer, batch.seq_ids[t], pos));
@@ -117,6 +130,7 @@ void attention_block(const Model& model, const Batch& batch, KvCache& cache, int
 
   attention(c, batch, cache, layer, ctx, s);
   project(ctx, s, w.wo, s.attn.data(), n, s.proj.data());
+  post_norm(c, w.attn_post_norm, s.proj.data(), n);
   ops::add_inplace(s.x.data(), s.proj.data(), n * c.n_embd);
 }
 
@@ -131,8 +145,12 @@ void ffn_block(const Model& model, int64_t n, int64_t layer, ExecContext& ctx, F
     matmul(kt, ctx.pool(), w.w_up, s.xq, s.up.data(), static_cast<size_t>(c.n_ff));
   else
     project(ctx, s, w.w_up, s.h.data(), n, s.up.data());
-  ops::silu_mul(s.gate.data(), s.up.data(), s.gate.data(), n * c.n_ff);
+  if (c.arch.gelu)
+    ops::gelu_mul(s.gate.data(), s.up.data(), s.gate.data(), n * c.n_ff);
+  else
+    ops::silu_mul(s.gate.data(), s.up.data(), s.gate.data(), n * c.n_ff);
   project(ctx, s, w.w_down, s.gate.data(), n, s.proj.data());
+  post_norm(c, w.ffn_post_norm, s.proj.data(), n);
   ops::add_inplace(s.x.data(), s.proj.data(), n * c.n_embd);
 }
 
@@ -149,6 +167,8 @@ Status forward(const Model& model, const Batch& batch, KvCache& cache, ExecConte
   const auto to_float = ctx.kernels()[embd.type].to_float;
   for (int64_t t = 0; t < n; ++t)
     to_float(embd.data + batch.tokens[t] * embd.row_bytes(), &s.x[t * c.n_embd], c.n_embd);
+  if (c.arch.scale_embeddings)
+    ops::scale(s.x.data(), n * c.n_embd, std::sqrt(static_cast<float>(c.n_embd)));
 
   for (int64_t layer = 0; layer < c.n_layer; ++layer) {
     attention_block(model, batch, cache, layer, ctx, s);
@@ -166,7 +186,10 @@ Status forward(const Model& model, const Batch& batch, KvCache& cache, ExecConte
                   c.rms_eps);
     ++n_out;
   }
-  if (n_out > 0) project(ctx, s, model.weights.output, s.h.data(), n_out, logits);
+  if (n_out > 0) {
+    project(ctx, s, model.weights.output, s.h.data(), n_out, logits);
+    if (c.final_softcap > 0) ops::softcap(logits, n_out * c.n_vocab, c.final_softcap);
+  }
   return {};
 }
 

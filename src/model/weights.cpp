@@ -85,6 +85,8 @@ Expected<ModelWeights> ModelWeights::bind(const gguf::File& f, const ModelConfig
     MX_TRY_ASSIGN(l.q_norm, b.vector(TensorKind::kAttnQNorm, i, c.head_dim_k, qk_norm));
     MX_TRY_ASSIGN(l.k_norm, b.vector(TensorKind::kAttnKNorm, i, c.head_dim_k, qk_norm));
     MX_TRY_ASSIGN(l.ffn_norm, b.vector(TensorKind::kFfnNorm, i, c.n_embd, true));
+    MX_TRY_ASSIGN(l.attn_post_norm, b.vector(TensorKind::kAttnPostNorm, i, c.n_embd, c.arch.post_norms));
+    MX_TRY_ASSIGN(l.ffn_post_norm, b.vector(TensorKind::kFfnPostNorm, i, c.n_embd, c.arch.post_norms));
     if (c.arch.fused_gate_up) {
       WeightView gate_up;
       MX_TRY_ASSIGN(gate_up, b.matrix(TensorKind::kFfnUp, i, c.n_embd, 2 * c.n_ff));

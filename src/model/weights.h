@@ -19,7 +19,9 @@ struct LayerWeights {
   const float* bv = nullptr;
   const float* q_norm = nullptr;     // [head_dim_k] when the arch has q/k norms
   const float* k_norm = nullptr;
+  const float* attn_post_norm = nullptr;  // [n_embd] when the arch has post norms
   const float* ffn_norm = nullptr;   // [n_embd]
+  const float* ffn_post_norm = nullptr;
   WeightView w_gate, w_up;           // [n_ff × n_embd]
   WeightView w_down;                 // [n_embd × n_ff]
 };

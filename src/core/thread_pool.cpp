@@ -41,27 +41,16 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   }
   wake_.notify_all();
   fn(0, n_threads_);
-  // Spin briefly (the others finish within microseconds when they have their own core),
-  // then yield so an oversubscribed machine is not slowed further by this loop.
-  for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
-    if (spins < kSpinIterations / 64) {
-      MX_PAUSE();
-    } else {
-      std::this_thread::yield();
-    }
-  }
+  while (pending_.load(std::memory_order_acquire) != 0) MX_PAUSE();
 }
 
 void ThreadPool::worker_loop(int ith) {
   uint64_t seen = 0;
   for (;;) {
-    for (int spins = 0; generation_.load(std::memory_order_acquire) == seen; ++spins) {
-      if (spins >= kSpinIterations) break;
-      if (spins < kSpinIterations / 64) {
-        MX_PAUSE();
-      } else {
-        std::this_thread::yield();
-      }
+    int spins = 0;
+    while (generation_.load(std::memory_order_acquire) == seen && spins < kSpinIterations) {
+      MX_PAUSE();
+      ++spins;
     }
     if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock lock(mutex_);

@@ -1,7 +1,9 @@
 #include "tokenizer/tokenizer.h"
 
 #include "gguf/gguf_file.h"
+#include "tokenizer/bpe.h"
 #include "tokenizer/spm.h"
+#include "tokenizer/wpm.h"
 
 namespace mx {
 namespace {
@@ -13,6 +15,43 @@ bool is_space(char c) {
 
 const std::string kEmpty;
 
+// llama.cpp's clean-up after detokenizing (Hugging Face's clean_up_tokenization_spaces),
+// three passes over the bytes: " ?", " !", " .", " ," lose the space; a lone " ' "
+// loses both spaces; " 's", " 'm", " 're", " 've" lose the space (" 't", " 'd", " 'll"
+// keep it). Pass two blanks the space it swallows to NUL, which the next comparison
+// then sees; kept for fidelity.
+void clean_spaces(std::string& s) {
+  if (s.size() < 2) return;
+  size_t n = 1;
+  for (size_t i = 1; i < s.size(); ++i) {
+    const char x = s[i];
+    if (s[i - 1] == ' ' && (x == '?' || x == '!' || x == '.' || x == ',')) --n;
+    s[n++] = x;
+  }
+  s.resize(n);
+  n = 1;
+  for (size_t i = 1; i < s.size(); ++i) {
+    const char x = s[i];
+    if (x == '\'' && i + 1 < s.size() && s[i - 1] == ' ' && s[i + 1] == ' ') {
+      --n;
+      s[++i] = '\0';
+    }
+    s[n++] = x;
+  }
+  s.resize(n);
+  n = 1;
+  for (size_t i = 1; i < s.size(); ++i) {
+    const char x = s[i];
+    if (s[i - 1] == ' ' && x == '\'' && i + 1 < s.size()) {
+      const char x1 = s[i + 1];
+      const char x2 = i + 2 < s.size() ? s[i + 2] : '\0';
+      if (x1 == 's' || x1 == 'm' || (x1 == 'r' && x2 == 'e') || (x1 == 'v' && x2 == 'e')) --n;
+    }
+    s[n++] = x;
+  }
+  s.resize(n);
+}
+
 }  // namespace
 
 Expected<std::unique_ptr<Tokenizer>> Tokenizer::create(Vocab vocab) {
@@ -20,9 +59,11 @@ Expected<std::unique_ptr<Tokenizer>> Tokenizer::create(Vocab vocab) {
     case VocabKind::kSpm:
       return std::unique_ptr<Tokenizer>(std::make_unique<SpmTokenizer>(std::move(vocab)));
     case VocabKind::kBpe:
-      break;
+      return BpeTokenizer::create(std::move(vocab));
+    case VocabKind::kWpm:
+      return WpmTokenizer::create(std::move(vocab));
   }
-  return make_error("byte-level BPE vocabularies (tokenizer.ggml.model 'gpt2') are not supported yet");
+  return make_error("unknown vocabulary kind");
 }
 
 Expected<std::unique_ptr<Tokenizer>> Tokenizer::from_gguf(const gguf::File& file) {
@@ -113,6 +154,7 @@ std::vector<Token> Tokenizer::encode(std::string_view text, bool add_special,
     }
   }
   if (add_special && vocab_.add_eos()) out.push_back(vocab_.eos());
+  if (add_special && vocab_.add_sep()) out.push_back(vocab_.sep());
   return out;
 }
 
@@ -132,6 +174,7 @@ std::string Tokenizer::decode(std::span<const Token> ids, const DecodeOptions& o
     if (i == 0 && strip && !piece.empty() && piece.front() == ' ') piece.remove_prefix(1);
     out.append(piece);
   }
+  if (options.clean_spaces && vocab_.clean_spaces()) clean_spaces(out);
   return out;
 }
 

@@ -1,7 +1,7 @@
 // Text <-> token ids. One interface, one implementation per tokenizer.ggml.model:
-// SPM ("llama") now, byte-level BPE ("gpt2") later. What all of them share lives here:
-// splitting special tokens out of the text, BOS/EOS, and decoding through a table of
-// token pieces. A const Tokenizer is safe to use from many threads: all scratch state
+// SPM ("llama"), byte-level BPE ("gpt2"), WordPiece ("bert"). What all of them share
+// lives here: splitting special tokens out of the text, BOS/EOS, and decoding through a
+// table of token pieces. A const Tokenizer is safe to use from many threads: all scratch state
 // of an encode or decode lives in that call.
 #pragma once
 
@@ -33,6 +33,10 @@ struct DecodeOptions {
   // removed from the first piece. A leading BOS turns this off (llama.cpp keeps
   // " Once" after <s>); set false when decoding a continuation.
   bool strip_space_prefix = true;
+  // Drop the spaces byte-level BPE tokenizers put before punctuation and contractions
+  // (" ," -> ","), as llama.cpp's llama_detokenize does for vocabularies that ask
+  // (Vocab::clean_spaces). Off by default so decode equals the streamed pieces.
+  bool clean_spaces = false;
 };
 
 class Tokenizer {
@@ -47,7 +51,7 @@ class Tokenizer {
 
   const Vocab& vocab() const { return vocab_; }
 
-  // add_special: BOS / EOS as the vocabulary asks (tokenizer.ggml.add_bos_token ...).
+  // add_special: BOS / EOS / SEP as the vocabulary asks (tokenizer.ggml.add_bos_token ...).
   // parse_special: control tokens written in the text ("<s>") become their ids;
   // otherwise they are ordinary text. User-defined tokens are always split out.
   std::vector<Token> encode(std::string_view text, bool add_special, bool parse_special) const;

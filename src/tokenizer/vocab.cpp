@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/log.h"
 #include "gguf/gguf_file.h"
+#include "tokenizer/byte_map.h"
+#include "tokenizer/pre_tokenizer.h"
 
 namespace mx {
 namespace {
@@ -23,6 +26,10 @@ constexpr std::string_view kPad = "tokenizer.ggml.padding_token_id";
 constexpr std::string_view kAddBos = "tokenizer.ggml.add_bos_token";
 constexpr std::string_view kAddEos = "tokenizer.ggml.add_eos_token";
 constexpr std::string_view kAddSpacePrefix = "tokenizer.ggml.add_space_prefix";
+constexpr std::string_view kSep = "tokenizer.ggml.seperator_token_id";  // sic, as written by gguf-py
+constexpr std::string_view kAddSep = "tokenizer.ggml.add_sep_token";
+constexpr std::string_view kLowercase = "tokenizer.ggml.normalizer.lowercase";
+constexpr std::string_view kStripAccents = "tokenizer.ggml.normalizer.strip_accents";
 constexpr std::string_view kName = "general.name";
 }  // namespace key
 
@@ -104,7 +111,7 @@ std::optional<uint8_t> parse_byte_token(std::string_view t) {
   return static_cast<uint8_t>(hi * 16 + lo);
 }
 
-std::string lowercase(std::string s) {
+std::string ascii_lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
@@ -150,12 +157,14 @@ Expected<Vocab> Vocab::from_gguf(const gguf::File& file) {
   }
 
   const std::pair<std::string_view, std::optional<int64_t>*> ids[] = {
-      {key::kBos, &spec.bos}, {key::kEos, &spec.eos}, {key::kUnk, &spec.unk}, {key::kPad, &spec.pad}};
+      {key::kBos, &spec.bos}, {key::kEos, &spec.eos}, {key::kUnk, &spec.unk}, {key::kPad, &spec.pad},
+      {key::kSep, &spec.sep}};
   for (const auto& [k, out] : ids)
     if (auto st = read_int(file, k, *out); !st) return st.error();
   const std::pair<std::string_view, std::optional<bool>*> flags[] = {
       {key::kAddBos, &spec.add_bos}, {key::kAddEos, &spec.add_eos},
-      {key::kAddSpacePrefix, &spec.add_space_prefix}};
+      {key::kAddSpacePrefix, &spec.add_space_prefix}, {key::kAddSep, &spec.add_sep},
+      {key::kLowercase, &spec.lowercase}, {key::kStripAccents, &spec.strip_accents}};
   for (const auto& [k, out] : flags)
     if (auto st = read_bool(file, k, *out); !st) return st.error();
 
@@ -168,7 +177,7 @@ Expected<Vocab> Vocab::create(VocabSpec spec) {
   Vocab v;
   v.model_ = spec.model;
   v.pre_ = spec.pre;
-  Token def_bos = kNoToken, def_eos = kNoToken, def_unk = kNoToken;
+  Token def_bos = kNoToken, def_eos = kNoToken, def_unk = kNoToken, def_sep = kNoToken;
   if (spec.model == "llama") {
     // SentencePiece conventions: <unk> 0, <s> 1, </s> 2, BOS added, space prefix.
     v.kind_ = VocabKind::kSpm;
@@ -178,8 +187,26 @@ Expected<Vocab> Vocab::create(VocabSpec spec) {
   } else if (spec.model == "gpt2") {
     v.kind_ = VocabKind::kBpe;
     if (spec.merges.empty()) return make_error("BPE vocabulary without tokenizer.ggml.merges");
+    // llama.cpp's rules: no name means "default" (with a warning, the split is probably
+    // not the model's); a name it does not know is refused.
+    const PreTokenizerSpec* pre = find_pre_tokenizer(spec.pre);
+    if (!pre) return make_error("unknown BPE pre-tokenizer '{}' (tokenizer.ggml.pre)", spec.pre);
+    if (!pre->supported)
+      return make_error("BPE pre-tokenizer '{}' (tokenizer.ggml.pre) is not supported", spec.pre);
+    if (spec.pre.empty())
+      MX_LOG_WARN("BPE vocabulary without tokenizer.ggml.pre: using the default pre-tokenizer; "
+                  "generation quality may suffer");
+    v.ignore_merges_ = pre->ignore_merges;
+    v.clean_spaces_ = pre->clean_spaces;
+    v.add_bos_ = pre->add_bos;
+  } else if (spec.model == "bert") {
+    // BERT conventions (llama.cpp's): [CLS] 101 as BOS, [UNK] 100, [SEP] 102 after the text.
+    v.kind_ = VocabKind::kWpm;
+    def_bos = 101, def_unk = 100, def_sep = 102;
+    v.add_bos_ = true;
+    v.add_sep_ = true;
   } else {
-    return make_error("unsupported tokenizer model '{}' (expected 'llama' or 'gpt2')", spec.model);
+    return make_error("unsupported tokenizer model '{}' (expected 'llama', 'gpt2' or 'bert')", spec.model);
   }
 
   const size_t n = spec.tokens.size();
@@ -217,6 +244,11 @@ Expected<Vocab> Vocab::create(VocabSpec spec) {
   MX_TRY_ASSIGN(v.eos_, resolve_id(spec.eos, def_eos, n32, "EOS (tokenizer.ggml.eos_token_id)"));
   MX_TRY_ASSIGN(v.unk_, resolve_id(spec.unk, def_unk, n32, "UNK (tokenizer.ggml.unknown_token_id)"));
   MX_TRY_ASSIGN(v.pad_, resolve_id(spec.pad, kNoToken, n32, "PAD (tokenizer.ggml.padding_token_id)"));
+  MX_TRY_ASSIGN(v.sep_, resolve_id(spec.sep, def_sep, n32, "SEP (tokenizer.ggml.seperator_token_id)"));
+  v.add_sep_ = spec.add_sep.value_or(v.add_sep_);
+  // HF's BertNormalizer: accents go when lowercasing unless said otherwise.
+  v.lowercase_ = spec.lowercase.value_or(true);
+  v.strip_accents_ = spec.strip_accents.value_or(v.lowercase_);
   v.add_bos_ = spec.add_bos.value_or(v.add_bos_);
   v.add_eos_ = spec.add_eos.value_or(v.add_eos_);
   v.add_space_prefix_ = spec.add_space_prefix.value_or(v.add_space_prefix_);
@@ -224,9 +256,16 @@ Expected<Vocab> Vocab::create(VocabSpec spec) {
     return make_error("tokenizer.ggml.add_bos_token is true but there is no BOS token");
   if (v.add_eos_ && v.eos_ == kNoToken)
     return make_error("tokenizer.ggml.add_eos_token is true but there is no EOS token");
+  if (v.add_sep_ && v.sep_ == kNoToken)
+    return make_error("tokenizer.ggml.add_sep_token is true but there is no SEP token");
 
-  // Byte fallback looks tokens up by text, as SentencePiece does: "<0x0A>", else the byte itself.
+  // Byte fallback looks tokens up by text, as SentencePiece does: "<0x0A>", else the byte
+  // itself; byte-level BPE spells bytes with GPT-2's characters.
   for (int b = 0; b < 256; ++b) {
+    if (v.kind_ == VocabKind::kBpe) {
+      v.byte_to_token_[b] = v.find(byte_map::char_of(static_cast<uint8_t>(b)));
+      continue;
+    }
     static constexpr char kHex[] = "0123456789ABCDEF";
     const char name[] = {'<', '0', 'x', kHex[b >> 4], kHex[b & 15], '>'};
     Token id = v.find(std::string_view(name, sizeof(name)));
@@ -250,7 +289,7 @@ Expected<Vocab> Vocab::create(VocabSpec spec) {
 
   // Phi-3's tokenizer strips whitespace after its special tokens (llama.cpp keys this
   // on the model name, since GGUF has no field for it).
-  const std::string name = lowercase(spec.name);
+  const std::string name = ascii_lower(spec.name);
   if (name.find("phi-3") != std::string::npos || name.find("phi3") != std::string::npos) {
     for (Token id : v.special_tokens_) v.tokens_[id].rstrip = true;
     if (Token id = v.find("</s>"); id != kNoToken) v.tokens_[id].rstrip = true;

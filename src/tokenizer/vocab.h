@@ -1,6 +1,6 @@
 // The vocabulary of a model: token texts, scores, types, special ids and flags, as
 // stored under tokenizer.ggml.* in a GGUF file. Immutable once built; shared by all
-// tokenizer implementations (SPM now, byte-level BPE later).
+// tokenizer implementations (SPM, byte-level BPE, WordPiece).
 #pragma once
 
 #include <array>
@@ -27,7 +27,7 @@ enum class TokenType : int32_t {
   kUndefined = 0, kNormal = 1, kUnknown = 2, kControl = 3, kUserDefined = 4, kUnused = 5, kByte = 6,
 };
 
-enum class VocabKind { kSpm, kBpe };  // tokenizer.ggml.model "llama" / "gpt2"
+enum class VocabKind { kSpm, kBpe, kWpm };  // tokenizer.ggml.model "llama" / "gpt2" / "bert"
 
 struct TokenInfo {
   std::string text;
@@ -50,8 +50,9 @@ struct VocabSpec {
   std::vector<float> scores;
   std::vector<int32_t> types;
   std::vector<std::string> merges;         // BPE: "left right" in rank order
-  std::optional<int64_t> bos, eos, unk, pad;  // -1 or 0xFFFFFFFF mean "none"
-  std::optional<bool> add_bos, add_eos, add_space_prefix;
+  std::optional<int64_t> bos, eos, unk, pad, sep;  // -1 or 0xFFFFFFFF mean "none"
+  std::optional<bool> add_bos, add_eos, add_sep, add_space_prefix;
+  std::optional<bool> lowercase, strip_accents;  // WordPiece normalizer (default: true)
 };
 
 class Vocab {
@@ -80,16 +81,27 @@ class Vocab {
   bool is_eog(Token id) const;
 
   Token find(std::string_view text) const;  // kNoToken when absent
-  Token byte_token(uint8_t byte) const { return byte_to_token_[byte]; }  // kNoToken when absent
+  // The token that spells one byte: "<0xAB>" (SPM; else the byte itself), or the byte's
+  // GPT-2 character (BPE). kNoToken when absent.
+  Token byte_token(uint8_t byte) const { return byte_to_token_[byte]; }
   uint8_t token_byte(Token id) const { return token_to_byte_[id]; }     // only for byte tokens
 
   Token bos() const { return bos_; }
   Token eos() const { return eos_; }
   Token unk() const { return unk_; }
   Token pad() const { return pad_; }
+  Token sep() const { return sep_; }  // BERT's [SEP], appended after the text
+  bool add_sep() const { return add_sep_; }
   bool add_bos() const { return add_bos_; }
   bool add_eos() const { return add_eos_; }
   bool add_space_prefix() const { return add_space_prefix_; }
+  // BPE switches that come with tokenizer.ggml.pre (see pre_tokenizer.h): a word that
+  // is itself a token skips the merges; decode may clean spaces before punctuation.
+  bool ignore_merges() const { return ignore_merges_; }
+  bool clean_spaces() const { return clean_spaces_; }
+  // WordPiece normalisation: lowercase the text; drop accents (NFD, first code point).
+  bool lowercase() const { return lowercase_; }
+  bool strip_accents() const { return strip_accents_; }
   size_t max_token_length() const { return max_token_length_; }
   const std::vector<std::string>& merges() const { return merges_; }
 
@@ -112,8 +124,10 @@ class Vocab {
   std::vector<uint8_t> eog_;            // [size()], 1 for end-of-generation tokens
   std::vector<Token> special_tokens_;
   std::vector<std::string> merges_;
-  Token bos_ = kNoToken, eos_ = kNoToken, unk_ = kNoToken, pad_ = kNoToken;
+  Token bos_ = kNoToken, eos_ = kNoToken, unk_ = kNoToken, pad_ = kNoToken, sep_ = kNoToken;
   bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false;
+  bool ignore_merges_ = false, clean_spaces_ = false;
+  bool add_sep_ = false, lowercase_ = false, strip_accents_ = false;
   size_t max_token_length_ = 0;
 };
 

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -39,6 +40,40 @@ inline const Tokenizer* shared_tokenizer(const std::string& rel) {
     slot = std::move(*tok);
   }
   return slot.get();
+}
+
+// llama.cpp's test-tokenizer-0 vectors: the .inp strings split on the separator (a
+// trailing separator adds no empty case), one .out line of ids per string.
+struct Vector {
+  std::string text;
+  std::vector<Token> ids;
+};
+
+inline std::vector<Vector> read_vectors(const std::string& vocab_rel) {
+  const std::string inp = read_text_file(shared_path(vocab_rel + ".inp"));
+  const std::string outp = read_text_file(shared_path(vocab_rel + ".out"));
+  const std::string sep = "\n__ggml_vocab_test__\n";
+  std::vector<std::string> strings;
+  for (size_t pos = 0; pos < inp.size();) {
+    const size_t next = inp.find(sep, pos);
+    if (next == std::string::npos) {
+      strings.push_back(inp.substr(pos));
+      break;
+    }
+    strings.push_back(inp.substr(pos, next - pos));
+    pos = next + sep.size();
+  }
+  std::vector<Vector> out;
+  size_t line_start = 0;
+  for (const std::string& s : strings) {
+    const size_t line_end = outp.find('\n', line_start);
+    std::istringstream line(outp.substr(line_start, line_end - line_start));
+    Vector v{s, {}};
+    for (Token id; line >> id;) v.ids.push_back(id);
+    out.push_back(std::move(v));
+    line_start = line_end == std::string::npos ? outp.size() : line_end + 1;
+  }
+  return out;
 }
 
 // <unk> 0, <s> 1, </s> 2, optional byte tokens <0x00>..<0xFF>, then `normal` in order.

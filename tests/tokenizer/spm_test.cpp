@@ -81,39 +81,8 @@ TEST(Spm, SpacePrefixAndBosEos) {
   EXPECT_EQ(t->encode("", true, false), (std::vector<Token>{1, 2}));
 }
 
-// llama.cpp's test-tokenizer-0 vectors: the .inp strings split on the separator (a
-// trailing separator adds no empty case), one .out line of ids per string.
-struct Vector {
-  std::string text;
-  std::vector<Token> ids;
-};
-
-std::vector<Vector> read_vectors(const std::string& vocab_rel) {
-  const std::string inp = test::read_text_file(test::shared_path(vocab_rel + ".inp"));
-  const std::string outp = test::read_text_file(test::shared_path(vocab_rel + ".out"));
-  const std::string sep = "\n__ggml_vocab_test__\n";
-  std::vector<std::string> strings;
-  for (size_t pos = 0; pos < inp.size();) {
-    const size_t next = inp.find(sep, pos);
-    if (next == std::string::npos) {
-      strings.push_back(inp.substr(pos));
-      break;
-    }
-    strings.push_back(inp.substr(pos, next - pos));
-    pos = next + sep.size();
-  }
-  std::vector<Vector> out;
-  size_t line_start = 0;
-  for (const std::string& s : strings) {
-    const size_t line_end = outp.find('\n', line_start);
-    std::istringstream line(outp.substr(line_start, line_end - line_start));
-    Vector v{s, {}};
-    for (Token id; line >> id;) v.ids.push_back(id);
-    out.push_back(std::move(v));
-    line_start = line_end == std::string::npos ? outp.size() : line_end + 1;
-  }
-  return out;
-}
+using test::read_vectors;
+using test::Vector;
 
 class SpmVectors : public ::testing::TestWithParam<const char*> {};
 

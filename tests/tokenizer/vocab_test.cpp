@@ -106,9 +106,10 @@ TEST(Vocab, RejectsInconsistentSpecs) {
   expect_error(s, "add_bos_token is true but there is no BOS");
 }
 
-TEST(Vocab, BpeVocabularyLoadsButHasNoTokenizerYet) {
+TEST(Vocab, BpeVocabularyLoadsAndTokenizes) {
   VocabSpec s;
   s.model = "gpt2";
+  s.pre = "gpt-2";
   s.tokens = {"a", "b", "ab"};
   s.merges = {"a b"};
   auto v = Vocab::create(s);
@@ -116,9 +117,11 @@ TEST(Vocab, BpeVocabularyLoadsButHasNoTokenizerYet) {
   EXPECT_EQ(v->kind(), VocabKind::kBpe);
   EXPECT_FALSE(v->add_space_prefix());
   EXPECT_EQ(v->merges().size(), 1u);
+  EXPECT_EQ(v->byte_token('a'), 0);
+  EXPECT_EQ(v->byte_token(' '), kNoToken);  // would be "Ġ"
   auto t = Tokenizer::create(std::move(*v));
-  ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.error().message.find("not supported yet"), std::string::npos);
+  ASSERT_TRUE(t.ok()) << t.error().message;
+  EXPECT_EQ((*t)->encode("abba", false, false), (std::vector<Token>{2, 1, 0}));
 }
 
 }  // namespace

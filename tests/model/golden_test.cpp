@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -92,7 +93,9 @@ TEST_P(GoldenTest, LogitsMatchReference) {
   const std::string path = model_path(manifest["model_file"]);
   ASSERT_FALSE(path.empty()) << manifest["model_file"];
 
-  const KernelTable kernels = getenv("GOLDEN_REF") ? reference_kernels() : best_kernels(CpuFeatures::detect());
+  // MOXING_ISA=scalar|avx2|avx512 checks a lower instruction-set tier against the goldens.
+  const char* isa = std::getenv("MOXING_ISA");
+  const KernelTable kernels = best_kernels(CpuFeatures::detect().limited_to(isa ? isa : "native"));
   auto model = Model::load(path, kernels);
   if (!model) {
     // Architectures and weight types not supported yet are skipped; any other load

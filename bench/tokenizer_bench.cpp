@@ -1,5 +1,6 @@
 // Tokenizer throughput: encoding ~1 MB of mixed English / Chinese / code text with
-// byte-level BPE vocabularies (Llama 3, Qwen2/3, GPT-2), reported as MB/s of input; and
+// byte-level BPE (Llama 3, Qwen2/3, GPT-2), SentencePiece (Llama 2) and WordPiece (BERT)
+// vocabularies, reported as MB/s of input; and
 // 100 KB runs of one character, the worst case for merge loops (must stay O(n log n)).
 // Vocabularies come from $MOXING_SHARED_DIR, else ../shared next to this source tree.
 #include <benchmark/benchmark.h>
@@ -131,6 +132,9 @@ BENCHMARK_CAPTURE(BM_EncodeRun100KB, llama_bpe_a, "llama-bpe", "a")->Unit(benchm
 BENCHMARK_CAPTURE(BM_EncodeRun100KB, llama_bpe_spaces, "llama-bpe", " ")->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_EncodeRun100KB, qwen2_a, "qwen2", "a")->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_EncodeRun100KB, qwen2_spaces, "qwen2", " ")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_EncodeRun100KB, llama_spm_a, "llama-spm", "a")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_EncodeRun100KB, llama_spm_spaces, "llama-spm", " ")->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_EncodeMixed1MB, bert_wpm, "bert-bge")->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace mx

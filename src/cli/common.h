@@ -47,5 +47,6 @@ Runner add_info(CLI::App& app);
 Runner add_perplexity(CLI::App& app);
 Runner add_bench(CLI::App& app);
 Runner add_tokenize(CLI::App& app);
+Runner add_template(CLI::App& app);
 
 }  // namespace mx::cli

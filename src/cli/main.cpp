@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   sub("info", "Show a GGUF file's metadata and tensors", add_info);
   sub("perplexity", "Measure perplexity of a model on a text file", add_perplexity);
   sub("tokenize", "Show the tokens a model's tokenizer makes of a text", add_tokenize);
+  sub("template", "Render a chat template with the messages of a JSON file", add_template);
   sub("bench", "Measure prompt processing and generation speed", add_bench);
 
   try {

@@ -1,76 +1,47 @@
-// `moxing run`: generate text from a prompt, streamed to stdout as it is produced.
+// `moxing run`: generate text from a prompt, streamed to stdout as it is produced; with
+// --chat, a conversation in the model's chat template (see chat.cpp).
 #include <cstdio>
 
-#include <fmt/format.h>
-
-#include "cli/common.h"
+#include "cli/reply_stream.h"
+#include "cli/run_options.h"
 #include "core/format.h"
 #include "core/log.h"
-#include "engine/generate.h"
-#include "tokenizer/stream_decoder.h"
-#include "tokenizer/tokenizer.h"
 
 namespace mx::cli {
 namespace {
 
-struct RunOptions {
-  std::string path;
-  std::string prompt;
-  int64_t n_predict = 128;
-  int64_t n_ctx = 0;  // 0: the model's training context, capped at 4096
-  int threads = default_threads();
-  SamplingParams sampling;
-  bool no_display_prompt = false;
-};
-
-int run_generate(RunOptions o) {
+int run_generate(const RunOptions& o) {
   const auto loaded = load_model_for_cli(o.path, /*with_tokenizer=*/true);
   if (!loaded) return kExitBadModel;
   const Model& m = *loaded->model;
-  const Tokenizer& tok = *loaded->tokenizer;
-  const KernelTable& kernels = loaded->kernels;
   const int64_t n_ctx = o.n_ctx > 0 ? o.n_ctx : std::min<int64_t>(m.config.n_ctx_train, 4096);
   MX_LOG_INFO("model: {} ({}, {} params, {}), context {}, {} threads, kernels {}", m.config.name,
               m.config.arch.name, format_count(static_cast<double>(m.n_params())),
-              format_bytes(m.weight_bytes()), n_ctx, o.threads, kernels.isa);
+              format_bytes(m.weight_bytes()), n_ctx, o.threads, loaded->kernels.isa);
+  if (o.chat) return run_chat(o, *loaded, n_ctx);
 
-  const std::vector<Token> prompt = tok.encode(o.prompt, /*add_special=*/true, /*parse_special=*/true);
-  ExecContext ctx(o.threads, kernels);
+  const Vocab& vocab = loaded->tokenizer->vocab();
+  std::vector<Token> prompt = loaded->tokenizer->encode(o.prompt, /*add_special=*/true, /*parse_special=*/true);
+  if (prompt.size() >= 2 && prompt[0] == vocab.bos() && prompt[1] == vocab.bos()) {
+    MX_LOG_WARN("the prompt starts with {} and the model adds one too; using one", vocab.text(vocab.bos()));
+    prompt.erase(prompt.begin());
+  }
+  ExecContext ctx(o.threads, loaded->kernels);
   KvCache cache(m.config, n_ctx);
-
   if (!o.no_display_prompt) {
     std::fputs(o.prompt.c_str(), stdout);
     std::fflush(stdout);
   }
-  StreamDecoder decoder(tok);
-  GenerateOptions g{.n_predict = o.n_predict, .sampling = o.sampling};
-  GenerateCallbacks cb{
-      .is_end = [&](Token t) { return tok.vocab().is_eog(t); },
-      .on_token =
-          [&](Token t) {
-            const std::string text = decoder.push(t);
-            if (!text.empty()) {
-              std::fwrite(text.data(), 1, text.size(), stdout);
-              std::fflush(stdout);
-            }
-            return true;
-          },
-  };
-  auto stats = generate(m, ctx, cache, prompt, g, cb);
-  const std::string rest = decoder.flush();
-  std::fwrite(rest.data(), 1, rest.size(), stdout);
+  const ReplyOptions reply_options{.generate = {.n_predict = o.n_predict, .sampling = o.sampling},
+                                   .stop_strings = o.stop_strings};
+  auto reply = stream_reply(*loaded, ctx, cache, prompt, reply_options);
   std::fputc('\n', stdout);
   std::fflush(stdout);
-  if (!stats) {
-    MX_LOG_ERROR("{}", stats.error().message);
+  if (!reply) {
+    MX_LOG_ERROR("{}", reply.error().message);
     return kExitBadInput;
   }
-  const auto& s = *stats;
-  MX_LOG_INFO("prompt: {} tokens in {} ({:.1f} tokens/s)", s.n_prompt, format_duration(s.prompt_seconds),
-              s.n_prompt / std::max(s.prompt_seconds, 1e-9));
-  MX_LOG_INFO("generation: {} tokens in {} ({:.1f} tokens/s); stopped by {}", s.n_generated,
-              format_duration(s.gen_seconds), s.n_generated / std::max(s.gen_seconds, 1e-9),
-              finish_reason_name(s.finish));
+  log_generation_stats(reply->stats);
   return kExitOk;
 }
 
@@ -79,8 +50,12 @@ int run_generate(RunOptions o) {
 Runner add_run(CLI::App& app) {
   auto o = std::make_shared<RunOptions>();
   app.add_option("-m,--model", o->path, "GGUF model file")->required();
-  app.add_option("-p,--prompt", o->prompt, "Prompt text")->required();
-  app.add_option("-n,--n-predict", o->n_predict, "Tokens to generate (-1: until the context is full)")
+  auto* prompt = app.add_option("-p,--prompt", o->prompt, "Prompt text (with --chat: one user message)");
+  auto* chat = app.add_flag("--chat", o->chat,
+                            "Chat in the model's chat template: one turn per line of input; "
+                            "/reset starts over, /exit quits");
+  app.add_option("-n,--n-predict", o->n_predict,
+                 "Tokens to generate (per reply with --chat; -1: until the context is full)")
       ->capture_default_str();
   app.add_option("-c,--ctx-size", o->n_ctx, "Context size in tokens (0: the model's, at most 4096)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
@@ -89,7 +64,16 @@ Runner add_run(CLI::App& app) {
   app.add_option("--top-k", o->sampling.top_k, "Top-k (0: off)")->capture_default_str();
   app.add_option("--top-p", o->sampling.top_p, "Top-p (1: off)")->capture_default_str();
   app.add_option("-s,--seed", o->sampling.seed, "Random seed")->capture_default_str();
+  app.add_option("-r,--stop", o->stop_strings, "Stop when the output contains this text (repeatable)");
   app.add_flag("--no-display-prompt", o->no_display_prompt, "Do not echo the prompt");
+  app.add_option("--system", o->system_prompt, "System message of the chat")->needs(chat);
+  app.add_option("--chat-template", o->chat_template_file,
+                 "Jinja file to use instead of the model's chat template")->needs(chat);
+  app.add_flag("--verbose-prompt", o->verbose_prompt, "Log the prompt text each chat turn renders")
+      ->needs(chat);
+  app.callback([o, prompt] {
+    if (!o->chat && prompt->count() == 0) throw CLI::RequiredError("--prompt (or --chat)");
+  });
   return [o] { return run_generate(*o); };
 }
 

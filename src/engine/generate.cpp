@@ -15,7 +15,7 @@ std::string_view finish_reason_name(FinishReason reason) {
     case FinishReason::kEndOfText: return "end of text";
     case FinishReason::kLength: return "length limit";
     case FinishReason::kContextFull: return "context full";
-    case FinishReason::kStopped: return "stopped";
+    case FinishReason::kStopped: return "a stop sequence";
   }
   return "";
 }
@@ -38,9 +38,10 @@ Expected<GenerateStats> generate(const Model& model, ExecContext& ctx, KvCache& 
                                  std::span<const Token> prompt, const GenerateOptions& options,
                                  const GenerateCallbacks& cb) {
   if (prompt.empty()) return make_error("the prompt is empty");
-  if (static_cast<int64_t>(prompt.size()) >= cache.n_ctx())
+  const int64_t n_total = cache.length(0) + static_cast<int64_t>(prompt.size());
+  if (n_total >= cache.n_ctx())
     return make_error("the prompt has {} tokens but the context holds {}; use a larger context (-c)",
-                      prompt.size(), cache.n_ctx());
+                      n_total, cache.n_ctx());
   GenerateStats stats;
   stats.n_prompt = static_cast<int64_t>(prompt.size());
   std::vector<float> logits(model.config.n_vocab);

@@ -37,8 +37,10 @@ struct GenerateCallbacks {
   std::function<bool(Token)> on_token;  // returns false to stop early
 };
 
-// The cache must be empty for sequence 0. A prompt that does not fit the context
-// leaves no room to generate and is an error, not a silent truncation.
+// Sequence 0 of the cache continues: `prompt` is appended to what it holds (empty for a
+// fresh start; the earlier turns of a chat). A prompt that does not fit the context leaves
+// no room to generate and is an error, not a silent truncation. Generated tokens that were
+// run through the model are in the cache afterwards (all but one that ended generation).
 Expected<GenerateStats> generate(const Model& model, ExecContext& ctx, KvCache& cache,
                                  std::span<const Token> prompt, const GenerateOptions& options,
                                  const GenerateCallbacks& callbacks);

@@ -31,9 +31,11 @@ struct LowerPriority {
 // Per-call state: the tokenizer itself stays const and shareable.
 class Session {
  public:
-  Session(const Vocab& vocab, std::string text) : vocab_(vocab), text_(std::move(text)) {}
+  explicit Session(const Vocab& vocab) : vocab_(vocab) {}
 
-  void run(std::vector<Token>& out) {
+  void run(std::string_view text, std::vector<Token>& out) {
+    text_ = text;
+    symbols_.clear();
     split_chars();
     for (int32_t i = 1; i < static_cast<int32_t>(symbols_.size()); ++i) try_add(i - 1, i);
     while (!queue_.empty()) {
@@ -55,7 +57,6 @@ class Session {
 
  private:
   void split_chars() {
-    symbols_.reserve(text_.size());
     for (size_t pos = 0; pos < text_.size();) {
       const size_t n = utf8::char_length(text_, pos);
       const auto index = static_cast<int32_t>(symbols_.size());
@@ -70,14 +71,14 @@ class Session {
     if (left < 0 || right < 0) return;
     const uint32_t len = symbols_[left].len + symbols_[right].len;
     if (len > vocab_.max_token_length()) return;  // cannot be a token: skip the lookup
-    const Token id = vocab_.find(std::string_view(text_).substr(symbols_[left].begin, len));
+    const Token id = vocab_.find(text_.substr(symbols_[left].begin, len));
     if (id == kNoToken) return;
     queue_.push({vocab_.score(id), left, right, len});
   }
 
   // Every merge made a token, so only never-merged characters can miss: spell them in bytes.
   void emit(const Symbol& s, std::vector<Token>& out) const {
-    const std::string_view piece = std::string_view(text_).substr(s.begin, s.len);
+    const std::string_view piece = text_.substr(s.begin, s.len);
     if (Token id = vocab_.find(piece); id != kNoToken) {
       out.push_back(id);
       return;
@@ -90,7 +91,7 @@ class Session {
   }
 
   const Vocab& vocab_;
-  std::string text_;
+  std::string_view text_;
   std::vector<Symbol> symbols_;
   std::priority_queue<Bigram, std::vector<Bigram>, LowerPriority> queue_;
 };
@@ -111,9 +112,23 @@ std::string normal_piece(const Vocab& vocab, Token id) {
   return out;
 }
 
+
+// The character that ends just before byte `end` of valid-or-not UTF-8 text.
+std::string_view char_before(std::string_view text, size_t end) {
+  size_t begin = end - 1;
+  while (begin > 0 && end - begin < 4 && (static_cast<uint8_t>(text[begin]) & 0xC0) == 0x80) --begin;
+  return text.substr(begin, end - begin);
+}
+
 }  // namespace
 
-SpmTokenizer::SpmTokenizer(Vocab vocab) : Tokenizer(std::move(vocab), &normal_piece) {}
+SpmTokenizer::SpmTokenizer(Vocab vocab) : Tokenizer(std::move(vocab), &normal_piece) {
+  for (Token id = 0; id < this->vocab().size(); ++id) {
+    const std::string_view text = this->vocab().text(id);
+    for (size_t at = text.find(kSpaceMark, 1); at != std::string_view::npos; at = text.find(kSpaceMark, at + 1))
+      joins_space_.emplace(char_before(text, at));
+  }
+}
 
 void SpmTokenizer::encode_text(std::string_view text, bool after_special,
                                std::vector<Token>& out) const {
@@ -127,7 +142,15 @@ void SpmTokenizer::encode_text(std::string_view text, bool after_special,
       escaped.push_back(c);
     }
   }
-  Session(vocab(), std::move(escaped)).run(out);
+  Session session(vocab());
+  const std::string_view all = escaped;
+  size_t word = 0;
+  for (size_t at = all.find(kSpaceMark, 1); at != std::string_view::npos; at = all.find(kSpaceMark, at + 1)) {
+    if (joins_space_.contains(std::string(char_before(all, at)))) continue;  // a token may span it
+    session.run(all.substr(word, at - word), out);
+    word = at;
+  }
+  session.run(all.substr(word), out);
 }
 
 }  // namespace mx

@@ -2,6 +2,9 @@
 // token for token the same as llama.cpp's llm_tokenizer_spm.
 #pragma once
 
+#include <string>
+#include <unordered_set>
+
 #include "tokenizer/tokenizer.h"
 
 namespace mx {
@@ -16,6 +19,12 @@ class SpmTokenizer final : public Tokenizer {
   // whose concatenation is the highest-scored token is merged (leftmost on ties) until
   // no pair is a token; leftovers fall back to <0xXX> byte tokens, else UNK.
   void encode_text(std::string_view text, bool after_special, std::vector<Token>& out) const override;
+
+ private:
+  // Characters that some token holds right before a '▁'. Where the text has '▁' after any
+  // other character, no token can span that point, so the words on either side are merged
+  // separately: same result, but small merge queues instead of one the size of the text.
+  std::unordered_set<std::string> joins_space_;
 };
 
 }  // namespace mx

@@ -101,7 +101,13 @@ const std::string& Tokenizer::token_to_piece(Token id, bool render_special) cons
   return pieces_[id];
 }
 
-std::vector<Fragment> Tokenizer::split_special(std::string_view text, bool parse_special) const {
+std::vector<Fragment> Tokenizer::split_special(std::string_view text, bool parse_special,
+                                               std::span<const TextRange> literal) const {
+  auto in_literal = [&](size_t begin, size_t end) {
+    for (const TextRange& r : literal)
+      if (begin < r.end && r.begin < end) return true;
+    return false;
+  };
   std::vector<Fragment> frags, next;
   if (!text.empty()) frags.push_back({kNoToken, 0, text.size()});
   // One pass per special token, longest first, so "<|end|>" wins over a shorter token
@@ -120,7 +126,10 @@ std::vector<Fragment> Tokenizer::split_special(std::string_view text, bool parse
       }
       size_t pos = f.begin;
       while (pos < f.end) {
-        const size_t match = text.substr(0, f.end).find(needle, pos);
+        size_t match = text.substr(0, f.end).find(needle, pos);
+        if (vocab_.is_control(special))
+          while (match != std::string_view::npos && in_literal(match, match + needle.size()))
+            match = text.substr(0, f.end).find(needle, match + 1);
         if (match == std::string_view::npos) break;
         size_t left_end = match;
         if (info.lstrip)
@@ -140,11 +149,21 @@ std::vector<Fragment> Tokenizer::split_special(std::string_view text, bool parse
 
 std::vector<Token> Tokenizer::encode(std::string_view text, bool add_special,
                                      bool parse_special) const {
+  return encode_fragments(text, add_special, split_special(text, parse_special));
+}
+
+std::vector<Token> Tokenizer::encode(std::string_view text, bool add_special,
+                                     std::span<const TextRange> literal) const {
+  return encode_fragments(text, add_special, split_special(text, /*parse_special=*/true, literal));
+}
+
+std::vector<Token> Tokenizer::encode_fragments(std::string_view text, bool add_special,
+                                               const std::vector<Fragment>& fragments) const {
   std::vector<Token> out;
   out.reserve(text.size() / 3 + 2);
   if (add_special && vocab_.add_bos()) out.push_back(vocab_.bos());
   bool after_special = true;  // the start of the text counts as after a special token
-  for (const Fragment& f : split_special(text, parse_special)) {
+  for (const Fragment& f : fragments) {
     if (f.token != kNoToken) {
       out.push_back(f.token);
       after_special = true;

@@ -26,6 +26,11 @@ struct Fragment {
   size_t begin = 0, end = 0;
 };
 
+// Bytes [begin, end) of a text.
+struct TextRange {
+  size_t begin = 0, end = 0;
+};
+
 struct DecodeOptions {
   bool render_special = false;  // control/unknown tokens appear as their text ("<s>")
   bool remove_special = false;  // drop a leading BOS and a trailing EOS the vocab adds
@@ -55,6 +60,10 @@ class Tokenizer {
   // parse_special: control tokens written in the text ("<s>") become their ids;
   // otherwise they are ordinary text. User-defined tokens are always split out.
   std::vector<Token> encode(std::string_view text, bool add_special, bool parse_special) const;
+  // Parses control tokens except inside `literal` (sorted, disjoint byte ranges): a chat
+  // prompt's template text may write <|im_start|>, the users' messages inside it may not.
+  std::vector<Token> encode(std::string_view text, bool add_special,
+                            std::span<const TextRange> literal) const;
 
   // The bytes a token stands for (possibly part of a UTF-8 character). Control and
   // unknown tokens are empty unless render_special; ids outside the vocabulary too.
@@ -64,7 +73,8 @@ class Tokenizer {
   std::string decode(std::span<const Token> ids, const DecodeOptions& options = {}) const;
 
   // The split encode() starts from: special tokens cut out, longest text first.
-  std::vector<Fragment> split_special(std::string_view text, bool parse_special) const;
+  std::vector<Fragment> split_special(std::string_view text, bool parse_special,
+                                      std::span<const TextRange> literal = {}) const;
 
  protected:
   // What a normal token's text decodes to (SPM: '▁' -> ' '; byte-level BPE: its bytes).
@@ -78,6 +88,9 @@ class Tokenizer {
                            std::vector<Token>& out) const = 0;
 
  private:
+  std::vector<Token> encode_fragments(std::string_view text, bool add_special,
+                                      const std::vector<Fragment>& fragments) const;
+
   Vocab vocab_;
   std::vector<std::string> pieces_;  // [vocab size], control tokens rendered
 };

@@ -33,12 +33,20 @@ constexpr std::string_view kStripAccents = "tokenizer.ggml.normalizer.strip_acce
 constexpr std::string_view kName = "general.name";
 }  // namespace key
 
-// Texts of end-of-turn tokens that stop generation besides EOS (the list llama.cpp
-// keeps, since GGUF files do not mark them).
-constexpr std::string_view kEogTexts[] = {
-    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>",
-    "<EOT>", "_<EOT>", "<|end_of_text|>", "<end_of_utterance>", "<|return|>", "<|call|>",
-    "</s>", "<eos>", "[EOT]", "[EOS]", "<｜end▁of▁sentence｜>"  /* DeepSeek */,
+// Tokens that stop generation besides EOS (the lists llama.cpp keeps, since GGUF files do
+// not mark them). End-of-turn tokens some conversions store as normal text are made
+// control tokens, as llama.cpp does, so a reply never prints them and typed text never
+// becomes them; the others keep their type (Phi-3's "</s>" is user-defined and must stay so).
+struct EogText {
+  std::string_view text;
+  bool force_control;
+};
+constexpr EogText kEogTexts[] = {
+    {"<|eot_id|>", true}, {"<|im_end|>", true}, {"<|end|>", true}, {"<end_of_turn>", true},
+    {"<|endoftext|>", true}, {"<EOT>", true}, {"_<EOT>", true}, {"<end_of_utterance>", true},
+    {"<ï½" "endâofâsentenceï½>", true},  // DeepSeek
+    {"<|eom_id|>", false}, {"<|end_of_text|>", false}, {"<|return|>", false}, {"<|call|>", false},
+    {"</s>", false}, {"<eos>", false}, {"[EOT]", false}, {"[EOS]", false},
 };
 
 // Reads an array key whose items must all have one type; nullptr when the key is absent.
@@ -275,8 +283,15 @@ Expected<Vocab> Vocab::create(VocabSpec spec) {
 
   v.eog_.assign(n, 0);
   if (v.eos_ != kNoToken) v.eog_[v.eos_] = 1;
-  for (std::string_view t : kEogTexts)
-    if (Token id = v.find(t); id != kNoToken) v.eog_[id] = 1;
+  for (const EogText& t : kEogTexts) {
+    const Token id = v.find(t.text);
+    if (id == kNoToken) continue;
+    v.eog_[id] = 1;
+    if (t.force_control && v.tokens_[id].type != TokenType::kControl) {
+      MX_LOG_DEBUG("end-of-turn token {} '{}' was not control-type; treating it as control", id, t.text);
+      v.tokens_[id].type = TokenType::kControl;
+    }
+  }
 
   for (Token id = 0; id < n32; ++id) {
     const TokenType t = v.type(id);

@@ -1,42 +1,17 @@
 // End to end: the moxing binary as a user runs it.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <cstdio>
 #include <fstream>
 #include <regex>
 
 #include <nlohmann/json.hpp>
 
-#include "test_paths.h"
+#include "cli/cli_runner.h"
 
 namespace mx {
 namespace {
 
-struct Result {
-  int exit_code;
-  std::string out;  // stdout
-  std::string err;  // stderr
-};
-
-Result run(const std::string& args) {
-  // One file per process: ctest runs tests of this binary in parallel processes.
-  const std::string err_file =
-      ::testing::TempDir() + "moxing_stderr_" + std::to_string(::getpid()) + ".txt";
-  const std::string cmd = std::string(MOXING_BINARY) + " " + args + " 2>" + err_file;
-  Result r{-1, {}, {}};
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  const int status = pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.err = test::read_text_file(err_file);
-  std::remove(err_file.c_str());
-  return r;
-}
+test::CliResult run(const std::string& args) { return test::run_cli(args); }
 
 const std::string kStories = test::shared_path("models/stories260K.gguf");
 
@@ -121,7 +96,7 @@ TEST(Cli, TokenizePrintsIdsAndPiecesAndWorksOnVocabularyOnlyFiles) {
 }
 
 TEST(Cli, EveryCommandHasHelp) {
-  for (const std::string cmd : {"", "run", "info", "perplexity", "bench", "tokenize"}) {
+  for (const std::string cmd : {"", "run", "info", "perplexity", "bench", "tokenize", "template"}) {
     const auto r = run(cmd + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;

@@ -32,6 +32,29 @@ TEST(Vocab, SpmDefaults) {
   EXPECT_FALSE(v->is_eog(-5));
 }
 
+// An end-of-turn token stored as normal text becomes a control token: it ends generation,
+// is hidden when decoding and is only matched in text when special parsing is on.
+TEST(Vocab, EndOfTurnTokensBecomeControl) {
+  VocabSpec s = small_spec({{"<|im_end|>", 0}, {"<|eom_id|>", 0}, {"\xE2\x96\x81" "a", -1}});
+  s.types[2] = 4;  // "</s>" user-defined (as Phi-3 stores it): keeps its type
+  s.eos = 1;
+  auto v = Vocab::create(s);
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  const Token im_end = v->find("<|im_end|>"), eom = v->find("<|eom_id|>");
+  EXPECT_TRUE(v->is_eog(im_end));
+  EXPECT_EQ(v->type(im_end), TokenType::kControl);
+  EXPECT_TRUE(v->is_eog(eom));
+  EXPECT_EQ(v->type(eom), TokenType::kNormal);
+  EXPECT_TRUE(v->is_eog(2));
+  EXPECT_EQ(v->type(2), TokenType::kUserDefined);
+
+  auto tok = test::make_tokenizer(s);
+  EXPECT_EQ(tok->decode(std::vector<Token>{im_end}), "");
+  const auto plain = tok->encode("<|im_end|>", false, /*parse_special=*/false);
+  EXPECT_GT(plain.size(), 1u);
+  EXPECT_EQ(tok->encode("<|im_end|>", false, /*parse_special=*/true), std::vector<Token>{im_end});
+}
+
 TEST(Vocab, FlagsAndIdsFromSpec) {
   VocabSpec s = small_spec({});
   s.add_bos = false;

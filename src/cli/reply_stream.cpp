@@ -1,0 +1,54 @@
+#include "cli/reply_stream.h"
+
+#include <cstdio>
+
+#include "core/format.h"
+#include "core/log.h"
+#include "engine/stop_sequences.h"
+#include "tokenizer/stream_decoder.h"
+
+namespace mx::cli {
+namespace {
+void print(const std::string& text) {
+  if (text.empty()) return;
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+}  // namespace
+
+Expected<Reply> stream_reply(const LoadedModel& loaded, ExecContext& ctx, KvCache& cache,
+                             std::span<const Token> new_tokens, const ReplyOptions& options) {
+  const Tokenizer& tok = *loaded.tokenizer;
+  StreamDecoder decoder(tok, {.strip_space_prefix = options.starts_text});
+  StopMatcher stops(options.stop_strings);
+  Reply reply;
+  auto emit = [&](const std::string& text) {
+    print(text);
+    reply.text += text;
+  };
+  GenerateCallbacks cb{
+      .is_end = [&](Token t) { return tok.vocab().is_eog(t); },
+      .on_token =
+          [&](Token t) {
+            reply.tokens.push_back(t);
+            emit(stops.push(decoder.push(t)));
+            return !stops.stopped();
+          },
+  };
+  auto stats = generate(*loaded.model, ctx, cache, new_tokens, options.generate, cb);
+  if (!stats) return stats.error();
+  emit(stops.push(decoder.flush()));
+  emit(stops.flush());
+  reply.stats = *stats;
+  return reply;
+}
+
+void log_generation_stats(const GenerateStats& s) {
+  MX_LOG_INFO("prompt: {} tokens in {} ({:.1f} tokens/s)", s.n_prompt, format_duration(s.prompt_seconds),
+              s.n_prompt / std::max(s.prompt_seconds, 1e-9));
+  MX_LOG_INFO("generation: {} tokens in {} ({:.1f} tokens/s); stopped by {}", s.n_generated,
+              format_duration(s.gen_seconds), s.n_generated / std::max(s.gen_seconds, 1e-9),
+              finish_reason_name(s.finish));
+}
+
+}  // namespace mx::cli

@@ -1,0 +1,32 @@
+// Options of `moxing run`, shared by its plain-prompt and chat modes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli/common.h"
+#include "sampling/chain.h"
+
+namespace mx::cli {
+
+struct RunOptions {
+  std::string path;
+  std::string prompt;
+  int64_t n_predict = 128;
+  int64_t n_ctx = 0;  // 0: the model's training context, capped at 4096
+  int threads = default_threads();
+  SamplingParams sampling;
+  std::vector<std::string> stop_strings;
+  bool no_display_prompt = false;
+  // Chat mode
+  bool chat = false;
+  std::string system_prompt;
+  std::string chat_template_file;  // replaces the model's template
+  bool verbose_prompt = false;     // log each rendered prompt
+};
+
+// Interactive (or, with a prompt, one-turn) chat using the model's chat template.
+int run_chat(const RunOptions& options, const LoadedModel& loaded, int64_t n_ctx);
+
+}  // namespace mx::cli

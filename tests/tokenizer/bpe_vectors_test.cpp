@@ -22,42 +22,15 @@ std::string vocab_path(const std::string& name) { return "tokenizer/ggml-vocab-"
 class BpeVectors : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(BpeVectors, EncodeExactlyAndRoundTrip) {
-  const std::string rel = vocab_path(GetParam());
-  const Tokenizer* t = test::shared_tokenizer(rel);
+  const Tokenizer* t = test::shared_tokenizer(vocab_path(GetParam()));
   ASSERT_NE(t, nullptr);
   ASSERT_EQ(t->vocab().kind(), VocabKind::kBpe);
-  const std::vector<Vector> vectors = read_vectors(rel);
-  ASSERT_EQ(vectors.size(), 46u);
-  int encoded = 0, round_trips = 0;
-  for (const Vector& v : vectors) {
-    const std::vector<Token> got = t->encode(v.text, /*add_special=*/false, /*parse_special=*/false);
-    EXPECT_EQ(got, v.ids) << "text: '" << v.text << "'\ngot:  " << testing::PrintToString(test::texts(*t, got))
-                          << "\nwant: " << testing::PrintToString(test::texts(*t, v.ids));
-    encoded += got == v.ids;
-    // Byte-level BPE loses nothing: the expected ids decode to the text itself.
-    const std::string back = t->decode(v.ids);
-    EXPECT_EQ(back, v.text);
-    round_trips += back == v.text;
-  }
-  std::printf("[ vectors  ] %s: %d/%zu encoded exactly, %d/%zu round-trip\n", GetParam(), encoded,
-              vectors.size(), round_trips, vectors.size());
+  // Byte-level BPE loses nothing: the expected ids decode to the text itself.
+  test::expect_vectors_pass(vocab_path(GetParam()));
 }
 
 TEST_P(BpeVectors, ConstTokenizerIsSharedAcrossThreads) {
-  const std::string rel = vocab_path(GetParam());
-  const Tokenizer* t = test::shared_tokenizer(rel);
-  ASSERT_NE(t, nullptr);
-  const std::vector<Vector> vectors = read_vectors(rel);
-  std::vector<int> mismatches(4, 0);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 4; ++i) {
-    threads.emplace_back([&, i] {
-      for (int round = 0; round < 3; ++round)
-        for (const Vector& v : vectors) mismatches[i] += t->encode(v.text, false, false) != v.ids;
-    });
-  }
-  for (std::thread& th : threads) th.join();
-  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
+  test::expect_shared_across_threads(vocab_path(GetParam()), 3);
 }
 
 INSTANTIATE_TEST_SUITE_P(Vocabs, BpeVectors,

@@ -6,7 +6,9 @@
 
 #include <map>
 #include <memory>
+#include <cstdio>
 #include <sstream>
+#include <thread>
 #include <string>
 #include <utility>
 #include <vector>
@@ -110,6 +112,44 @@ inline std::vector<std::string> texts(const Tokenizer& t, const std::vector<Toke
   std::vector<std::string> out;
   for (Token id : ids) out.push_back(t.vocab().contains(id) ? t.vocab().text(id) : "?");
   return out;
+}
+
+// Runs llama.cpp's test vectors of one vocabulary: every text must encode to exactly the
+// expected ids (no BOS, specials as text) and those ids must decode back to the text.
+inline void expect_vectors_pass(const std::string& vocab_rel) {
+  const Tokenizer* t = shared_tokenizer(vocab_rel);
+  ASSERT_NE(t, nullptr);
+  const std::vector<Vector> vectors = read_vectors(vocab_rel);
+  ASSERT_EQ(vectors.size(), 46u);
+  int encoded = 0, round_trips = 0;
+  for (const Vector& v : vectors) {
+    const std::vector<Token> got = t->encode(v.text, /*add_special=*/false, /*parse_special=*/false);
+    EXPECT_EQ(got, v.ids) << "text: '" << v.text << "'\ngot:  " << testing::PrintToString(texts(*t, got))
+                          << "\nwant: " << testing::PrintToString(texts(*t, v.ids));
+    encoded += got == v.ids;
+    const std::string back = t->decode(v.ids);
+    EXPECT_EQ(back, v.text);
+    round_trips += back == v.text;
+  }
+  std::printf("[ vectors  ] %s: %d/%zu encoded exactly, %d/%zu round-trip\n", vocab_rel.c_str(),
+              encoded, vectors.size(), round_trips, vectors.size());
+}
+
+// One const tokenizer used from four threads at once gives every vector's ids each time.
+inline void expect_shared_across_threads(const std::string& vocab_rel, int rounds) {
+  const Tokenizer* t = shared_tokenizer(vocab_rel);
+  ASSERT_NE(t, nullptr);
+  const std::vector<Vector> vectors = read_vectors(vocab_rel);
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] {
+      for (int round = 0; round < rounds; ++round)
+        for (const Vector& v : vectors) mismatches[i] += t->encode(v.text, false, false) != v.ids;
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 }  // namespace mx::test

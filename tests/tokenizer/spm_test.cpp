@@ -86,40 +86,10 @@ using test::Vector;
 
 class SpmVectors : public ::testing::TestWithParam<const char*> {};
 
-TEST_P(SpmVectors, EncodeExactlyAndRoundTrip) {
-  const Tokenizer* t = test::shared_tokenizer(GetParam());
-  ASSERT_NE(t, nullptr);
-  const std::vector<Vector> vectors = read_vectors(GetParam());
-  ASSERT_EQ(vectors.size(), 46u);
-  int encoded = 0, round_trips = 0;
-  for (const Vector& v : vectors) {
-    const std::vector<Token> got = t->encode(v.text, /*add_special=*/false, /*parse_special=*/false);
-    EXPECT_EQ(got, v.ids) << "text: '" << v.text << "'";
-    encoded += got == v.ids;
-    // llama.cpp's detokenize of these ids drops the prefixed space and gives the text back.
-    const std::string back = t->decode(v.ids);
-    EXPECT_EQ(back, v.text);
-    round_trips += back == v.text;
-  }
-  std::printf("[ vectors  ] %s: %d/%zu encoded exactly, %d/%zu round-trip\n", GetParam(), encoded,
-              vectors.size(), round_trips, vectors.size());
-}
+// llama.cpp's detokenize of these ids drops the prefixed space and gives the text back.
+TEST_P(SpmVectors, EncodeExactlyAndRoundTrip) { test::expect_vectors_pass(GetParam()); }
 
-TEST_P(SpmVectors, ConstTokenizerIsSharedAcrossThreads) {
-  const Tokenizer* t = test::shared_tokenizer(GetParam());
-  ASSERT_NE(t, nullptr);
-  const std::vector<Vector> vectors = read_vectors(GetParam());
-  std::vector<int> mismatches(4, 0);
-  std::vector<std::thread> threads;
-  for (int i = 0; i < 4; ++i) {
-    threads.emplace_back([&, i] {
-      for (int round = 0; round < 5; ++round)
-        for (const Vector& v : vectors) mismatches[i] += t->encode(v.text, false, false) != v.ids;
-    });
-  }
-  for (std::thread& th : threads) th.join();
-  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
-}
+TEST_P(SpmVectors, ConstTokenizerIsSharedAcrossThreads) { test::expect_shared_across_threads(GetParam(), 5); }
 
 INSTANTIATE_TEST_SUITE_P(Vocabs, SpmVectors, ::testing::Values(test::kLlamaSpm, test::kPhi3));
 

@@ -12,7 +12,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "engine/generate.h"
-#include "sampling/rng.h"
+#include "core/rng.h"
 
 namespace mx::cli {
 namespace {

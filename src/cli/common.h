@@ -48,5 +48,6 @@ Runner add_perplexity(CLI::App& app);
 Runner add_bench(CLI::App& app);
 Runner add_tokenize(CLI::App& app);
 Runner add_template(CLI::App& app);
+Runner add_forge(CLI::App& app);
 
 }  // namespace mx::cli

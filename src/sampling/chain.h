@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "sampling/candidates.h"
-#include "sampling/rng.h"
+#include "core/rng.h"
 
 namespace mx {
 

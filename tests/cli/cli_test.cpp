@@ -96,11 +96,22 @@ TEST(Cli, TokenizePrintsIdsAndPiecesAndWorksOnVocabularyOnlyFiles) {
 }
 
 TEST(Cli, EveryCommandHasHelp) {
-  for (const std::string cmd : {"", "run", "info", "perplexity", "bench", "tokenize", "template"}) {
+  for (const std::string cmd : {"", "run", "info", "perplexity", "bench", "tokenize", "template", "forge"}) {
     const auto r = run(cmd + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;
   }
+}
+
+TEST(Cli, ForgeListsPresetsAndRejectsUnknownOnes) {
+  const auto list = run("forge --list");
+  ASSERT_EQ(list.exit_code, 0);
+  for (const char* p : {"qwen2.5-0.5b", "llama-3.2-1b", "qwen3-1.7b", "llama-3.1-8b"})
+    EXPECT_NE(list.out.find(p), std::string::npos) << p;
+  const auto bad = run("forge --preset gpt-9 /tmp/never.gguf");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("llama-3.1-8b"), std::string::npos) << bad.err;  // lists the choices
+  EXPECT_EQ(run("forge --preset qwen2.5-0.5b --type Q9_9 /tmp/never.gguf").exit_code, 2);
 }
 
 TEST(Cli, BenchPrintsTableAndJson) {

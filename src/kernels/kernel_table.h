@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/cpu_features.h"
+#include "kernels/attention.h"
 #include "quant/types.h"
 
 namespace mx {
@@ -29,6 +30,7 @@ struct TypeKernels {
 
 struct KernelTable {
   std::array<TypeKernels, 40> by_type{};  // indexed by the GgmlType number
+  AttendFn attend = nullptr;              // grouped-query attention over cached keys
   const char* isa = "scalar";             // the best instruction set installed
 
   const TypeKernels& operator[](GgmlType t) const { return by_type[static_cast<size_t>(t)]; }

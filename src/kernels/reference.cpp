@@ -171,6 +171,7 @@ KernelTable reference_kernels() {
   t[kQ8_K].vec_dot_type = kQ8_K;
   t[kQ8_K].to_float = &to_float<kQ8_K>;
   t[kQ8_K].from_float = &from_float<kQ8_K>;
+  t.attend = &attend_reference;
   t.isa = "scalar";
   return t;
 }

@@ -6,7 +6,9 @@ ForwardScratch::ForwardScratch(const ModelConfig& c, int64_t mb, int64_t n_ctx, 
     : max_batch(mb),
       x(mb * c.n_embd), h(mb * c.n_embd), q(mb * c.q_width()), k(mb * c.k_width()),
       v(mb * c.v_width()), attn(mb * c.n_head * c.head_dim_v), proj(mb * c.n_embd),
-      gate(mb * c.n_ff), up(mb * c.n_ff), scores(static_cast<size_t>(n_threads) * n_ctx) {}
+      gate(mb * c.n_ff), up(mb * c.n_ff),
+      scores(static_cast<size_t>(n_threads) *
+             attention_scratch_floats(c.n_head / std::max<int64_t>(c.n_head_kv, 1), n_ctx)) {}
 
 ExecContext::ExecContext(int n_threads, KernelTable kernels)
     : pool_(n_threads), kernels_(std::move(kernels)) {}

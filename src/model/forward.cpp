@@ -56,35 +56,33 @@ void project(ExecContext& ctx, ForwardScratch& s, const WeightView& w, const flo
 // dealt round-robin to threads so long and short rows balance.
 void attention(const ModelConfig& c, const Batch& batch, const KvCache& cache, int64_t layer,
                ExecContext& ctx, ForwardScratch& s) {
-  const int64_t n_tasks = batch.size() * c.n_head;
+  // One task per (row, kv head): the query heads sharing that kv head read its keys once.
   const int64_t group = c.n_head / c.n_head_kv;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim_k));
-  const auto dot = ctx.kernels()[GgmlType::kF32].vec_dot;
+  const int64_t n_tasks = batch.size() * c.n_head_kv;
   const int64_t out_width = c.n_head * c.head_dim_v;
+  const int64_t scratch_floats = attention_scratch_floats(group, cache.n_ctx());
   const bool swa = c.is_swa_layer(layer);
+  const AttendFn attend = ctx.kernels().attend;
   ctx.pool().run([&](int ith, int nth) {
-    float* scores = s.scores.data() + static_cast<size_t>(ith) * cache.n_ctx();
     for (int64_t task = ith; task < n_tasks; task += nth) {
-      const int64_t row = task / c.n_head, head = task % c.n_head, kv_head = head / group;
+      const int64_t row = task / c.n_head_kv, kv_head = task % c.n_head_kv;
       const int32_t seq = batch.seq_ids[row];
       // A local layer sees the last n_swa positions: p - n_swa < j <= p.
       const int64_t last = batch.positions[row];
       const int64_t first = swa ? std::max<int64_t>(0, last - c.n_swa + 1) : 0;
-      const int64_t n_keys = last + 1 - first;
-      const float* q = s.q.data() + row * c.q_width() + head * c.head_dim_k;
-      for (int64_t j = 0; j < n_keys; ++j) {
-        dot(c.head_dim_k, cache.key(layer, seq, first + j) + kv_head * c.head_dim_k, q, &scores[j]);
-        scores[j] *= scale;
-      }
-      if (c.attn_softcap > 0) ops::softcap(scores, n_keys, c.attn_softcap);
-      ops::softmax(scores, n_keys);
-      float* out = s.attn.data() + row * out_width + head * c.head_dim_v;
-      std::fill(out, out + c.head_dim_v, 0.0f);
-      for (int64_t j = 0; j < n_keys; ++j) {
-        const float* v = cache.value(layer, seq, first + j) + kv_head * c.head_dim_v;
-        const float p = scores[j];
-        for (int64_t d = 0; d < c.head_dim_v; ++d) out[d] += p * v[d];
-      }
+      attend({.n_q = group,
+              .head_dim_k = c.head_dim_k,
+              .head_dim_v = c.head_dim_v,
+              .q = s.q.data() + row * c.q_width() + kv_head * group * c.head_dim_k,
+              .k = cache.key(layer, seq, first) + kv_head * c.head_dim_k,
+              .v = cache.value(layer, seq, first) + kv_head * c.head_dim_v,
+              .k_stride = cache.key_stride(),
+              .v_stride = cache.value_stride(),
+              .n_keys = last + 1 - first,
+              .scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim_k)),
+              .softcap = c.attn_softcap,
+              .out = s.attn.data() + row * out_width + kv_head * group * c.head_dim_v,
+              .scratch = s.scores.data() + ith * scratch_floats});
     }
   });
 }

@@ -5,6 +5,7 @@
 // an out-of-line copy compiled with AVX-512 flags could be the one the linker keeps.
 #pragma once
 
+#include "kernels/attention.h"
 #include "kernels/kernel_table.h"
 
 namespace mx::x86 {
@@ -16,5 +17,6 @@ void install_avx512_float(TypeKernels* slots);  // AVX-512 F/BW/VL/DQ: F32, F16,
 void install_avx512_bf16(TypeKernels* slots);   // BF16 dots with vdpbf16ps
 void install_avx512_vnni(TypeKernels* slots);   // Q8_0, Q4_0 with vpdpbusd; Q8_0 quantization
 void install_avx512_kquants(TypeKernels* slots);  // Q4_K, Q5_K, Q6_K, 64 bytes a step (needs VNNI)
+void install_avx512_attention(AttendFn* slot);    // grouped heads, online softmax over key blocks
 
 }  // namespace mx::x86

@@ -26,6 +26,11 @@ struct TypeKernels {
   // Rows are w_stride bytes apart, activation rows x_stride bytes apart.
   void (*gemm)(int64_t n, const void* w, size_t w_stride, int64_t n_rows, const void* x,
                size_t x_stride, int64_t n_tok, float* y, size_t y_stride) = nullptr;
+  // The same product with weights packed as kernels/packed.h lays them out; `w` starts at
+  // a group of 16 rows. Set only where the instruction set gains from packing: the model
+  // then packs such weights once at load.
+  void (*gemm_packed)(int64_t n, const void* w, int64_t n_rows, const void* x, size_t x_stride,
+                      int64_t n_tok, float* y, size_t y_stride) = nullptr;
 };
 
 struct KernelTable {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/expected.h"
+#include "kernels/packed.h"
 
 namespace mx {
 
@@ -29,9 +30,12 @@ void matmul(const KernelTable& kt, ThreadPool& pool, const WeightView& w, const 
             float* y, size_t y_stride) {
   const TypeKernels& k = kt[w.type];
   MX_CHECK(k.gemm != nullptr && k.vec_dot_type == x.type() && x.cols() == w.cols);
+  MX_CHECK(!w.packed || k.gemm_packed != nullptr);
   const size_t w_stride = w.row_bytes();
-  // Chunks of 16 rows keep SIMD tiles full and give each thread a contiguous stream.
-  constexpr int64_t kRowGrain = 16;
+  const size_t group_bytes = w.packed ? packed_group_bytes(w.type, w.cols) : 0;
+  // Chunks of 16 rows keep SIMD tiles full, give each thread a contiguous stream and
+  // start packed groups.
+  constexpr int64_t kRowGrain = kPackRows;
   pool.parallel_for(w.rows, kRowGrain, [&](int64_t r0, int64_t r1) {
     // A block of weight rows stays in L2 while every token block passes it, so weights
     // are read from memory once per matmul; activations are re-read from cache.
@@ -40,8 +44,12 @@ void matmul(const KernelTable& kt, ThreadPool& pool, const WeightView& w, const 
       const int64_t nr = std::min(kRowBlock, r1 - rb);
       for (int64_t t0 = 0; t0 < x.n_tok(); t0 += kTokBlock) {
         const int64_t nt = std::min(kTokBlock, x.n_tok() - t0);
-        k.gemm(w.cols, w.data + rb * w_stride, w_stride, nr, x.data() + t0 * x.stride(),
-               x.stride(), nt, y + t0 * y_stride + rb, y_stride);
+        if (w.packed)  // rb is a multiple of 16: the start of a packed group
+          k.gemm_packed(w.cols, w.packed + (rb / kPackRows) * group_bytes, nr, x.data() + t0 * x.stride(),
+                        x.stride(), nt, y + t0 * y_stride + rb, y_stride);
+        else
+          k.gemm(w.cols, w.data + rb * w_stride, w_stride, nr, x.data() + t0 * x.stride(),
+                 x.stride(), nt, y + t0 * y_stride + rb, y_stride);
       }
     }
   });

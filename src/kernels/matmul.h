@@ -18,6 +18,8 @@ struct WeightView {
   int64_t cols = 0;  // K, the reduction length (GGUF ne[0])
   int64_t rows = 0;  // N, the output length (GGUF ne[1])
   const uint8_t* data = nullptr;
+  // The same rows packed for the kernels (kernels/packed.h), when the model packed them.
+  const uint8_t* packed = nullptr;
   size_t row_bytes() const { return row_size(type, cols); }
 };
 

@@ -1,6 +1,10 @@
 // A loaded model: the mapped GGUF file, its config and views of its weights.
 #pragma once
 
+#include <vector>
+
+#include "core/aligned_buffer.h"
+
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +21,9 @@ struct Model {
   gguf::File file;
   ModelConfig config;
   ModelWeights weights;
+  // Copies of weight matrices rearranged for the kernels (kernels/packed.h); the views in
+  // `weights` point into them.
+  std::vector<AlignedBuffer> packed;
 
   // progress(done_bytes, total_bytes) is called while the weights are paged in.
   using Progress = std::function<void(uint64_t done, uint64_t total)>;

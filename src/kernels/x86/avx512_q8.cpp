@@ -143,6 +143,11 @@ struct Q8Weights {
     const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
     for (int k = 0; k < 8; ++k) wt[k] = _mm512_xor_si512(wt[k], flip);
   }
+  // A packed record's quants (kernels/packed.h): already transposed and biased.
+  static constexpr int kPackedDwords = 8;
+  [[gnu::always_inline]] static void unpack_packed(const uint8_t* q, __m512i wt[8]) {
+    for (int k = 0; k < 8; ++k) wt[k] = _mm512_loadu_si512(q + 64 * k);
+  }
   // One block, untransposed: 32 unsigned bytes in element order.
   static __m256i load(const uint8_t* blk) {
     const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
@@ -163,6 +168,15 @@ struct Q4Weights {
     for (int k = 0; k < 4; ++k) {
       wt[k] = _mm512_and_si512(raw[k], mask);
       wt[k + 4] = _mm512_and_si512(_mm512_srli_epi32(raw[k], 4), mask);
+    }
+  }
+  static constexpr int kPackedDwords = 4;
+  [[gnu::always_inline]] static void unpack_packed(const uint8_t* q, __m512i wt[8]) {
+    const __m512i mask = _mm512_set1_epi8(0x0f);
+    for (int k = 0; k < 4; ++k) {
+      const __m512i raw = _mm512_loadu_si512(q + 64 * k);
+      wt[k] = _mm512_and_si512(raw, mask);
+      wt[k + 4] = _mm512_and_si512(_mm512_srli_epi32(raw, 4), mask);
     }
   }
   static __m256i load(const uint8_t* blk) {
@@ -201,6 +215,29 @@ void fill_token_side(TokenSide& side, const uint8_t* x, size_t xs, int n_tok, in
     }
 }
 
+// One block of 16 rows (wt: transposed unsigned quants, dw: their scales) against T
+// tokens' activation blocks at xq (quants), xs bytes apart: acc[t] lane i += the block's
+// dot for row i, token t. Every token's arithmetic is the same whatever T is.
+template <int T>
+[[gnu::always_inline]] inline void dot_block(const __m512i wt[8], __m512 dw, const uint8_t* xq, size_t xs,
+                                             const int32_t* start, const float* dx, __m512 acc[T]) {
+  // k outer, tokens inner: independent dpbusd chains in flight. Few tokens give few
+  // chains, so each token's 8 steps are then split over C chains to hide the latency.
+  constexpr int C = T >= 4 ? 1 : (T >= 2 ? 2 : 4);
+  __m512i s[T][C];
+  for (int t = 0; t < T; ++t) {
+    s[t][0] = _mm512_set1_epi32(start[t]);
+    for (int c = 1; c < C; ++c) s[t][c] = _mm512_setzero_si512();
+  }
+  for (int k = 0; k < 8; ++k)
+    for (int t = 0; t < T; ++t)
+      s[t][k % C] = _mm512_dpbusd_epi32(s[t][k % C], wt[k], _mm512_set1_epi32(static_cast<int>(load_u32(xq + t * xs + 4 * k))));
+  for (int t = 0; t < T; ++t) {
+    for (int c = 1; c < C; ++c) s[t][0] = _mm512_add_epi32(s[t][0], s[t][c]);
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t][0]), _mm512_mul_ps(dw, _mm512_set1_ps(dx[t])), acc[t]);
+  }
+}
+
 // 16 rows x T tokens over blocks [c0, c1): y[t * ys + i] (+)= dot of row i, token t.
 template <class W, int T, bool kTail>
 void tile(const RowGroup<kTail>& rows, int64_t c0, int64_t c1, const uint8_t* x, size_t xs,
@@ -216,23 +253,8 @@ void tile(const RowGroup<kTail>& rows, int64_t c0, int64_t c1, const uint8_t* x,
     if (b % kPrefetchEvery<W> == 0 && b + kPrefetchAhead<W> < c1) rows.prefetch((b + kPrefetchAhead<W>) * W::kBytes);
     __m512i wt[8];
     W::unpack(rows, b * W::kBytes, wt);
-    const __m512 dw = rows.scales(b * W::kBytes);
-    const uint8_t* xq = x + b * kQ8Bytes + 2;
-    // k outer, tokens inner: independent dpbusd chains in flight. Few tokens give few
-    // chains, so each token's 8 steps are then split over C chains to hide the latency.
-    constexpr int C = T >= 4 ? 1 : (T >= 2 ? 2 : 4);
-    __m512i s[T][C];
-    for (int t = 0; t < T; ++t) {
-      s[t][0] = _mm512_set1_epi32(side.start[b - c0][t]);
-      for (int c = 1; c < C; ++c) s[t][c] = _mm512_setzero_si512();
-    }
-    for (int k = 0; k < 8; ++k)
-      for (int t = 0; t < T; ++t)
-        s[t][k % C] = _mm512_dpbusd_epi32(s[t][k % C], wt[k], _mm512_set1_epi32(static_cast<int>(load_u32(xq + t * xs + 4 * k))));
-    for (int t = 0; t < T; ++t) {
-      for (int c = 1; c < C; ++c) s[t][0] = _mm512_add_epi32(s[t][0], s[t][c]);
-      acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t][0]), _mm512_mul_ps(dw, _mm512_set1_ps(side.d[b - c0][t])), acc[t]);
-    }
+    dot_block<T>(wt, rows.scales(b * W::kBytes), x + b * kQ8Bytes + 2, xs, side.start[b - c0],
+                 side.d[b - c0], acc);
   }
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);
 }
@@ -371,6 +393,81 @@ void gemm(int64_t n, const void* w, size_t ws, int64_t n_rows, const void* x, si
   }
 }
 
+// ---- Packed weights (kernels/packed.h): the prefill tile without any transposes, used
+// for every token count, so results do not depend on how many tokens share a call.
+
+template <class W>
+struct PackedGroup {
+  static constexpr size_t kRecord = 32 + 64 * W::kPackedDwords;
+  const uint8_t* g;  // the group's first record
+  const uint8_t* record(int64_t b) const { return g + b * kRecord; }
+};
+
+template <class W, int T>
+void packed_tile(const PackedGroup<W>& group, int valid, int64_t c0, int64_t c1, const uint8_t* x, size_t xs,
+                 const TokenSide& side, float* y, size_t ys) {
+  const auto store_mask = static_cast<__mmask16>((1u << valid) - 1);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t)
+    acc[t] = c0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(store_mask, y + t * ys);
+  constexpr int64_t kAhead = 4;  // records: one sequential stream, a little help for the prefetcher
+  for (int64_t b = c0; b < c1; ++b) {
+    const uint8_t* rec = group.record(b);
+    if (b + kAhead < c1)
+      for (size_t line = 0; line < PackedGroup<W>::kRecord; line += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(group.record(b + kAhead) + line), _MM_HINT_T0);
+    __m512i wt[8];
+    W::unpack_packed(rec + 32, wt);
+    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec)));
+    dot_block<T>(wt, dw, x + b * kQ8Bytes + 2, xs, side.start[b - c0], side.d[b - c0], acc);
+  }
+  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);
+}
+
+template <class W>
+void packed_tile_any(int nt, const PackedGroup<W>& group, int valid, int64_t c0, int64_t c1, const uint8_t* x,
+                     size_t xs, const TokenSide& side, float* y, size_t ys) {
+  switch (nt) {
+    case 1: return packed_tile<W, 1>(group, valid, c0, c1, x, xs, side, y, ys);
+    case 2: return packed_tile<W, 2>(group, valid, c0, c1, x, xs, side, y, ys);
+    case 3: return packed_tile<W, 3>(group, valid, c0, c1, x, xs, side, y, ys);
+    case 4: return packed_tile<W, 4>(group, valid, c0, c1, x, xs, side, y, ys);
+    case 5: return packed_tile<W, 5>(group, valid, c0, c1, x, xs, side, y, ys);
+    case 6: return packed_tile<W, 6>(group, valid, c0, c1, x, xs, side, y, ys);
+    case 7: return packed_tile<W, 7>(group, valid, c0, c1, x, xs, side, y, ys);
+    default: return packed_tile<W, 8>(group, valid, c0, c1, x, xs, side, y, ys);
+  }
+}
+
+template <class W>
+void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t xs, int64_t n_tok,
+                 float* y, size_t ys) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* xb = static_cast<const uint8_t*>(x);
+  const int64_t nb = n / 32;
+  const size_t group_bytes = static_cast<size_t>(nb) * PackedGroup<W>::kRecord;
+  if (nb == 0) {
+    for (int64_t t = 0; t < n_tok; ++t)
+      for (int64_t r = 0; r < n_rows; ++r) y[t * ys + r] = 0.0f;
+    return;
+  }
+  TokenSide side;
+  for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTok) {
+    const int nt = static_cast<int>(n_tok - t0 < kMaxTok ? n_tok - t0 : kMaxTok);
+    const uint8_t* xt = xb + t0 * xs;
+    float* yt = y + t0 * ys;
+    for (int64_t c0 = 0; c0 < nb; c0 += kChunk) {
+      const int64_t c1 = nb - c0 < kChunk ? nb : c0 + kChunk;
+      fill_token_side(side, xt, xs, nt, c0, c1, W::kBias);
+      for (int64_t r0 = 0; r0 < n_rows; r0 += kLanes) {
+        const int valid = static_cast<int>(n_rows - r0 < kLanes ? n_rows - r0 : kLanes);
+        packed_tile_any<W>(nt, PackedGroup<W>{wb + (r0 / kLanes) * group_bytes}, valid, c0, c1, xt, xs, side,
+                           yt + r0, ys);
+      }
+    }
+  }
+}
+
 // One row, one token, untransposed: 8 partial sums per block, scaled, reduced at the end.
 template <class W>
 void vec_dot(int64_t n, const void* w, const void* x, float* out) {
@@ -425,11 +522,13 @@ void install_avx512_vnni(TypeKernels* slots) {
   TypeKernels& q8 = slots[static_cast<size_t>(GgmlType::kQ8_0)];
   q8.vec_dot = &vec_dot<Q8Weights>;
   q8.gemm = &gemm<Q8Weights>;
+  q8.gemm_packed = &gemm_packed<Q8Weights>;
   q8.from_float = &quantize_q8_0;
 
   TypeKernels& q4 = slots[static_cast<size_t>(GgmlType::kQ4_0)];
   q4.vec_dot = &vec_dot<Q4Weights>;
   q4.gemm = &gemm<Q4Weights>;
+  q4.gemm_packed = &gemm_packed<Q4Weights>;
   q4.from_float = &quantize_q8_0;
 }
 

@@ -1,0 +1,79 @@
+#include "kernels/packed.h"
+
+#include <cstring>
+
+#include "core/expected.h"
+#include "quant/blocks.h"
+#include "quant/fp16.h"
+
+namespace mx {
+namespace {
+
+int quant_dwords(GgmlType type) { return type == GgmlType::kQ8_0 ? 8 : 4; }
+size_t block_bytes(GgmlType type) { return type == GgmlType::kQ8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0); }
+
+// Element j (0..31) of a block's quants, as a signed value, read back from a packed record.
+int packed_quant(GgmlType type, const uint8_t* record, int lane, int j) {
+  const uint8_t* q = record + 32;
+  if (type == GgmlType::kQ8_0) return static_cast<int>(q[(j / 4) * 64 + lane * 4 + j % 4]) - 128;
+  const int byte = j % 16;
+  const uint8_t b = q[(byte / 4) * 64 + lane * 4 + byte % 4];
+  return (j < 16 ? (b & 0x0f) : (b >> 4)) - 8;
+}
+
+}  // namespace
+
+bool packable(GgmlType type) { return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0; }
+
+size_t packed_record_bytes(GgmlType type) { return 32 + 64 * static_cast<size_t>(quant_dwords(type)); }
+
+size_t packed_group_bytes(GgmlType type, int64_t cols) {
+  return static_cast<size_t>(cols / 32) * packed_record_bytes(type);
+}
+
+size_t packed_size(GgmlType type, int64_t rows, int64_t cols) {
+  return static_cast<size_t>((rows + kPackRows - 1) / kPackRows) * packed_group_bytes(type, cols);
+}
+
+void pack_rows(GgmlType type, const uint8_t* w, size_t w_stride, int64_t rows, int64_t cols, uint8_t* dst) {
+  MX_CHECK(packable(type) && cols % 32 == 0);
+  const int64_t nb = cols / 32;
+  const size_t rec = packed_record_bytes(type), bb = block_bytes(type);
+  const uint8_t bias = type == GgmlType::kQ8_0 ? 0x80 : 0x00;
+  std::memset(dst, 0, packed_size(type, rows, cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t g = r / kPackRows;
+    const int lane = static_cast<int>(r % kPackRows);
+    for (int64_t b = 0; b < nb; ++b) {
+      const uint8_t* blk = w + r * w_stride + b * bb;
+      uint8_t* record = dst + g * packed_group_bytes(type, cols) + b * rec;
+      std::memcpy(record + 2 * lane, blk, 2);  // fp16 d
+      for (int k = 0; k < quant_dwords(type); ++k)
+        for (int i = 0; i < 4; ++i) record[32 + k * 64 + lane * 4 + i] = blk[2 + 4 * k + i] ^ bias;
+    }
+  }
+}
+
+void gemm_packed_reference(GgmlType type, int64_t n, const uint8_t* w, int64_t n_rows, const uint8_t* x,
+                           size_t x_stride, int64_t n_tok, float* y, size_t y_stride) {
+  const int64_t nb = n / 32;
+  const size_t rec = packed_record_bytes(type), group = packed_group_bytes(type, n);
+  for (int64_t t = 0; t < n_tok; ++t) {
+    const auto* xb = reinterpret_cast<const BlockQ8_0*>(x + t * x_stride);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const int lane = static_cast<int>(r % kPackRows);
+      float sum = 0.0f;
+      for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* record = w + (r / kPackRows) * group + b * rec;
+        uint16_t d;
+        std::memcpy(&d, record + 2 * lane, 2);
+        int sumi = 0;
+        for (int j = 0; j < 32; ++j) sumi += packed_quant(type, record, lane, j) * xb[b].qs[j];
+        sum += static_cast<float>(sumi) * (fp16_to_fp32(d) * fp16_to_fp32(xb[b].d));
+      }
+      y[t * y_stride + r] = sum;
+    }
+  }
+}
+
+}  // namespace mx

@@ -1,8 +1,8 @@
 // Kernel micro-benchmarks per weight type and instruction set, measured against the
 // speed of light: decode-like products (one token) report GB/s of weights read, to set
 // against the memory read bandwidth measured by BM_ReadBandwidth; prefill-like products
-// (64 tokens) report GFLOP/s. Single thread; the blocking mimics kernels/matmul.cpp
-// (64 rows x 64 tokens per gemm call).
+// (64 tokens) report GFLOP/s. Single thread, through kernels/matmul.cpp as the model
+// calls it; Q8_0/Q4_0 also with packed weights.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -13,7 +13,11 @@
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "core/aligned_buffer.h"
+#include "core/thread_pool.h"
 #include "kernels/kernel_table.h"
+#include "kernels/matmul.h"
+#include "kernels/packed.h"
 #include "quant/quant.h"
 
 namespace mx {
@@ -61,69 +65,43 @@ std::vector<uint8_t> random_rows(GgmlType type, int64_t n, int64_t rows, uint32_
   return out;
 }
 
-// y = W x over row blocks of 64 and token blocks of 64, as the matmul driver calls gemm.
-void blocked_matmul(const TypeKernels& k, int64_t n, const uint8_t* w, size_t ws, int64_t rows,
-                    const uint8_t* x, size_t xs, int64_t toks, float* y) {
-  for (int64_t r0 = 0; r0 < rows; r0 += 64)
-    for (int64_t t0 = 0; t0 < toks; t0 += 64)
-      k.gemm(n, w + r0 * ws, ws, std::min<int64_t>(64, rows - r0), x + t0 * xs, xs,
-             std::min<int64_t>(64, toks - t0), y + t0 * rows + r0, rows);
-}
-
-// Decode: one token against a 4096 x 4096 matrix, cycling through enough matrices that
-// the weights come from memory, not the 32 MB L3.
-void BM_Decode(benchmark::State& state, std::string isa, GgmlType type, bool hot) {
+// y = W x through the same driver the model uses (kernels/matmul.h), one thread, with the
+// weights packed (kernels/packed.h) when `packed` and the ISA packs this type. `copies`
+// distinct matrices are cycled through so that, when they outgrow the L3, weights come
+// from memory as in decoding a real model. Reports GB/s of weights read and GFLOP/s.
+void BM_Product(benchmark::State& state, std::string isa, GgmlType type, int64_t rows, int64_t toks,
+                bool from_memory, bool packed) {
   if (!cpu_has(isa)) return state.SkipWithError("CPU lacks this ISA");
   const KernelTable kt = table_for(isa);
   const TypeKernels& k = kt[type];
-  const int64_t n = 4096, rows = hot ? 256 : 4096;
+  if (packed && !(packable(type) && k.gemm_packed)) return state.SkipWithError("no packed kernel");
+  const int64_t n = 4096;
   const size_t ws = row_size(type, n);
-  const int64_t copies = hot ? 1 : std::max<int64_t>(2, (256ll << 20) / static_cast<int64_t>(ws * rows));
+  const int64_t copies = from_memory ? std::max<int64_t>(2, (256ll << 20) / static_cast<int64_t>(ws * rows)) : 1;
   const auto w = random_rows(type, n, rows * copies, 1);
-  const auto x = random_rows(k.vec_dot_type, n, 1, 2);
-  std::vector<float> y(rows);
+  std::vector<AlignedBuffer> packs;
+  if (packed)
+    for (int64_t c = 0; c < copies; ++c) {
+      packs.emplace_back(packed_size(type, rows, n));
+      pack_rows(type, w.data() + c * ws * rows, ws, rows, n, packs.back().data());
+    }
+  std::vector<float> xf(n * toks);
+  std::mt19937 rng(2);
+  std::normal_distribution<float> dist;
+  for (auto& v : xf) v = dist(rng);
+  ThreadPool pool(1);
+  QuantizedRows x;
+  x.convert(kt, pool, k.vec_dot_type, xf.data(), toks, n);
+  std::vector<float> y(rows * toks);
   int64_t i = 0;
   for (auto _ : state) {
-    blocked_matmul(k, n, w.data() + (i++ % copies) * ws * rows, ws, rows, x.data(), 0, 1, y.data());
+    const int64_t c = i++ % copies;
+    const WeightView view{.type = type, .cols = n, .rows = rows, .data = w.data() + c * ws * rows,
+                          .packed = packed ? packs[c].data() : nullptr};
+    matmul(kt, pool, view, x, y.data(), static_cast<size_t>(rows));
     benchmark::DoNotOptimize(y.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(ws * rows));
-  state.SetLabel(kt.isa);
-}
-
-// Prefill: 64 tokens against a matrix of `rows` x 4096 (compute bound).
-void BM_Prefill(benchmark::State& state, std::string isa, GgmlType type, int64_t rows) {
-  if (!cpu_has(isa)) return state.SkipWithError("CPU lacks this ISA");
-  const KernelTable kt = table_for(isa);
-  const TypeKernels& k = kt[type];
-  const int64_t n = 4096, toks = 64;
-  const size_t ws = row_size(type, n), xs = row_size(k.vec_dot_type, n);
-  const auto w = random_rows(type, n, rows, 3);
-  const auto x = random_rows(k.vec_dot_type, n, toks, 4);
-  std::vector<float> y(rows * toks);
-  for (auto _ : state) {
-    blocked_matmul(k, n, w.data(), ws, rows, x.data(), xs, toks, y.data());
-    benchmark::DoNotOptimize(y.data());
-  }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * rows * toks * 1e-9,
-                                                 benchmark::Counter::kIsIterationInvariantRate);
-  state.SetLabel(kt.isa);
-}
-
-// A 1024 x 4096 matrix (in L3) against 1..64 tokens: where the gemm's tiling pays off.
-void BM_Tokens(benchmark::State& state, std::string isa, GgmlType type) {
-  if (!cpu_has(isa)) return state.SkipWithError("CPU lacks this ISA");
-  const KernelTable kt = table_for(isa);
-  const TypeKernels& k = kt[type];
-  const int64_t n = 4096, rows = 1024, toks = state.range(0);
-  const size_t ws = row_size(type, n), xs = row_size(k.vec_dot_type, n);
-  const auto w = random_rows(type, n, rows, 8);
-  const auto x = random_rows(k.vec_dot_type, n, toks, 9);
-  std::vector<float> y(rows * toks);
-  for (auto _ : state) {
-    blocked_matmul(k, n, w.data(), ws, rows, x.data(), xs, toks, y.data());
-    benchmark::DoNotOptimize(y.data());
-  }
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * n * rows * toks * 1e-9,
                                                  benchmark::Counter::kIsIterationInvariantRate);
   state.SetLabel(kt.isa);
@@ -184,25 +162,32 @@ const int kRegistered = [] {
     for (GgmlType t : types) {
       const std::string name(type_name(t));
       benchmark::RegisterBenchmark(("VecDot/" + name + "/" + isa).c_str(), BM_VecDot, isa, t);
-      benchmark::RegisterBenchmark(("Decode/" + name + "/" + isa).c_str(), BM_Decode, isa, t, false)
-          ->Unit(benchmark::kMillisecond);
-      // The same product on 256 rows that stay in L2: the kernel's compute ceiling.
-      benchmark::RegisterBenchmark(("DecodeL2/" + name + "/" + isa).c_str(), BM_Decode, isa, t, true);
-      // The scalar path gets a smaller matrix so a run stays short.
-      const int64_t rows = std::string(isa) == "scalar" ? 128 : 1024;
-      benchmark::RegisterBenchmark(("Prefill64/" + name + "/" + isa).c_str(), BM_Prefill, isa, t, rows)
-          ->Unit(benchmark::kMillisecond);
+      for (bool packed : {false, true}) {
+        if (packed && !packable(t)) continue;
+        const std::string suffix = std::string("/") + isa + (packed ? "/packed" : "");
+        // Decode: one token against 4096 x 4096 matrices from memory; the same on 256 rows
+        // that stay in L2 (the kernel's own ceiling); prefill: 64 tokens (compute bound).
+        benchmark::RegisterBenchmark(("Decode/" + name + suffix).c_str(), BM_Product, isa, t, 4096, 1, true, packed)
+            ->Unit(benchmark::kMillisecond);
+        benchmark::RegisterBenchmark(("DecodeL2/" + name + suffix).c_str(), BM_Product, isa, t, 256, 1, false, packed);
+        // The scalar path gets a smaller matrix so a run stays short.
+        const int64_t rows = std::string(isa) == "scalar" ? 128 : 1024;
+        benchmark::RegisterBenchmark(("Prefill64/" + name + suffix).c_str(), BM_Product, isa, t, rows, 64, false, packed)
+            ->Unit(benchmark::kMillisecond);
+      }
     }
     for (GgmlType t : {kQ4_K, kQ5_K, kQ6_K}) {
       const std::string name(type_name(t));
       benchmark::RegisterBenchmark(("VecDot/" + name + "/" + isa).c_str(), BM_VecDot, isa, t);
-      benchmark::RegisterBenchmark(("Decode/" + name + "/" + isa).c_str(), BM_Decode, isa, t, false)
+      benchmark::RegisterBenchmark(("Decode/" + name + "/" + isa).c_str(), BM_Product, isa, t, 4096, 1, true, false)
           ->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("DecodeL2/" + name + "/" + isa).c_str(), BM_Decode, isa, t, true);
+      benchmark::RegisterBenchmark(("DecodeL2/" + name + "/" + isa).c_str(), BM_Product, isa, t, 256, 1, false, false);
     }
+    // A 1024 x 4096 matrix (in L3) against 1..64 tokens: where the tiling pays off.
     for (GgmlType t : types)
-      benchmark::RegisterBenchmark(("Tokens/" + std::string(type_name(t)) + "/" + isa).c_str(), BM_Tokens, isa, t)
-          ->Arg(1)->Arg(2)->Arg(3)->Arg(4)->Arg(6)->Arg(8)->Arg(16)->Arg(64);
+      for (int64_t toks : {1, 2, 3, 4, 8, 16, 64})
+        benchmark::RegisterBenchmark(("Tokens/" + std::string(type_name(t)) + "/" + isa + "/" + std::to_string(toks)).c_str(),
+                                     BM_Product, isa, t, 1024, toks, false, packable(t));
     for (GgmlType t : {kF16, kBF16, kQ8_0})
       benchmark::RegisterBenchmark(("FromFloat/" + std::string(type_name(t)) + "/" + isa).c_str(),
                                    BM_FromFloat, isa, t);

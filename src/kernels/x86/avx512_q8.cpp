@@ -146,6 +146,7 @@ struct Q8Weights {
   // A packed record's quants (kernels/packed.h): already transposed and biased.
   static constexpr int kPackedDwords = 8;
   [[gnu::always_inline]] static void unpack_packed(const uint8_t* q, __m512i wt[8]) {
+#pragma GCC unroll 8
     for (int k = 0; k < 8; ++k) wt[k] = _mm512_loadu_si512(q + 64 * k);
   }
   // One block, untransposed: 32 unsigned bytes in element order.
@@ -173,6 +174,7 @@ struct Q4Weights {
   static constexpr int kPackedDwords = 4;
   [[gnu::always_inline]] static void unpack_packed(const uint8_t* q, __m512i wt[8]) {
     const __m512i mask = _mm512_set1_epi8(0x0f);
+#pragma GCC unroll 4
     for (int k = 0; k < 4; ++k) {
       const __m512i raw = _mm512_loadu_si512(q + 64 * k);
       wt[k] = _mm512_and_si512(raw, mask);
@@ -224,15 +226,22 @@ template <int T>
   // k outer, tokens inner: independent dpbusd chains in flight. Few tokens give few
   // chains, so each token's 8 steps are then split over C chains to hide the latency.
   constexpr int C = T >= 4 ? 1 : (T >= 2 ? 2 : 4);
+  // Fully unrolled (GCC's -O2 keeps these loops, and s[][] then lives on the stack).
   __m512i s[T][C];
+#pragma GCC unroll 16
   for (int t = 0; t < T; ++t) {
     s[t][0] = _mm512_set1_epi32(start[t]);
+#pragma GCC unroll 4
     for (int c = 1; c < C; ++c) s[t][c] = _mm512_setzero_si512();
   }
+#pragma GCC unroll 8
   for (int k = 0; k < 8; ++k)
+#pragma GCC unroll 16
     for (int t = 0; t < T; ++t)
       s[t][k % C] = _mm512_dpbusd_epi32(s[t][k % C], wt[k], _mm512_set1_epi32(static_cast<int>(load_u32(xq + t * xs + 4 * k))));
+#pragma GCC unroll 16
   for (int t = 0; t < T; ++t) {
+#pragma GCC unroll 4
     for (int c = 1; c < C; ++c) s[t][0] = _mm512_add_epi32(s[t][0], s[t][c]);
     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t][0]), _mm512_mul_ps(dw, _mm512_set1_ps(dx[t])), acc[t]);
   }
@@ -408,6 +417,7 @@ void packed_tile(const PackedGroup<W>& group, int valid, int64_t c0, int64_t c1,
                  const TokenSide& side, float* y, size_t ys) {
   const auto store_mask = static_cast<__mmask16>((1u << valid) - 1);
   __m512 acc[T];
+#pragma GCC unroll 16
   for (int t = 0; t < T; ++t)
     acc[t] = c0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(store_mask, y + t * ys);
   constexpr int64_t kAhead = 4;  // records: one sequential stream, a little help for the prefetcher
@@ -421,6 +431,7 @@ void packed_tile(const PackedGroup<W>& group, int valid, int64_t c0, int64_t c1,
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec)));
     dot_block<T>(wt, dw, x + b * kQ8Bytes + 2, xs, side.start[b - c0], side.d[b - c0], acc);
   }
+#pragma GCC unroll 16
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);
 }
 

@@ -23,7 +23,9 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernels/x86/install.h"
 
@@ -462,19 +464,23 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
       for (int64_t r = 0; r < n_rows; ++r) y[t * ys + r] = 0.0f;
     return;
   }
-  TokenSide side;
+  // The activation side of every chunk of a token tile, computed once per call.
+  const int64_t n_chunks = (nb + kChunk - 1) / kChunk;
+  std::vector<TokenSide> sides(static_cast<size_t>(n_chunks));
   for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTok) {
     const int nt = static_cast<int>(n_tok - t0 < kMaxTok ? n_tok - t0 : kMaxTok);
     const uint8_t* xt = xb + t0 * xs;
     float* yt = y + t0 * ys;
-    for (int64_t c0 = 0; c0 < nb; c0 += kChunk) {
-      const int64_t c1 = nb - c0 < kChunk ? nb : c0 + kChunk;
-      fill_token_side(side, xt, xs, nt, c0, c1, W::kBias);
-      for (int64_t r0 = 0; r0 < n_rows; r0 += kLanes) {
-        const int valid = static_cast<int>(n_rows - r0 < kLanes ? n_rows - r0 : kLanes);
-        packed_tile_any<W>(nt, PackedGroup<W>{wb + (r0 / kLanes) * group_bytes}, valid, c0, c1, xt, xs, side,
+    for (int64_t c = 0; c < n_chunks; ++c)
+      fill_token_side(sides[c], xt, xs, nt, c * kChunk, std::min(nb, (c + 1) * kChunk), W::kBias);
+    // Each group's records are one sequential stream: read it start to end. (The sums
+    // come out the same in any loop order: every output adds its blocks in order.)
+    for (int64_t r0 = 0; r0 < n_rows; r0 += kLanes) {
+      const int valid = static_cast<int>(n_rows - r0 < kLanes ? n_rows - r0 : kLanes);
+      const PackedGroup<W> group{wb + (r0 / kLanes) * group_bytes};
+      for (int64_t c = 0; c < n_chunks; ++c)
+        packed_tile_any<W>(nt, group, valid, c * kChunk, std::min(nb, (c + 1) * kChunk), xt, xs, sides[c],
                            yt + r0, ys);
-      }
     }
   }
 }

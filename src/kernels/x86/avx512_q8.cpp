@@ -414,41 +414,54 @@ struct PackedGroup {
   const uint8_t* record(int64_t b) const { return g + b * kRecord; }
 };
 
-template <class W, int T>
-void packed_tile(const PackedGroup<W>& group, int valid, int64_t c0, int64_t c1, const uint8_t* x, size_t xs,
+// G groups of 16 rows x T tokens over blocks [c0, c1). Several groups at once give the
+// memory system several streams to fetch in parallel, which decoding (T = 1) needs to
+// approach the bandwidth; `valid` rows exist in the last group.
+template <class W, int T, int G>
+void packed_tile(const PackedGroup<W>* groups, int valid, int64_t c0, int64_t c1, const uint8_t* x, size_t xs,
                  const TokenSide& side, float* y, size_t ys) {
-  const auto store_mask = static_cast<__mmask16>((1u << valid) - 1);
-  __m512 acc[T];
+  __m512 acc[G][T];
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+    const auto mask = static_cast<__mmask16>(g + 1 < G ? 0xffff : (1u << valid) - 1);
 #pragma GCC unroll 16
-  for (int t = 0; t < T; ++t)
-    acc[t] = c0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(store_mask, y + t * ys);
-  constexpr int64_t kAhead = 4;  // records: one sequential stream, a little help for the prefetcher
-  for (int64_t b = c0; b < c1; ++b) {
-    const uint8_t* rec = group.record(b);
-    if (b + kAhead < c1)
-      for (size_t line = 0; line < PackedGroup<W>::kRecord; line += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(group.record(b + kAhead) + line), _MM_HINT_T0);
-    __m512i wt[8];
-    W::unpack_packed(rec + 32, wt);
-    const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec)));
-    dot_block<T>(wt, dw, x + b * kQ8Bytes + 2, xs, side.start[b - c0], side.d[b - c0], acc);
+    for (int t = 0; t < T; ++t)
+      acc[g][t] = c0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, y + g * kLanes + t * ys);
   }
+  // No software prefetch: each group is one sequential stream, which the hardware
+  // prefetcher follows (measured: prefetching 4, 8 or 16 records ahead was 10-25% slower).
+  for (int64_t b = c0; b < c1; ++b) {
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      const uint8_t* rec = groups[g].record(b);
+      __m512i wt[8];
+      W::unpack_packed(rec + 32, wt);
+      const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec)));
+      dot_block<T>(wt, dw, x + b * kQ8Bytes + 2, xs, side.start[b - c0], side.d[b - c0], acc[g]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+    const auto mask = static_cast<__mmask16>(g + 1 < G ? 0xffff : (1u << valid) - 1);
 #pragma GCC unroll 16
-  for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ys, store_mask, acc[t]);
+    for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + g * kLanes + t * ys, mask, acc[g][t]);
+  }
 }
 
 template <class W>
-void packed_tile_any(int nt, const PackedGroup<W>& group, int valid, int64_t c0, int64_t c1, const uint8_t* x,
-                     size_t xs, const TokenSide& side, float* y, size_t ys) {
+void packed_tile_any(int nt, int n_groups, const PackedGroup<W>* groups, int valid, int64_t c0, int64_t c1,
+                     const uint8_t* x, size_t xs, const TokenSide& side, float* y, size_t ys) {
+  if (n_groups == 4 && nt == 1) return packed_tile<W, 1, 4>(groups, valid, c0, c1, x, xs, side, y, ys);
+  if (n_groups == 2 && nt == 2) return packed_tile<W, 2, 2>(groups, valid, c0, c1, x, xs, side, y, ys);
   switch (nt) {
-    case 1: return packed_tile<W, 1>(group, valid, c0, c1, x, xs, side, y, ys);
-    case 2: return packed_tile<W, 2>(group, valid, c0, c1, x, xs, side, y, ys);
-    case 3: return packed_tile<W, 3>(group, valid, c0, c1, x, xs, side, y, ys);
-    case 4: return packed_tile<W, 4>(group, valid, c0, c1, x, xs, side, y, ys);
-    case 5: return packed_tile<W, 5>(group, valid, c0, c1, x, xs, side, y, ys);
-    case 6: return packed_tile<W, 6>(group, valid, c0, c1, x, xs, side, y, ys);
-    case 7: return packed_tile<W, 7>(group, valid, c0, c1, x, xs, side, y, ys);
-    default: return packed_tile<W, 8>(group, valid, c0, c1, x, xs, side, y, ys);
+    case 1: return packed_tile<W, 1, 1>(groups, valid, c0, c1, x, xs, side, y, ys);
+    case 2: return packed_tile<W, 2, 1>(groups, valid, c0, c1, x, xs, side, y, ys);
+    case 3: return packed_tile<W, 3, 1>(groups, valid, c0, c1, x, xs, side, y, ys);
+    case 4: return packed_tile<W, 4, 1>(groups, valid, c0, c1, x, xs, side, y, ys);
+    case 5: return packed_tile<W, 5, 1>(groups, valid, c0, c1, x, xs, side, y, ys);
+    case 6: return packed_tile<W, 6, 1>(groups, valid, c0, c1, x, xs, side, y, ys);
+    case 7: return packed_tile<W, 7, 1>(groups, valid, c0, c1, x, xs, side, y, ys);
+    default: return packed_tile<W, 8, 1>(groups, valid, c0, c1, x, xs, side, y, ys);
   }
 }
 
@@ -475,12 +488,18 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
       fill_token_side(sides[c], xt, xs, nt, c * kChunk, std::min(nb, (c + 1) * kChunk), W::kBias);
     // Each group's records are one sequential stream: read it start to end. (The sums
     // come out the same in any loop order: every output adds its blocks in order.)
-    for (int64_t r0 = 0; r0 < n_rows; r0 += kLanes) {
-      const int valid = static_cast<int>(n_rows - r0 < kLanes ? n_rows - r0 : kLanes);
-      const PackedGroup<W> group{wb + (r0 / kLanes) * group_bytes};
+    // One token: 4 groups at a time; two tokens: 2 (what the registers hold).
+    const int64_t step = nt == 1 ? 4 : nt == 2 ? 2 : 1;
+    for (int64_t r0 = 0; r0 < n_rows;) {
+      const int64_t g_count = n_rows - r0 >= step * kLanes ? step : 1;
+      const int64_t rows_here = std::min(n_rows - r0, g_count * kLanes);
+      const int valid = static_cast<int>(rows_here - (g_count - 1) * kLanes);
+      PackedGroup<W> groups[4];
+      for (int64_t g = 0; g < g_count; ++g) groups[g] = {wb + (r0 / kLanes + g) * group_bytes};
       for (int64_t c = 0; c < n_chunks; ++c)
-        packed_tile_any<W>(nt, group, valid, c * kChunk, std::min(nb, (c + 1) * kChunk), xt, xs, sides[c],
-                           yt + r0, ys);
+        packed_tile_any<W>(nt, static_cast<int>(g_count), groups, valid, c * kChunk, std::min(nb, (c + 1) * kChunk),
+                           xt, xs, sides[c], yt + r0, ys);
+      r0 += rows_here;
     }
   }
 }

@@ -39,7 +39,7 @@ void matmul(const KernelTable& kt, ThreadPool& pool, const WeightView& w, const 
   pool.parallel_for(w.rows, kRowGrain, [&](int64_t r0, int64_t r1) {
     // A block of weight rows stays in L2 while every token block passes it, so weights
     // are read from memory once per matmul; activations are re-read from cache.
-    constexpr int64_t kRowBlock = 64, kTokBlock = 64;
+    const int64_t kRowBlock = w.packed ? 256 : 64, kTokBlock = 64;
     for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
       const int64_t nr = std::min(kRowBlock, r1 - rb);
       for (int64_t t0 = 0; t0 < x.n_tok(); t0 += kTokBlock) {

@@ -20,6 +20,7 @@ KernelTable best_kernels(const CpuFeatures& cpu) {
   if (cpu.avx512) {
     x86::install_avx512_float(t.by_type.data());
     x86::install_avx512_attention(&t.attend);
+    x86::install_avx512_activations(&t.silu_mul);
     t.isa = "avx512";
   }
   if (cpu.avx512_vnni) {

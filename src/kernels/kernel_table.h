@@ -12,6 +12,8 @@
 
 namespace mx {
 
+using SiluMulFn = void (*)(const float* gate, const float* up, float* out, int64_t n);
+
 // Kernels for weights of one storage type.
 struct TypeKernels {
   // Activations are converted to this type before the dot product (as the reference
@@ -36,6 +38,7 @@ struct TypeKernels {
 struct KernelTable {
   std::array<TypeKernels, 40> by_type{};  // indexed by the GgmlType number
   AttendFn attend = nullptr;              // grouped-query attention over cached keys
+  SiluMulFn silu_mul = nullptr;           // out = SiLU(gate) · up, elementwise
   const char* isa = "scalar";             // the best instruction set installed
 
   const TypeKernels& operator[](GgmlType t) const { return by_type[static_cast<size_t>(t)]; }

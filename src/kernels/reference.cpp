@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels/kernel_table.h"
+#include "kernels/ops.h"
 #include "quant/fp16.h"
 #include "quant/quant.h"
 
@@ -172,6 +173,7 @@ KernelTable reference_kernels() {
   t[kQ8_K].to_float = &to_float<kQ8_K>;
   t[kQ8_K].from_float = &from_float<kQ8_K>;
   t.attend = &attend_reference;
+  t.silu_mul = &ops::silu_mul;
   t.isa = "scalar";
   return t;
 }

@@ -146,7 +146,9 @@ void ffn_block(const Model& model, int64_t n, int64_t layer, ExecContext& ctx, F
   if (c.arch.gelu)
     ops::gelu_mul(s.gate.data(), s.up.data(), s.gate.data(), n * c.n_ff);
   else
-    ops::silu_mul(s.gate.data(), s.up.data(), s.gate.data(), n * c.n_ff);
+    ctx.pool().parallel_for(n * c.n_ff, 64, [&](int64_t b, int64_t e) {
+      kt.silu_mul(s.gate.data() + b, s.up.data() + b, s.gate.data() + b, e - b);
+    });
   project(ctx, s, w.w_down, s.gate.data(), n, s.proj.data());
   post_norm(c, w.ffn_post_norm, s.proj.data(), n);
   ops::add_inplace(s.x.data(), s.proj.data(), n * c.n_embd);

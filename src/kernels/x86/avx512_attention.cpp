@@ -11,6 +11,7 @@
 #include <cmath>
 
 #include "kernels/attention.h"
+#include "kernels/x86/avx512_math.h"
 #include "kernels/x86/install.h"
 
 namespace mx::x86 {
@@ -18,24 +19,6 @@ namespace {
 
 constexpr int kBlock = 32;  // keys per online-softmax step
 constexpr int kMaxHeads = 16;
-
-// e^x for x <= 0 (scores minus their running max): 2^n · p(r), |r| <= ln2/2, a degree-6
-// polynomial; relative error about 2e-7.
-__m512 exp_nonpositive(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
-  __m512 p = _mm512_set1_ps(1.0f / 720);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
 
 void attend(const AttentionArgs& a) {
   if (a.head_dim_k % 16 != 0 || a.head_dim_v % 16 != 0 || a.n_q > kMaxHeads) return attend_reference(a);
@@ -71,8 +54,8 @@ void attend(const AttentionArgs& a) {
       const float new_max = std::max(m[h], block_max);
       const float correction = std::exp(m[h] - new_max);  // 0 on the first block
       const __m512 mx = _mm512_set1_ps(new_max);
-      const __m512 p0 = _mm512_maskz_mov_ps(lo, exp_nonpositive(_mm512_sub_ps(s0, mx)));
-      const __m512 p1 = _mm512_maskz_mov_ps(hi, exp_nonpositive(_mm512_sub_ps(s1, mx)));
+      const __m512 p0 = _mm512_maskz_mov_ps(lo, exp512(_mm512_sub_ps(s0, mx)));
+      const __m512 p1 = _mm512_maskz_mov_ps(hi, exp512(_mm512_sub_ps(s1, mx)));
       _mm512_store_ps(s[h], p0);
       _mm512_store_ps(s[h] + 16, p1);
       l[h] = l[h] * correction + _mm512_reduce_add_ps(_mm512_add_ps(p0, p1));

@@ -19,6 +19,9 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   std::span<const uint8_t> bytes() const { return {data_, size_}; }
+  // Tells the kernel the whole pages inside [p, p + n) are not needed now (their bytes
+  // live on in a copy): they leave memory and are read from the file again if touched.
+  void drop_pages(const uint8_t* p, size_t n) const;
   const std::string& path() const { return path_; }
 
  private:

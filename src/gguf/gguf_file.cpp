@@ -60,4 +60,8 @@ const TensorInfo* File::find_tensor(std::string_view name) const {
   return it == tensor_index_.end() ? nullptr : &tensors_[it->second];
 }
 
+void File::drop_tensor_pages(const TensorInfo& tensor) const {
+  if (mapping_) mapping_->drop_pages(tensor.data, tensor.n_bytes);
+}
+
 }  // namespace mx::gguf

@@ -57,6 +57,9 @@ class File {
   const Array* get_array(std::string_view key) const;
 
   const std::vector<TensorInfo>& tensors() const { return tensors_; }
+  // A tensor whose bytes the caller has copied (e.g. repacked): its pages may leave memory.
+  // Reading it again stays valid (the file is re-read). No-op for borrowed bytes.
+  void drop_tensor_pages(const TensorInfo& tensor) const;
   const TensorInfo* find_tensor(std::string_view name) const;
 
  private:

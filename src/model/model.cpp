@@ -1,26 +1,51 @@
 #include "model/model.h"
 
-#include "kernels/packed.h"
-
 #include <algorithm>
+
+#include "kernels/packed.h"
 
 namespace mx {
 
 namespace {
 
-// Packs every matrix whose kernels are faster on packed rows. The token embedding stays as
-// it is (rows are looked up from it); a tied output matrix gets a packed copy of its own.
-void pack_for_kernels(Model& m, const KernelTable& kernels) {
-  auto pack = [&](WeightView& w) {
-    if (!packable(w.type) || !kernels[w.type].gemm_packed) return;
-    AlignedBuffer buffer(packed_size(w.type, w.rows, w.cols));
-    pack_rows(w.type, w.data, w.row_bytes(), w.rows, w.cols, buffer.data());
-    w.packed = buffer.data();
-    m.packed.push_back(std::move(buffer));
-  };
+// Packs every matrix whose kernels are faster on packed rows, and releases the file's pages
+// of each tensor as soon as nothing reads it unpacked any more, so memory never holds both
+// copies of the whole model. The token embedding stays as it is (rows are looked up from
+// it); a tied output matrix gets a packed copy of its own. Returns the released tensors.
+std::vector<const gguf::TensorInfo*> pack_for_kernels(Model& m, const KernelTable& kernels) {
+  std::vector<WeightView*> views;
   for (LayerWeights& l : m.weights.layers)
-    for (WeightView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) pack(*w);
-  pack(m.weights.output);
+    for (WeightView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) views.push_back(w);
+  views.push_back(&m.weights.output);
+  auto will_pack = [&](const WeightView& w) { return packable(w.type) && kernels[w.type].gemm_packed; };
+  auto overlaps = [](const WeightView& w, const gguf::TensorInfo& t) {
+    return w.data < t.data + t.n_bytes && t.data < w.data + w.rows * w.row_bytes();
+  };
+  // A tensor leaves memory when every view of it is packed and it is not the embedding.
+  auto releasable = [&](const gguf::TensorInfo& t) {
+    if (overlaps(m.weights.token_embd, t)) return false;
+    for (const WeightView* w : views)
+      if (overlaps(*w, t) && !will_pack(*w)) return false;
+    return true;
+  };
+  std::vector<const gguf::TensorInfo*> released;
+  for (WeightView* w : views) {
+    if (!will_pack(*w)) continue;
+    AlignedBuffer buffer(packed_size(w->type, w->rows, w->cols));
+    pack_rows(w->type, w->data, w->row_bytes(), w->rows, w->cols, buffer.data());
+    w->packed = buffer.data();
+    m.packed.push_back(std::move(buffer));
+    for (const auto& t : m.file.tensors()) {
+      if (!overlaps(*w, t) || !releasable(t)) continue;
+      bool all_packed = true;  // fused matrices: wait for the last slice
+      for (const WeightView* v : views) all_packed &= !overlaps(*v, t) || v->packed != nullptr;
+      if (all_packed && std::find(released.begin(), released.end(), &t) == released.end()) {
+        m.file.drop_tensor_pages(t);
+        released.push_back(&t);
+      }
+    }
+  }
+  return released;
 }
 
 }  // namespace
@@ -30,7 +55,7 @@ Expected<std::unique_ptr<Model>> Model::from_file(gguf::File file, const KernelT
   m->file = std::move(file);
   MX_TRY_ASSIGN(m->config, ModelConfig::from_gguf(m->file));
   MX_TRY_ASSIGN(m->weights, ModelWeights::bind(m->file, m->config, kernels));
-  pack_for_kernels(*m, kernels);
+  m->dropped_ = pack_for_kernels(*m, kernels);
   return m;
 }
 
@@ -40,13 +65,19 @@ Expected<std::unique_ptr<Model>> Model::load(const std::string& path, const Kern
   if (!file) return file.error();
   auto model = from_file(std::move(*file), kernels);
   if (!model) return model.error();
-  // Touch every page now so the first tokens are not slowed by page faults and the user
-  // sees loading progress on large files.
-  const uint64_t total = (*model)->weight_bytes();
+  // Touch every page the forward pass reads from the file now, so the first tokens are not
+  // slowed by page faults and the user sees loading progress on large files. Packed
+  // tensors were read (and their pages dropped) while packing: count them as done.
+  const Model& m = **model;
+  auto is_dropped = [&](const gguf::TensorInfo& t) {
+    return std::find(m.dropped_.begin(), m.dropped_.end(), &t) != m.dropped_.end();
+  };
+  const uint64_t total = m.weight_bytes();
   uint64_t done = 0;
   volatile uint8_t sink = 0;
-  for (const auto& t : (*model)->file.tensors()) {
-    for (size_t off = 0; off < t.n_bytes; off += 4096) sink = sink + t.data[off];
+  for (const auto& t : m.file.tensors()) {
+    if (!is_dropped(t))
+      for (size_t off = 0; off < t.n_bytes; off += 4096) sink = sink + t.data[off];
     done += t.n_bytes;
     if (progress) progress(done, total);
   }

@@ -24,6 +24,8 @@ struct Model {
   // Copies of weight matrices rearranged for the kernels (kernels/packed.h); the views in
   // `weights` point into them.
   std::vector<AlignedBuffer> packed;
+  // Tensors read only through `packed` copies; their file pages were released.
+  std::vector<const gguf::TensorInfo*> dropped_;
 
   // progress(done_bytes, total_bytes) is called while the weights are paged in.
   using Progress = std::function<void(uint64_t done, uint64_t total)>;

@@ -103,10 +103,16 @@ struct FloatTile {
 
 template <class F>
 constexpr auto kFloatTiles = make_tile_table<FloatTile<F>::template Of, 4, 6>();
+// One token reads weights only: 8 rows at a time are 8 streams for the memory system to
+// fetch in parallel (4 left decode ~20% short of the bandwidth). The same arithmetic per
+// (row, token) as the tiles above, so results do not depend on the token count.
+template <class F>
+constexpr auto kDecodeTiles = make_tile_table<FloatTile<F>::template Of, 8, 1>();
 
 template <class F>
 void gemm(int64_t n, const void* w, size_t ws, int64_t nr, const void* x, size_t xs,
           int64_t nt, float* y, size_t ys) {
+  if (nt == 1) return run_tiles(kDecodeTiles<F>, n, w, ws, nr, x, xs, nt, y, ys);
   run_tiles(kFloatTiles<F>, n, w, ws, nr, x, xs, nt, y, ys);
 }
 

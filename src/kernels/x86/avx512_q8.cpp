@@ -25,7 +25,7 @@
 
 #include <algorithm>
 #include <cstring>
-#include <vector>
+#include <memory>
 
 #include "kernels/x86/install.h"
 
@@ -479,7 +479,7 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
   }
   // The activation side of every chunk of a token tile, computed once per call.
   const int64_t n_chunks = (nb + kChunk - 1) / kChunk;
-  std::vector<TokenSide> sides(static_cast<size_t>(n_chunks));
+  const std::unique_ptr<TokenSide[]> sides(new TokenSide[n_chunks]);  // filled below, no zeroing
   for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTok) {
     const int nt = static_cast<int>(n_tok - t0 < kMaxTok ? n_tok - t0 : kMaxTok);
     const uint8_t* xt = xb + t0 * xs;

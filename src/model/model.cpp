@@ -55,7 +55,7 @@ Expected<std::unique_ptr<Model>> Model::from_file(gguf::File file, const KernelT
   m->file = std::move(file);
   MX_TRY_ASSIGN(m->config, ModelConfig::from_gguf(m->file));
   MX_TRY_ASSIGN(m->weights, ModelWeights::bind(m->file, m->config, kernels));
-  m->dropped_ = pack_for_kernels(*m, kernels);
+  m->released_tensors = pack_for_kernels(*m, kernels);
   return m;
 }
 
@@ -70,7 +70,7 @@ Expected<std::unique_ptr<Model>> Model::load(const std::string& path, const Kern
   // tensors were read (and their pages dropped) while packing: count them as done.
   const Model& m = **model;
   auto is_dropped = [&](const gguf::TensorInfo& t) {
-    return std::find(m.dropped_.begin(), m.dropped_.end(), &t) != m.dropped_.end();
+    return std::find(m.released_tensors.begin(), m.released_tensors.end(), &t) != m.released_tensors.end();
   };
   const uint64_t total = m.weight_bytes();
   uint64_t done = 0;

@@ -25,7 +25,7 @@ struct Model {
   // `weights` point into them.
   std::vector<AlignedBuffer> packed;
   // Tensors read only through `packed` copies; their file pages were released.
-  std::vector<const gguf::TensorInfo*> dropped_;
+  std::vector<const gguf::TensorInfo*> released_tensors;
 
   // progress(done_bytes, total_bytes) is called while the weights are paged in.
   using Progress = std::function<void(uint64_t done, uint64_t total)>;

@@ -2,6 +2,7 @@
 // Float types accumulate in double (the most accurate ground truth); quantized types take
 // an exact integer sum per block, then accumulate sumi * (d_w * d_x) in float, as ggml does.
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/kernel_table.h"
 #include "kernels/ops.h"
@@ -41,18 +42,56 @@ void vec_dot_q8_0(int64_t n, const void* w, const void* x, float* out) {
   *out = sum;
 }
 
-void vec_dot_q4_0(int64_t n, const void* w, const void* x, float* out) {
-  const auto* a = static_cast<const BlockQ4_0*>(w);
+// Blocks of 32 with 4 or 5 bits: unpacked to one int per element (with the offset of the
+// symmetric types applied), then dotted exactly per block.
+int high_bit(const uint8_t qh[4], int j) {
+  uint32_t bits;
+  std::memcpy(&bits, qh, sizeof(bits));
+  return static_cast<int>((bits >> j) & 1) << 4;
+}
+template <class Block>
+void unpack32(const Block& b, int q[kQK4_0]) {
+  for (int j = 0; j < kQK4_0 / 2; ++j) {
+    q[j] = b.qs[j] & 0x0f;
+    q[j + kQK4_0 / 2] = b.qs[j] >> 4;
+    if constexpr (requires { b.qh; }) {
+      q[j] |= high_bit(b.qh, j);
+      q[j + kQK4_0 / 2] |= high_bit(b.qh, j + kQK4_0 / 2);
+    }
+    if constexpr (std::is_same_v<Block, BlockQ4_0>) q[j] -= 8, q[j + kQK4_0 / 2] -= 8;
+    if constexpr (std::is_same_v<Block, BlockQ5_0>) q[j] -= 16, q[j + kQK4_0 / 2] -= 16;
+  }
+}
+
+template <class Block>
+int block_dot(const Block& a, const int8_t* x) {
+  int q[kQK4_0];
+  unpack32(a, q);
+  int sumi = 0;
+  for (int j = 0; j < kQK4_0; ++j) sumi += q[j] * x[j];
+  return sumi;
+}
+
+// Q4_0 / Q5_0 against Q8_0: x = d * q.
+template <class Block>
+void vec_dot_q32(int64_t n, const void* w, const void* x, float* out) {
+  const auto* a = static_cast<const Block*>(w);
   const auto* b = static_cast<const BlockQ8_0*>(x);
   float sum = 0.0f;
-  for (int64_t i = 0; i < n / kQK4_0; ++i) {
-    int sumi = 0;
-    for (int j = 0; j < kQK4_0 / 2; ++j) {
-      sumi += ((a[i].qs[j] & 0x0f) - 8) * b[i].qs[j];
-      sumi += ((a[i].qs[j] >> 4) - 8) * b[i].qs[j + kQK4_0 / 2];
-    }
-    sum += static_cast<float>(sumi) * (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
-  }
+  for (int64_t i = 0; i < n / kQK4_0; ++i)
+    sum += static_cast<float>(block_dot(a[i], b[i].qs)) * (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
+  *out = sum;
+}
+
+// Q4_1 / Q5_1 against Q8_1: x = d * q + m, and the activation block carries d * sum(q).
+template <class Block>
+void vec_dot_q32_min(int64_t n, const void* w, const void* x, float* out) {
+  const auto* a = static_cast<const Block*>(w);
+  const auto* b = static_cast<const BlockQ8_1*>(x);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK4_0; ++i)
+    sum += (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d)) * static_cast<float>(block_dot(a[i], b[i].qs)) +
+           fp16_to_fp32(a[i].m) * fp16_to_fp32(b[i].s);
   *out = sum;
 }
 
@@ -164,14 +203,20 @@ KernelTable reference_kernels() {
   t[kF16] = make<kF16, kF16, vec_dot_half<fp16_to_fp32>>();
   t[kBF16] = make<kBF16, kBF16, vec_dot_half<bf16_to_fp32>>();
   t[kQ8_0] = make<kQ8_0, kQ8_0, vec_dot_q8_0>();
-  t[kQ4_0] = make<kQ4_0, kQ8_0, vec_dot_q4_0>();
+  t[kQ4_0] = make<kQ4_0, kQ8_0, vec_dot_q32<BlockQ4_0>>();
+  t[kQ5_0] = make<kQ5_0, kQ8_0, vec_dot_q32<BlockQ5_0>>();
+  t[kQ4_1] = make<kQ4_1, kQ8_1, vec_dot_q32_min<BlockQ4_1>>();
+  t[kQ5_1] = make<kQ5_1, kQ8_1, vec_dot_q32_min<BlockQ5_1>>();
   t[kQ4_K] = make<kQ4_K, kQ8_K, vec_dot_q45_K<BlockQ4_K, unpack_q4_K>>();
   t[kQ5_K] = make<kQ5_K, kQ8_K, vec_dot_q45_K<BlockQ5_K, unpack_q5_K>>();
   t[kQ6_K] = make<kQ6_K, kQ8_K, vec_dot_q6_K>();
-  // Q8_K is only an activation format: conversions, no dot of its own.
+  // Q8_K and Q8_1 are only activation formats: conversions, no dot of their own.
   t[kQ8_K].vec_dot_type = kQ8_K;
   t[kQ8_K].to_float = &to_float<kQ8_K>;
   t[kQ8_K].from_float = &from_float<kQ8_K>;
+  t[kQ8_1].vec_dot_type = kQ8_1;
+  t[kQ8_1].to_float = &to_float<kQ8_1>;
+  t[kQ8_1].from_float = &from_float<kQ8_1>;
   t.attend = &attend_reference;
   t.silu_mul = &ops::silu_mul;
   t.isa = "scalar";

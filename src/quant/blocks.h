@@ -24,6 +24,36 @@ struct BlockQ4_0 {
   uint8_t qs[kQK4_0 / 2];
 };
 
+// Q4_1: x[i] = d * q[i] + m, q of 4 bits packed as in Q4_0.
+struct BlockQ4_1 {
+  uint16_t d;  // fp16
+  uint16_t m;  // fp16
+  uint8_t qs[kQK4_0 / 2];
+};
+
+// Q5_0: x[i] = d * (q[i] - 16); the low 4 bits packed as in Q4_0, bit 4 of element i is
+// bit i of the little-endian word qh.
+struct BlockQ5_0 {
+  uint16_t d;  // fp16
+  uint8_t qh[4];
+  uint8_t qs[kQK4_0 / 2];
+};
+
+// Q5_1: x[i] = d * q[i] + m, q of 5 bits as in Q5_0.
+struct BlockQ5_1 {
+  uint16_t d;  // fp16
+  uint16_t m;  // fp16
+  uint8_t qh[4];
+  uint8_t qs[kQK4_0 / 2];
+};
+
+// Q8_1: Q8_0 plus s = d * sum(qs), the activation format of Q4_1 / Q5_1.
+struct BlockQ8_1 {
+  uint16_t d;  // fp16
+  uint16_t s;  // fp16
+  int8_t qs[kQK8_0];
+};
+
 // Q8_K: the activation format the K-quants dot against.
 struct BlockQ8_K {
   float d;
@@ -58,6 +88,10 @@ struct BlockQ6_K {
 
 static_assert(sizeof(BlockQ8_0) == 34);
 static_assert(sizeof(BlockQ4_0) == 18);
+static_assert(sizeof(BlockQ4_1) == 20);
+static_assert(sizeof(BlockQ5_0) == 22);
+static_assert(sizeof(BlockQ5_1) == 24);
+static_assert(sizeof(BlockQ8_1) == 36);
 static_assert(sizeof(BlockQ8_K) == 292);
 static_assert(sizeof(BlockQ4_K) == 144);
 static_assert(sizeof(BlockQ5_K) == 176);

@@ -1,5 +1,6 @@
-// Q8_0 reference: blocks of 32 int8 with one fp16 scale.
+// Q8_0 and Q8_1 reference: blocks of 32 int8 with one fp16 scale (Q8_1 adds d * sum).
 #include <cmath>
+#include <cstring>
 
 #include "core/expected.h"
 #include "quant/fp16.h"
@@ -22,6 +23,30 @@ void quantize_row_q8_0(const float* src, BlockQ8_0* dst, int64_t n) {
 }
 
 void dequantize_row_q8_0(const BlockQ8_0* src, float* dst, int64_t n) {
+  MX_CHECK(n % kQK8_0 == 0);
+  for (int64_t b = 0; b < n / kQK8_0; ++b) {
+    const float d = fp16_to_fp32(src[b].d);
+    for (int j = 0; j < kQK8_0; ++j) dst[b * kQK8_0 + j] = src[b].qs[j] * d;
+  }
+}
+
+void quantize_row_q8_1(const float* src, BlockQ8_1* dst, int64_t n) {
+  MX_CHECK(n % kQK8_0 == 0);
+  for (int64_t b = 0; b < n / kQK8_0; ++b) {
+    BlockQ8_0 q;
+    quantize_row_q8_0(src + b * kQK8_0, &q, kQK8_0);
+    int sum = 0;
+    for (int j = 0; j < kQK8_0; ++j) sum += q.qs[j];
+    dst[b].d = q.d;
+    // The sum is scaled by the unrounded d, as ggml does.
+    float amax = 0.0f;
+    for (int j = 0; j < kQK8_0; ++j) amax = std::fmax(amax, std::fabs(src[b * kQK8_0 + j]));
+    dst[b].s = fp32_to_fp16(static_cast<float>(sum) * (amax / 127.0f));
+    std::memcpy(dst[b].qs, q.qs, sizeof(q.qs));
+  }
+}
+
+void dequantize_row_q8_1(const BlockQ8_1* src, float* dst, int64_t n) {
   MX_CHECK(n % kQK8_0 == 0);
   for (int64_t b = 0; b < n / kQK8_0; ++b) {
     const float d = fp16_to_fp32(src[b].d);

@@ -10,7 +10,8 @@ namespace mx {
 bool can_dequantize(GgmlType type) {
   switch (type) {
     case GgmlType::kF32: case GgmlType::kF16: case GgmlType::kBF16:
-    case GgmlType::kQ8_0: case GgmlType::kQ4_0: case GgmlType::kQ8_K:
+    case GgmlType::kQ8_0: case GgmlType::kQ8_1: case GgmlType::kQ4_0: case GgmlType::kQ4_1:
+    case GgmlType::kQ5_0: case GgmlType::kQ5_1: case GgmlType::kQ8_K:
     case GgmlType::kQ4_K: case GgmlType::kQ5_K: case GgmlType::kQ6_K:
       return true;
     default:
@@ -18,15 +19,7 @@ bool can_dequantize(GgmlType type) {
   }
 }
 
-bool can_quantize(GgmlType type) {
-  switch (type) {
-    case GgmlType::kF32: case GgmlType::kF16: case GgmlType::kBF16:
-    case GgmlType::kQ8_0: case GgmlType::kQ4_0: case GgmlType::kQ8_K:
-      return true;
-    default:
-      return false;
-  }
-}
+bool can_quantize(GgmlType type) { return can_dequantize(type); }
 
 void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
   switch (type) {
@@ -35,6 +28,10 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
     case GgmlType::kBF16: return bf16_to_f32_row(static_cast<const uint16_t*>(src), dst, n);
     case GgmlType::kQ8_0: return dequantize_row_q8_0(static_cast<const BlockQ8_0*>(src), dst, n);
     case GgmlType::kQ4_0: return dequantize_row_q4_0(static_cast<const BlockQ4_0*>(src), dst, n);
+    case GgmlType::kQ8_1: return dequantize_row_q8_1(static_cast<const BlockQ8_1*>(src), dst, n);
+    case GgmlType::kQ4_1: return dequantize_row_q4_1(static_cast<const BlockQ4_1*>(src), dst, n);
+    case GgmlType::kQ5_0: return dequantize_row_q5_0(static_cast<const BlockQ5_0*>(src), dst, n);
+    case GgmlType::kQ5_1: return dequantize_row_q5_1(static_cast<const BlockQ5_1*>(src), dst, n);
     case GgmlType::kQ8_K: return dequantize_row_q8_K(static_cast<const BlockQ8_K*>(src), dst, n);
     case GgmlType::kQ4_K: return dequantize_row_q4_K(static_cast<const BlockQ4_K*>(src), dst, n);
     case GgmlType::kQ5_K: return dequantize_row_q5_K(static_cast<const BlockQ5_K*>(src), dst, n);
@@ -51,6 +48,13 @@ void quantize_row(GgmlType type, const float* src, void* dst, int64_t n) {
     case GgmlType::kQ8_0: return quantize_row_q8_0(src, static_cast<BlockQ8_0*>(dst), n);
     case GgmlType::kQ4_0: return quantize_row_q4_0(src, static_cast<BlockQ4_0*>(dst), n);
     case GgmlType::kQ8_K: return quantize_row_q8_K(src, static_cast<BlockQ8_K*>(dst), n);
+    case GgmlType::kQ8_1: return quantize_row_q8_1(src, static_cast<BlockQ8_1*>(dst), n);
+    case GgmlType::kQ4_1: return quantize_row_q4_1(src, static_cast<BlockQ4_1*>(dst), n);
+    case GgmlType::kQ5_0: return quantize_row_q5_0(src, static_cast<BlockQ5_0*>(dst), n);
+    case GgmlType::kQ5_1: return quantize_row_q5_1(src, static_cast<BlockQ5_1*>(dst), n);
+    case GgmlType::kQ4_K: return quantize_row_q4_K(src, static_cast<BlockQ4_K*>(dst), n);
+    case GgmlType::kQ5_K: return quantize_row_q5_K(src, static_cast<BlockQ5_K*>(dst), n);
+    case GgmlType::kQ6_K: return quantize_row_q6_K(src, static_cast<BlockQ6_K*>(dst), n);
     default: MX_CHECK(false && "quantize_row: unsupported type");
   }
 }

@@ -27,13 +27,30 @@ void dequantize_row_q8_0(const BlockQ8_0* src, float* dst, int64_t n);
 void quantize_row_q4_0(const float* src, BlockQ4_0* dst, int64_t n);
 void dequantize_row_q4_0(const BlockQ4_0* src, float* dst, int64_t n);
 
+// ---- Q5_0: as Q4_0 with 5 bits: d = m / -16, q = min(31, trunc(x / d + 16.5)).
+void quantize_row_q5_0(const float* src, BlockQ5_0* dst, int64_t n);
+void dequantize_row_q5_0(const BlockQ5_0* src, float* dst, int64_t n);
+
+// ---- Q4_1 / Q5_1: m = min(x), d = (max - min) / (2^bits - 1), q = trunc((x - m) / d + 0.5).
+void quantize_row_q4_1(const float* src, BlockQ4_1* dst, int64_t n);
+void dequantize_row_q4_1(const BlockQ4_1* src, float* dst, int64_t n);
+void quantize_row_q5_1(const float* src, BlockQ5_1* dst, int64_t n);
+void dequantize_row_q5_1(const BlockQ5_1* src, float* dst, int64_t n);
+
+// ---- Q8_1: as Q8_0 (q = roundf(x / d)), plus s = d * sum(q).
+void quantize_row_q8_1(const float* src, BlockQ8_1* dst, int64_t n);
+void dequantize_row_q8_1(const BlockQ8_1* src, float* dst, int64_t n);
+
 // ---- Q8_K: d = m / -127 with m the element of largest magnitude, q = nearest (ties to
 // even), bsums filled. An all-zero block gets d = 0 and zero quants and sums.
 void quantize_row_q8_K(const float* src, BlockQ8_K* dst, int64_t n);
 void dequantize_row_q8_K(const BlockQ8_K* src, float* dst, int64_t n);
 
-// ---- K-quant weights: dequantization only (quantizing them well needs the
-// importance-weighted search of llama-quantize; moxing reads them from GGUF files).
+// ---- K-quant weights. Quantization searches each sub-block's scale (and min) as ggml's
+// reference quantizers do without an importance matrix: the same bytes as llama-quantize.
+void quantize_row_q4_K(const float* src, BlockQ4_K* dst, int64_t n);
+void quantize_row_q5_K(const float* src, BlockQ5_K* dst, int64_t n);
+void quantize_row_q6_K(const float* src, BlockQ6_K* dst, int64_t n);
 void dequantize_row_q4_K(const BlockQ4_K* src, float* dst, int64_t n);
 void dequantize_row_q5_K(const BlockQ5_K* src, float* dst, int64_t n);
 void dequantize_row_q6_K(const BlockQ6_K* src, float* dst, int64_t n);

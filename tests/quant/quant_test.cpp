@@ -303,8 +303,9 @@ TEST(Generic, DispatchMatchesFormatFunctions) {
   std::vector<uint16_t> h(n);
   quantize_row(GgmlType::kF16, x.data(), h.data(), n);
   for (int64_t i = 0; i < n; ++i) ASSERT_EQ(h[i], fp32_to_fp16(x[i]));
-  EXPECT_FALSE(can_quantize(GgmlType::kQ4_K));
+  EXPECT_TRUE(can_quantize(GgmlType::kQ4_K));
   EXPECT_TRUE(can_dequantize(GgmlType::kQ6_K));
+  EXPECT_FALSE(can_quantize(GgmlType::kQ2_K));
   EXPECT_FALSE(can_dequantize(GgmlType::kQ2_K));
 }
 

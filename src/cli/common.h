@@ -49,5 +49,6 @@ Runner add_bench(CLI::App& app);
 Runner add_tokenize(CLI::App& app);
 Runner add_template(CLI::App& app);
 Runner add_forge(CLI::App& app);
+Runner add_quantize(CLI::App& app);
 
 }  // namespace mx::cli

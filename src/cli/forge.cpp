@@ -10,6 +10,7 @@
 #include "core/progress.h"
 #include "model/forge.h"
 #include "model/presets.h"
+#include "model/quant_mix.h"
 #include "quant/quant.h"
 
 namespace mx::cli {
@@ -21,22 +22,8 @@ struct ForgeCliOptions {
   std::string out;
   uint64_t seed = 1;
   bool list = false;
+  bool pure = false;
 };
-
-// general.file_type values (llama_ftype) of the plain types.
-uint32_t file_type_of(GgmlType t) {
-  switch (t) {
-    case GgmlType::kF32: return 0;
-    case GgmlType::kF16: return 1;
-    case GgmlType::kQ4_0: return 2;
-    case GgmlType::kQ8_0: return 7;
-    case GgmlType::kQ4_K: return 15;  // closest: Q4_K_M
-    case GgmlType::kQ5_K: return 17;
-    case GgmlType::kQ6_K: return 18;
-    case GgmlType::kBF16: return 32;
-    default: return 0;
-  }
-}
 
 int run_forge(const ForgeCliOptions& o) {
   if (o.list) {
@@ -55,19 +42,24 @@ int run_forge(const ForgeCliOptions& o) {
     MX_LOG_ERROR("unknown preset '{}'; presets: {}", o.preset, preset_names());
     return kExitUsage;
   }
-  const auto type = type_from_name(o.type);
-  if (!type || !can_quantize(*type)) {
-    MX_LOG_ERROR("cannot forge type '{}'", o.type);
+  const auto file_type = find_file_type(o.type);
+  if (!file_type) {
+    MX_LOG_ERROR("cannot forge type '{}'; types: {}", o.type, file_type_names());
     return kExitUsage;
   }
+  // The same tensor mix `moxing quantize` gives a real model of this shape.
+  const QuantMix mix(*file_type, {.n_layer = preset->n_layer, .has_output = !preset->tied_embeddings},
+                     o.pure);
   std::optional<ProgressBar> bar;  // created once the total size is known
   ForgeOptions options{
-      .weight_type = [&](std::string_view, const std::vector<int64_t>&) { return *type; },
-      .file_type = file_type_of(*type),
+      .weight_type = [&](std::string_view name, const std::vector<int64_t>& dims) {
+        return mix.choose(name, dims).type;
+      },
+      .file_type = static_cast<uint32_t>(file_type->id),
       .seed = o.seed,
       .progress =
           [&](uint64_t done, uint64_t total) {
-            if (!bar) bar.emplace(fmt::format("forging {} {}", preset->name, type_name(*type)), total, true);
+            if (!bar) bar.emplace(fmt::format("forging {} {}", preset->name, file_type->name), total, true);
             bar->update(done);
           },
   };
@@ -76,7 +68,7 @@ int run_forge(const ForgeCliOptions& o) {
     return kExitFailure;
   }
   if (bar) bar->finish();
-  MX_LOG_INFO("wrote {}: {} with random {} weights", o.out, preset->name, type_name(*type));
+  MX_LOG_INFO("wrote {}: {} with random {} weights", o.out, preset->name, file_type->name);
   return kExitOk;
 }
 
@@ -85,8 +77,9 @@ int run_forge(const ForgeCliOptions& o) {
 Runner add_forge(CLI::App& app) {
   auto o = std::make_shared<ForgeCliOptions>();
   app.add_option("--preset", o->preset, "Model configuration to copy: " + preset_names());
-  app.add_option("--type", o->type, "Type of the weight matrices (F32, F16, BF16, Q8_0, Q4_0, ...)")
+  app.add_option("--type", o->type, "File type, with the tensor mix `quantize` uses: " + file_type_names())
       ->capture_default_str();
+  app.add_flag("--pure", o->pure, "Every weight matrix gets the base type (no mix)");
   app.add_option("-s,--seed", o->seed, "Random seed (same seed, same file)")->capture_default_str();
   app.add_flag("--list", o->list, "List the presets");
   app.add_option("out", o->out, "Output GGUF file");

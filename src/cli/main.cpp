@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   sub("perplexity", "Measure perplexity of a model on a text file", add_perplexity);
   sub("tokenize", "Show the tokens a model's tokenizer makes of a text", add_tokenize);
   sub("template", "Render a chat template with the messages of a JSON file", add_template);
+  sub("quantize", "Convert a model to a quantized file type (Q4_K_M, Q8_0, ...)", add_quantize);
   sub("forge", "Write a full-size model with random weights for benchmarks", add_forge);
   sub("bench", "Measure prompt processing and generation speed", add_bench);
 

@@ -96,7 +96,7 @@ TEST(Cli, TokenizePrintsIdsAndPiecesAndWorksOnVocabularyOnlyFiles) {
 }
 
 TEST(Cli, EveryCommandHasHelp) {
-  for (const std::string cmd : {"", "run", "info", "perplexity", "bench", "tokenize", "template", "forge"}) {
+  for (const std::string cmd : {"", "run", "info", "perplexity", "bench", "tokenize", "template", "forge", "quantize"}) {
     const auto r = run(cmd + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;
@@ -112,6 +112,24 @@ TEST(Cli, ForgeListsPresetsAndRejectsUnknownOnes) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("llama-3.1-8b"), std::string::npos) << bad.err;  // lists the choices
   EXPECT_EQ(run("forge --preset qwen2.5-0.5b --type Q9_9 /tmp/never.gguf").exit_code, 2);
+}
+
+TEST(Cli, QuantizeWritesAModelThatRuns) {
+  const std::string out = test::temp_file("quantized.gguf");
+  const auto q = run("quantize " + kStories + " " + out + " q8_0 -t 2");
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_NE(q.err.find("32 Q8_0"), std::string::npos) << q.err;  // the tensor count per type
+  EXPECT_NE(q.err.find("using F16"), std::string::npos) << q.err;  // rows of 172 fall back
+  const auto gen = run("run -m " + out + " -p 'Once upon a time' -n 8 --temp 0");
+  EXPECT_EQ(gen.exit_code, 0) << gen.err;
+  EXPECT_FALSE(gen.out.empty());
+
+  EXPECT_EQ(run("quantize " + kStories + " " + out + " Q3_XL").exit_code, 2);  // unknown type
+  EXPECT_EQ(run("quantize " + kStories + " " + out).exit_code, 2);              // no type
+  const auto requant = run("quantize " + out + " " + out + ".2 Q4_0");
+  EXPECT_EQ(requant.exit_code, 1);
+  EXPECT_NE(requant.err.find("--allow-requantize"), std::string::npos) << requant.err;
+  EXPECT_NE(run("quantize --list").out.find("Q4_K_M"), std::string::npos);
 }
 
 TEST(Cli, BenchPrintsTableAndJson) {

@@ -1,0 +1,143 @@
+#include "model/quant_mix.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+
+namespace mx {
+namespace {
+
+using enum GgmlType;
+
+constexpr std::array kFileTypes = {
+    FileTypeInfo{FileType::kF32, "F32", kF32, "32-bit floats, no conversion loss"},
+    FileTypeInfo{FileType::kF16, "F16", kF16, "16-bit floats"},
+    FileTypeInfo{FileType::kBF16, "BF16", kBF16, "bfloat16"},
+    FileTypeInfo{FileType::kQ8_0, "Q8_0", kQ8_0, "8.5 bits per weight"},
+    FileTypeInfo{FileType::kQ6_K, "Q6_K", kQ6_K, "6.6 bits per weight"},
+    FileTypeInfo{FileType::kQ5_K_M, "Q5_K_M", kQ5_K, "Q5_K, some attn_v/ffn_down Q6_K"},
+    FileTypeInfo{FileType::kQ5_K_S, "Q5_K_S", kQ5_K, "Q5_K throughout"},
+    FileTypeInfo{FileType::kQ5_1, "Q5_1", kQ5_1, "6 bits per weight"},
+    FileTypeInfo{FileType::kQ5_0, "Q5_0", kQ5_0, "5.5 bits per weight"},
+    FileTypeInfo{FileType::kQ4_K_M, "Q4_K_M", kQ4_K, "Q4_K, some attn_v/ffn_down Q6_K"},
+    FileTypeInfo{FileType::kQ4_K_S, "Q4_K_S", kQ4_K, "Q4_K, first ffn_down/attn_v Q5_K"},
+    FileTypeInfo{FileType::kQ4_1, "Q4_1", kQ4_1, "5 bits per weight"},
+    FileTypeInfo{FileType::kQ4_0, "Q4_0", kQ4_0, "4.5 bits per weight"},
+};
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return out;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+
+// The N of "blk.N.", or -1.
+int64_t layer_of(std::string_view name) {
+  if (!name.starts_with("blk.")) return -1;
+  int64_t layer = -1;
+  const char* first = name.data() + 4;
+  const auto [end, ec] = std::from_chars(first, name.data() + name.size(), layer);
+  return ec == std::errc() && end < name.data() + name.size() && *end == '.' ? layer : -1;
+}
+
+// Layers that get more bits in the _M mixes: the first and last eighth, and every third
+// one between.
+bool uses_more_bits(int64_t layer, int64_t n_layer) {
+  return layer < n_layer / 8 || layer >= 7 * n_layer / 8 || (layer - n_layer / 8) % 3 == 2;
+}
+
+// A type whose blocks divide rows the K-quants' 256-element blocks do not.
+GgmlType fallback_for(GgmlType t) {
+  switch (t) {
+    case kQ4_K: return kQ5_0;
+    case kQ5_K: return kQ5_1;
+    case kQ6_K: return kQ8_0;
+    default: return kF16;  // 32-element types on rows of odd length: keep 16-bit floats
+  }
+}
+
+}  // namespace
+
+std::span<const FileTypeInfo> file_types() { return kFileTypes; }
+
+std::optional<FileTypeInfo> find_file_type(std::string_view name) {
+  std::string key = upper(name);
+  if (key == "Q4_K") key = "Q4_K_M";
+  if (key == "Q5_K") key = "Q5_K_M";
+  for (const FileTypeInfo& f : kFileTypes)
+    if (f.name == key) return f;
+  return std::nullopt;
+}
+
+std::string file_type_names() {
+  std::string out;
+  for (const FileTypeInfo& f : kFileTypes) out += (out.empty() ? "" : ", ") + std::string(f.name);
+  return out;
+}
+
+QuantMix::QuantMix(FileTypeInfo file_type, MixShape shape, bool pure)
+    : file_type_(file_type), shape_(shape), pure_(pure) {}
+
+bool QuantMix::is_weight_matrix(std::string_view name, const std::vector<int64_t>& dims) {
+  if (dims.size() < 2 || !ends_with(name, "weight")) return false;
+  for (std::string_view keep : {"ffn_gate_inp.weight", "position_embd", "token_types", "rope_freqs",
+                                "attn_rel_b", "ssm_conv1d", "ssm_a", "ssm_d"})
+    if (contains(name, keep)) return false;
+  return true;
+}
+
+GgmlType QuantMix::mixed_type(std::string_view name, int64_t row_length) const {
+  const GgmlType base = file_type_.base;
+  const FileType ft = file_type_.id;
+  const bool classifier = name == "output.weight" || (!shape_.has_output && name == "token_embd.weight");
+  if (classifier) {
+    if (shape_.falcon || row_length % traits(base).block_size != 0) return kQ8_0;
+    return base == kQ8_0 ? kQ8_0 : kQ6_K;
+  }
+  const int64_t layer = layer_of(name), n_layer = shape_.n_layer;
+  const bool eight_experts = shape_.n_expert == 8;
+  if (contains(name, "attn_v.weight")) {
+    if (eight_experts) return kQ8_0;
+    if ((ft == FileType::kQ4_K_M || ft == FileType::kQ5_K_M) && uses_more_bits(layer, n_layer)) return kQ6_K;
+    if (ft == FileType::kQ4_K_S && layer < 4) return kQ5_K;
+    return base;
+  }
+  if (contains(name, "attn_k.weight")) return eight_experts ? kQ8_0 : base;
+  if (contains(name, "ffn_down")) {
+    if (ft == FileType::kQ4_K_M) {
+      if (shape_.falcon) return layer < n_layer / 16 ? kQ6_K : uses_more_bits(layer, n_layer) ? kQ5_K : kQ4_K;
+      return uses_more_bits(layer, n_layer) ? kQ6_K : base;
+    }
+    if (ft == FileType::kQ5_K_M && uses_more_bits(layer, n_layer)) return kQ6_K;
+    if (ft == FileType::kQ4_K_S && !shape_.falcon && layer < n_layer / 8) return kQ5_K;
+    return base;
+  }
+  if (contains(name, "attn_output.weight")) {
+    const bool k4 = ft == FileType::kQ4_K_S || ft == FileType::kQ4_K_M;
+    return !shape_.falcon && eight_experts && k4 ? kQ5_K : base;
+  }
+  if (contains(name, "attn_qkv.weight")) {
+    if (ft == FileType::kQ4_K_M) return kQ5_K;
+    if (ft == FileType::kQ5_K_M) return kQ6_K;
+  }
+  return base;
+}
+
+TensorChoice QuantMix::choose(std::string_view name, const std::vector<int64_t>& dims) const {
+  const int64_t row_length = dims.empty() ? 1 : dims[0];
+  // The mixes apply to quantized file types only: F16 / BF16 / F32 files are uniform.
+  const bool mixed = !pure_ && traits(file_type_.base).block_size > 1;
+  const GgmlType wanted = mixed ? mixed_type(name, row_length) : file_type_.base;
+  GgmlType type = wanted;
+  while (row_length % traits(type).block_size != 0) type = fallback_for(type);
+  return {type, wanted};
+}
+
+}  // namespace mx

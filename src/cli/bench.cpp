@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/common.h"
+#include "model/quant_mix.h"
 #include "core/format.h"
 #include "core/log.h"
 #include "core/progress.h"
@@ -81,9 +82,14 @@ Expected<double> time_once(const Model& m, ExecContext& ctx, int n_prompt, int n
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// "qwen2 494.03M Q4_K_M": the file type the file records (its mix), else the type of the
+// first attention matrix.
 std::string model_type(const Model& m) {
-  return fmt::format("{} {} {}", m.config.arch.name, format_count(static_cast<double>(m.n_params())),
-                     type_name(m.weights.layers[0].wq.type));
+  std::string type(type_name(m.weights.layers[0].wq.type));
+  if (const auto ft = m.file.get_int("general.file_type"))
+    for (const FileTypeInfo& f : file_types())
+      if (static_cast<int64_t>(f.id) == *ft) type = f.name;
+  return fmt::format("{} {} {}", m.config.arch.name, format_count(static_cast<double>(m.n_params())), type);
 }
 
 std::string test_name(const TestResult& r) {

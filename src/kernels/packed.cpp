@@ -5,17 +5,35 @@
 #include "core/expected.h"
 #include "quant/blocks.h"
 #include "quant/fp16.h"
+#include "quant/quant.h"
 
 namespace mx {
 namespace {
 
-int quant_dwords(GgmlType type) { return type == GgmlType::kQ8_0 ? 8 : 4; }
-size_t block_bytes(GgmlType type) { return type == GgmlType::kQ8_0 ? sizeof(BlockQ8_0) : sizeof(BlockQ4_0); }
+// Q5_0 is packed as bytes, in the Q8_0 layout: its values q - 16 are int8 with the same
+// block scale, so the Q8_0 kernels compute exactly its products.
+bool packs_as_bytes(GgmlType type) { return type == GgmlType::kQ8_0 || type == GgmlType::kQ5_0; }
+int quant_dwords(GgmlType type) { return packs_as_bytes(type) ? 8 : 4; }
+size_t block_bytes(GgmlType type) { return row_size(type, 32); }
+
+// The signed quants of one block, in element order.
+void block_quants(GgmlType type, const uint8_t* block, int8_t q[32]) {
+  if (type == GgmlType::kQ8_0) {
+    std::memcpy(q, block + 2, 32);
+    return;
+  }
+  float v[32];  // Q5_0: d * (q - 16); recover q - 16 exactly from the dequantized value
+  BlockQ5_0 b;
+  std::memcpy(&b, block, sizeof(b));
+  b.d = fp32_to_fp16(1.0f);
+  dequantize_row_q5_0(&b, v, 32);
+  for (int j = 0; j < 32; ++j) q[j] = static_cast<int8_t>(v[j]);
+}
 
 // Element j (0..31) of a block's quants, as a signed value, read back from a packed record.
 int packed_quant(GgmlType type, const uint8_t* record, int lane, int j) {
   const uint8_t* q = record + 32;
-  if (type == GgmlType::kQ8_0) return static_cast<int>(q[(j / 4) * 64 + lane * 4 + j % 4]) - 128;
+  if (packs_as_bytes(type)) return static_cast<int>(q[(j / 4) * 64 + lane * 4 + j % 4]) - 128;
   const int byte = j % 16;
   const uint8_t b = q[(byte / 4) * 64 + lane * 4 + byte % 4];
   return (j < 16 ? (b & 0x0f) : (b >> 4)) - 8;
@@ -23,7 +41,7 @@ int packed_quant(GgmlType type, const uint8_t* record, int lane, int j) {
 
 }  // namespace
 
-bool packable(GgmlType type) { return type == GgmlType::kQ8_0 || type == GgmlType::kQ4_0; }
+bool packable(GgmlType type) { return packs_as_bytes(type) || type == GgmlType::kQ4_0; }
 
 size_t packed_record_bytes(GgmlType type) { return 32 + 64 * static_cast<size_t>(quant_dwords(type)); }
 
@@ -39,7 +57,6 @@ void pack_rows(GgmlType type, const uint8_t* w, size_t w_stride, int64_t rows, i
   MX_CHECK(packable(type) && cols % 32 == 0);
   const int64_t nb = cols / 32;
   const size_t rec = packed_record_bytes(type), bb = block_bytes(type);
-  const uint8_t bias = type == GgmlType::kQ8_0 ? 0x80 : 0x00;
   std::memset(dst, 0, packed_size(type, rows, cols));
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t g = r / kPackRows;
@@ -48,8 +65,15 @@ void pack_rows(GgmlType type, const uint8_t* w, size_t w_stride, int64_t rows, i
       const uint8_t* blk = w + r * w_stride + b * bb;
       uint8_t* record = dst + g * packed_group_bytes(type, cols) + b * rec;
       std::memcpy(record + 2 * lane, blk, 2);  // fp16 d
-      for (int k = 0; k < quant_dwords(type); ++k)
-        for (int i = 0; i < 4; ++i) record[32 + k * 64 + lane * 4 + i] = blk[2 + 4 * k + i] ^ bias;
+      if (packs_as_bytes(type)) {
+        int8_t q[32];
+        block_quants(type, blk, q);
+        for (int j = 0; j < 32; ++j)
+          record[32 + (j / 4) * 64 + lane * 4 + j % 4] = static_cast<uint8_t>(q[j]) ^ 0x80;  // biased
+      } else {
+        for (int k = 0; k < quant_dwords(type); ++k)
+          for (int i = 0; i < 4; ++i) record[32 + k * 64 + lane * 4 + i] = blk[2 + 4 * k + i];
+      }
     }
   }
 }

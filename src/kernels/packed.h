@@ -1,4 +1,4 @@
-// Interleaved ("packed") weight rows: Q8_0 and Q4_0 matrices rearranged once at load so
+// Interleaved ("packed") weight rows: Q8_0, Q5_0 and Q4_0 matrices rearranged once at load so
 // the VNNI kernels read registers straight from memory instead of transposing blocks on
 // every pass (the idea behind ggml's repacked Q4_0 8x8 and ik_llama.cpp's interleaved rows).
 //
@@ -7,7 +7,8 @@
 //   32 bytes   fp16 scale d of each of the 16 rows (0 for padding rows)
 //   then per dword k of the block's quants (4 for Q4_0, 8 for Q8_0), 64 bytes:
 //              lane i (4 bytes) = quant bytes 4k..4k+3 of row i
-// Q8_0 quants are stored biased (q + 128, as unsigned bytes); Q4_0 bytes are as in GGUF
+// Q8_0 quants are stored biased (q + 128, as unsigned bytes), and so are Q5_0's (q - 16
+// as int8: Q5_0 takes the Q8_0 layout and kernels); Q4_0 bytes are as in GGUF
 // (element j in the low nibble, j + 16 in the high one). So one 64-byte load is one
 // register of 16 rows' worth of a dword, which vpdpbusd takes as it is.
 //
@@ -25,7 +26,7 @@ namespace mx {
 
 inline constexpr int kPackRows = 16;
 
-bool packable(GgmlType type);  // Q8_0, Q4_0
+bool packable(GgmlType type);  // Q8_0, Q5_0, Q4_0
 size_t packed_record_bytes(GgmlType type);                    // one block of 16 rows
 size_t packed_group_bytes(GgmlType type, int64_t cols);       // all blocks of 16 rows
 size_t packed_size(GgmlType type, int64_t rows, int64_t cols);  // whole matrix, padded

@@ -41,6 +41,7 @@ AlignedBuffer pack(GgmlType type, const std::vector<uint8_t>& w, int64_t rows, i
 TEST(Packed, Sizes) {
   EXPECT_EQ(packed_record_bytes(kQ4_0), 16u * 18u);
   EXPECT_EQ(packed_record_bytes(kQ8_0), 16u * 34u);
+  EXPECT_EQ(packed_record_bytes(kQ5_0), 16u * 34u);  // as bytes, in the Q8_0 layout
   EXPECT_EQ(packed_size(kQ4_0, 16, 64), 2u * 288u);
   EXPECT_EQ(packed_size(kQ4_0, 17, 64), 4u * 288u);  // the second group is padded
   EXPECT_FALSE(packable(kQ4_K));
@@ -48,7 +49,7 @@ TEST(Packed, Sizes) {
 
 TEST(Packed, ReferenceOnPackedRowsEqualsThePlainReference) {
   const KernelTable ref = reference_kernels();
-  for (GgmlType type : {kQ8_0, kQ4_0})
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0})
     for (int64_t rows : {1, 15, 16, 17, 33}) {
       const int64_t n = 96, n_tok = 3;
       const auto w = random_rows(type, n, rows, 1);
@@ -64,7 +65,7 @@ TEST(Packed, ReferenceOnPackedRowsEqualsThePlainReference) {
 TEST(Packed, SimdMatchesReferenceAndIsBatchInvariant) {
   const KernelTable best = best_kernels(CpuFeatures::detect());
   int checked = 0;
-  for (GgmlType type : {kQ8_0, kQ4_0}) {
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0}) {
     if (!best[type].gemm_packed) continue;
     for (int64_t n : {32, 96, 2048 + 32, 4864})
       for (int64_t rows : {1, 16, 23, 48}) {

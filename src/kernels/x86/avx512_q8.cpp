@@ -566,6 +566,11 @@ void install_avx512_vnni(TypeKernels* slots) {
   q4.gemm = &gemm<Q4Weights>;
   q4.gemm_packed = &gemm_packed<Q4Weights>;
   q4.from_float = &quantize_q8_0;
+
+  // Q5_0 is packed into the Q8_0 layout (kernels/packed.h): the same product, exactly.
+  TypeKernels& q5 = slots[static_cast<size_t>(GgmlType::kQ5_0)];
+  q5.gemm_packed = &gemm_packed<Q8Weights>;
+  q5.from_float = &quantize_q8_0;
 }
 
 }  // namespace mx::x86

@@ -26,6 +26,7 @@ KernelTable best_kernels(const CpuFeatures& cpu) {
   if (cpu.avx512_vnni) {
     x86::install_avx512_vnni(t.by_type.data());
     x86::install_avx512_kquants(t.by_type.data());
+    x86::install_avx512_kquants_packed(t.by_type.data());
     t.isa = "avx512-vnni";
   }
   if (cpu.avx512_bf16) {

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/expected.h"
+#include "kernels/packed_kquants.h"
 #include "quant/blocks.h"
 #include "quant/fp16.h"
 #include "quant/quant.h"
@@ -14,7 +15,7 @@ namespace {
 // block scale, so the Q8_0 kernels compute exactly its products.
 bool packs_as_bytes(GgmlType type) { return type == GgmlType::kQ8_0 || type == GgmlType::kQ5_0; }
 int quant_dwords(GgmlType type) { return packs_as_bytes(type) ? 8 : 4; }
-size_t block_bytes(GgmlType type) { return row_size(type, 32); }
+size_t block_bytes(GgmlType type) { return row_size(type, traits(type).block_size); }
 
 // The signed quants of one block, in element order.
 void block_quants(GgmlType type, const uint8_t* block, int8_t q[32]) {
@@ -39,14 +40,20 @@ int packed_quant(GgmlType type, const uint8_t* record, int lane, int j) {
   return (j < 16 ? (b & 0x0f) : (b >> 4)) - 8;
 }
 
+bool is_k_quant(GgmlType type) { return type == GgmlType::kQ4_K || type == GgmlType::kQ6_K; }
+
 }  // namespace
 
-bool packable(GgmlType type) { return packs_as_bytes(type) || type == GgmlType::kQ4_0; }
+bool packable(GgmlType type) { return packs_as_bytes(type) || type == GgmlType::kQ4_0 || is_k_quant(type); }
 
-size_t packed_record_bytes(GgmlType type) { return 32 + 64 * static_cast<size_t>(quant_dwords(type)); }
+size_t packed_record_bytes(GgmlType type) {
+  if (type == GgmlType::kQ4_K) return kpacked::kQ4KRecord;
+  if (type == GgmlType::kQ6_K) return kpacked::kQ6KRecord;
+  return 32 + 64 * static_cast<size_t>(quant_dwords(type));
+}
 
 size_t packed_group_bytes(GgmlType type, int64_t cols) {
-  return static_cast<size_t>(cols / 32) * packed_record_bytes(type);
+  return static_cast<size_t>(cols / traits(type).block_size) * packed_record_bytes(type);
 }
 
 size_t packed_size(GgmlType type, int64_t rows, int64_t cols) {
@@ -54,10 +61,17 @@ size_t packed_size(GgmlType type, int64_t rows, int64_t cols) {
 }
 
 void pack_rows(GgmlType type, const uint8_t* w, size_t w_stride, int64_t rows, int64_t cols, uint8_t* dst) {
-  MX_CHECK(packable(type) && cols % 32 == 0);
-  const int64_t nb = cols / 32;
+  MX_CHECK(packable(type) && cols % traits(type).block_size == 0);
+  const int64_t nb = cols / traits(type).block_size;
   const size_t rec = packed_record_bytes(type), bb = block_bytes(type);
   std::memset(dst, 0, packed_size(type, rows, cols));
+  if (is_k_quant(type)) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t b = 0; b < nb; ++b)
+        kpacked::pack_block(type, w + r * w_stride + b * bb, static_cast<int>(r % kPackRows),
+                            dst + (r / kPackRows) * packed_group_bytes(type, cols) + b * rec);
+    return;
+  }
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t g = r / kPackRows;
     const int lane = static_cast<int>(r % kPackRows);
@@ -80,6 +94,23 @@ void pack_rows(GgmlType type, const uint8_t* w, size_t w_stride, int64_t rows, i
 
 void gemm_packed_reference(GgmlType type, int64_t n, const uint8_t* w, int64_t n_rows, const uint8_t* x,
                            size_t x_stride, int64_t n_tok, float* y, size_t y_stride) {
+  if (is_k_quant(type)) {  // as the reference vec_dot: exact sums per super-block, then float
+    const size_t rec = packed_record_bytes(type), group = packed_group_bytes(type, n);
+    for (int64_t t = 0; t < n_tok; ++t)
+      for (int64_t r = 0; r < n_rows; ++r) {
+        float sum = 0.0f;
+        for (int64_t b = 0; b < n / kQK_K; ++b) {
+          const uint8_t* xb = x + t * x_stride + b * sizeof(BlockQ8_K);
+          float dx;
+          std::memcpy(&dx, xb, sizeof(dx));
+          const auto s = kpacked::block_sums(type, w + (r / kPackRows) * group + b * rec,
+                                             static_cast<int>(r % kPackRows), xb);
+          sum += s.d * dx * static_cast<float>(s.isum) - s.dmin * dx * static_cast<float>(s.msum);
+        }
+        y[t * y_stride + r] = sum;
+      }
+    return;
+  }
   const int64_t nb = n / 32;
   const size_t rec = packed_record_bytes(type), group = packed_group_bytes(type, n);
   for (int64_t t = 0; t < n_tok; ++t) {

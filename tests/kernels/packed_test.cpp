@@ -44,20 +44,23 @@ TEST(Packed, Sizes) {
   EXPECT_EQ(packed_record_bytes(kQ5_0), 16u * 34u);  // as bytes, in the Q8_0 layout
   EXPECT_EQ(packed_size(kQ4_0, 16, 64), 2u * 288u);
   EXPECT_EQ(packed_size(kQ4_0, 17, 64), 4u * 288u);  // the second group is padded
-  EXPECT_FALSE(packable(kQ4_K));
+  EXPECT_EQ(packed_size(kQ4_K, 16, 512), 2u * 2368u);
+  EXPECT_EQ(packed_size(kQ6_K, 20, 256), 2u * 4384u);
+  EXPECT_FALSE(packable(kQ5_K));
 }
 
 TEST(Packed, ReferenceOnPackedRowsEqualsThePlainReference) {
   const KernelTable ref = reference_kernels();
-  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0})
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kQ4_K, kQ6_K})
     for (int64_t rows : {1, 15, 16, 17, 33}) {
-      const int64_t n = 96, n_tok = 3;
+      const GgmlType xt = ref[type].vec_dot_type;
+      const int64_t n = xt == kQ8_K ? 512 : 96, n_tok = 3;
       const auto w = random_rows(type, n, rows, 1);
-      const auto x = random_rows(kQ8_0, n, n_tok, 2);
+      const auto x = random_rows(xt, n, n_tok, 2);
       const AlignedBuffer p = pack(type, w, rows, n);
       std::vector<float> want(rows * n_tok), got(rows * n_tok);
-      ref[type].gemm(n, w.data(), row_size(type, n), rows, x.data(), row_size(kQ8_0, n), n_tok, want.data(), rows);
-      gemm_packed_reference(type, n, p.data(), rows, x.data(), row_size(kQ8_0, n), n_tok, got.data(), rows);
+      ref[type].gemm(n, w.data(), row_size(type, n), rows, x.data(), row_size(xt, n), n_tok, want.data(), rows);
+      gemm_packed_reference(type, n, p.data(), rows, x.data(), row_size(xt, n), n_tok, got.data(), rows);
       EXPECT_EQ(got, want) << type_name(type) << " rows " << rows;
     }
 }
@@ -65,20 +68,23 @@ TEST(Packed, ReferenceOnPackedRowsEqualsThePlainReference) {
 TEST(Packed, SimdMatchesReferenceAndIsBatchInvariant) {
   const KernelTable best = best_kernels(CpuFeatures::detect());
   int checked = 0;
-  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0}) {
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kQ4_K, kQ6_K}) {
     if (!best[type].gemm_packed) continue;
-    for (int64_t n : {32, 96, 2048 + 32, 4864})
+    const GgmlType xt = best[type].vec_dot_type;
+    for (int64_t n : {32, 96, 512, 2048 + 32, 4864})
       for (int64_t rows : {1, 16, 23, 48}) {
+        if (n % traits(type).block_size != 0) continue;
         const int64_t max_tok = 11;
-        const size_t xs = row_size(kQ8_0, n);
+        const size_t xs = row_size(xt, n);
         const auto w = random_rows(type, n, rows, 3);
-        const auto x = random_rows(kQ8_0, n, max_tok, 4);
+        const auto x = random_rows(xt, n, max_tok, 4);
         const AlignedBuffer p = pack(type, w, rows, n);
         std::vector<float> want(rows * max_tok), all(rows * max_tok);
         gemm_packed_reference(type, n, p.data(), rows, x.data(), xs, max_tok, want.data(), rows);
         best[type].gemm_packed(n, p.data(), rows, x.data(), xs, max_tok, all.data(), rows);
         for (size_t i = 0; i < want.size(); ++i)
-          ASSERT_NEAR(all[i], want[i], 1e-4 * (1 + std::fabs(want[i])))
+          // K-quants sum exact integers in the reference's float order: equal bit for bit.
+          ASSERT_NEAR(all[i], want[i], xt == kQ8_K ? 0.0 : 1e-4 * (1 + std::fabs(want[i])))
               << type_name(type) << " n " << n << " rows " << rows << " at " << i;
         // Any number of tokens per call gives each token exactly the same result.
         for (int64_t n_tok = 1; n_tok <= max_tok; ++n_tok) {

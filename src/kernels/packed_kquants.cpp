@@ -1,0 +1,100 @@
+#include "kernels/packed_kquants.h"
+
+#include <cstring>
+
+#include "quant/blocks.h"
+#include "quant/fp16.h"
+#include "quant/quant.h"
+
+namespace mx::kpacked {
+namespace {
+
+// The quants of a Q4_K / Q6_K super-block as unsigned values in element order.
+void block_quants(GgmlType type, const uint8_t* block, uint8_t q[kQK_K]) {
+  if (type == GgmlType::kQ4_K) {
+    BlockQ4_K b;
+    std::memcpy(&b, block, sizeof(b));
+    for (int p = 0; p < 4; ++p)
+      for (int l = 0; l < 32; ++l) {
+        q[64 * p + l] = b.qs[32 * p + l] & 0x0f;
+        q[64 * p + 32 + l] = b.qs[32 * p + l] >> 4;
+      }
+    return;
+  }
+  BlockQ6_K b;
+  std::memcpy(&b, block, sizeof(b));
+  for (int h = 0; h < 2; ++h)
+    for (int l = 0; l < 32; ++l)
+      for (int r = 0; r < 4; ++r) {
+        const uint8_t lo = b.ql[64 * h + l + 32 * (r & 1)];
+        q[128 * h + 32 * r + l] =
+            static_cast<uint8_t>((r < 2 ? lo & 0x0f : lo >> 4) | (((b.qh[32 * h + l] >> (2 * r)) & 3) << 4));
+      }
+}
+
+}  // namespace
+
+void pack_block(GgmlType type, const uint8_t* block, int lane, uint8_t* record) {
+  uint8_t q[kQK_K];
+  block_quants(type, block, q);
+  if (type == GgmlType::kQ4_K) {
+    BlockQ4_K b;
+    std::memcpy(&b, block, sizeof(b));
+    std::memcpy(record + 2 * lane, &b.d, 2);
+    std::memcpy(record + 32 + 2 * lane, &b.dmin, 2);
+    for (int s = 0; s < 8; ++s) {
+      uint8_t sc, m;
+      unpack_k_scale_min(b.scales, s, &sc, &m);
+      record[kQ4KScales + 32 * (s / 2) + 2 * lane + s % 2] = sc;
+      record[kQ4KMins + 32 * (s / 2) + 2 * lane + s % 2] = m;
+      for (int j = 0; j < 4; ++j)
+        for (int i = 0; i < 4; ++i)
+          record[kQ4KQuants + 256 * s + 64 * j + 4 * lane + i] =
+              static_cast<uint8_t>(q[32 * s + 4 * j + i] | (q[32 * s + 16 + 4 * j + i] << 4));
+    }
+    return;
+  }
+  BlockQ6_K b;
+  std::memcpy(&b, block, sizeof(b));
+  std::memcpy(record + 2 * lane, &b.d, 2);
+  for (int g = 0; g < 16; ++g) {
+    record[kQ6KScales + 32 * (g / 2) + 2 * lane + g % 2] = static_cast<uint8_t>(b.scales[g]);
+    for (int j = 0; j < 4; ++j)
+      for (int i = 0; i < 4; ++i) record[kQ6KQuants + 256 * g + 64 * j + 4 * lane + i] = q[16 * g + 4 * j + i];
+  }
+}
+
+BlockSums block_sums(GgmlType type, const uint8_t* record, int lane, const uint8_t* q8k_block) {
+  BlockQ8_K x;
+  std::memcpy(&x, q8k_block, sizeof(x));
+  uint16_t h;
+  BlockSums out{};
+  std::memcpy(&h, record + 2 * lane, 2);
+  out.d = fp16_to_fp32(h);
+  if (type == GgmlType::kQ4_K) {
+    std::memcpy(&h, record + 32 + 2 * lane, 2);
+    out.dmin = fp16_to_fp32(h);
+    for (int s = 0; s < 8; ++s) {
+      const int sc = record[kQ4KScales + 32 * (s / 2) + 2 * lane + s % 2];
+      const int m = record[kQ4KMins + 32 * (s / 2) + 2 * lane + s % 2];
+      int dot = 0;
+      for (int k = 0; k < 32; ++k) {
+        const uint8_t byte = record[kQ4KQuants + 256 * s + 64 * ((k % 16) / 4) + 4 * lane + k % 4];
+        dot += (k < 16 ? byte & 0x0f : byte >> 4) * x.qs[32 * s + k];
+      }
+      out.isum += sc * dot;
+      out.msum += m * (x.bsums[2 * s] + x.bsums[2 * s + 1]);
+    }
+    return out;
+  }
+  for (int g = 0; g < 16; ++g) {
+    const int sc = static_cast<int8_t>(record[kQ6KScales + 32 * (g / 2) + 2 * lane + g % 2]);
+    int dot = 0;
+    for (int k = 0; k < 16; ++k)
+      dot += (record[kQ6KQuants + 256 * g + 64 * (k / 4) + 4 * lane + k % 4] - 32) * x.qs[16 * g + k];
+    out.isum += sc * dot;
+  }
+  return out;
+}
+
+}  // namespace mx::kpacked

@@ -65,17 +65,23 @@ std::vector<uint8_t> random_rows(GgmlType type, int64_t n, int64_t rows, uint32_
   return out;
 }
 
-// y = W x through the same driver the model uses (kernels/matmul.h), one thread, with the
-// weights packed (kernels/packed.h) when `packed` and the ISA packs this type. `copies`
-// distinct matrices are cycled through so that, when they outgrow the L3, weights come
-// from memory as in decoding a real model. Reports GB/s of weights read and GFLOP/s.
-void BM_Product(benchmark::State& state, std::string isa, GgmlType type, int64_t rows, int64_t toks,
-                bool from_memory, bool packed) {
+// y = W x through the same driver the model uses (kernels/matmul.h), with the weights
+// packed (kernels/packed.h) when `packed` and the ISA packs this type. `copies` distinct
+// matrices are cycled through so that, when they outgrow the L3, weights come from memory
+// as in decoding a real model. Reports GB/s of weights read and GFLOP/s.
+struct Shape {
+  int64_t rows, toks;
+  bool from_memory;
+  int64_t cols = 4096;
+  int threads = 1;
+};
+void BM_Product(benchmark::State& state, std::string isa, GgmlType type, Shape shape, bool packed) {
   if (!cpu_has(isa)) return state.SkipWithError("CPU lacks this ISA");
   const KernelTable kt = table_for(isa);
   const TypeKernels& k = kt[type];
   if (packed && !(packable(type) && k.gemm_packed)) return state.SkipWithError("no packed kernel");
-  const int64_t n = 4096;
+  const int64_t n = shape.cols, rows = shape.rows, toks = shape.toks;
+  const bool from_memory = shape.from_memory;
   const size_t ws = row_size(type, n);
   const int64_t copies = from_memory ? std::max<int64_t>(2, (256ll << 20) / static_cast<int64_t>(ws * rows)) : 1;
   const auto w = random_rows(type, n, rows * copies, 1);
@@ -89,7 +95,7 @@ void BM_Product(benchmark::State& state, std::string isa, GgmlType type, int64_t
   std::mt19937 rng(2);
   std::normal_distribution<float> dist;
   for (auto& v : xf) v = dist(rng);
-  ThreadPool pool(1);
+  ThreadPool pool(shape.threads);
   QuantizedRows x;
   x.convert(kt, pool, k.vec_dot_type, xf.data(), toks, n);
   std::vector<float> y(rows * toks);
@@ -157,7 +163,7 @@ void BM_ReadBandwidth(benchmark::State& state) {
 
 const int kRegistered = [] {
   benchmark::RegisterBenchmark("ReadBandwidth/256MB", BM_ReadBandwidth)->Unit(benchmark::kMillisecond);
-  const GgmlType types[] = {kF32, kF16, kBF16, kQ8_0, kQ4_0};
+  const GgmlType types[] = {kF32, kF16, kBF16, kQ8_0, kQ5_0, kQ4_0, kQ4_K, kQ5_K, kQ6_K};
   for (const char* isa : {"scalar", "avx2", "avx512", "native"}) {
     for (GgmlType t : types) {
       const std::string name(type_name(t));
@@ -167,31 +173,34 @@ const int kRegistered = [] {
         const std::string suffix = std::string("/") + isa + (packed ? "/packed" : "");
         // Decode: one token against 4096 x 4096 matrices from memory; the same on 256 rows
         // that stay in L2 (the kernel's own ceiling); prefill: 64 tokens (compute bound).
-        benchmark::RegisterBenchmark(("Decode/" + name + suffix).c_str(), BM_Product, isa, t, 4096, 1, true, packed)
+        benchmark::RegisterBenchmark(("Decode/" + name + suffix).c_str(), BM_Product, isa, t,
+                                     Shape{4096, 1, true}, packed)
             ->Unit(benchmark::kMillisecond);
-        benchmark::RegisterBenchmark(("DecodeL2/" + name + suffix).c_str(), BM_Product, isa, t, 256, 1, false, packed);
+        benchmark::RegisterBenchmark(("DecodeL2/" + name + suffix).c_str(), BM_Product, isa, t,
+                                     Shape{256, 1, false}, packed);
         // The scalar path gets a smaller matrix so a run stays short.
         const int64_t rows = std::string(isa) == "scalar" ? 128 : 1024;
-        benchmark::RegisterBenchmark(("Prefill64/" + name + suffix).c_str(), BM_Product, isa, t, rows, 64, false, packed)
+        benchmark::RegisterBenchmark(("Prefill64/" + name + suffix).c_str(), BM_Product, isa, t,
+                                     Shape{rows, 64, false}, packed)
             ->Unit(benchmark::kMillisecond);
       }
-    }
-    for (GgmlType t : {kQ4_K, kQ5_K, kQ6_K}) {
-      const std::string name(type_name(t));
-      benchmark::RegisterBenchmark(("VecDot/" + name + "/" + isa).c_str(), BM_VecDot, isa, t);
-      benchmark::RegisterBenchmark(("Decode/" + name + "/" + isa).c_str(), BM_Product, isa, t, 4096, 1, true, false)
-          ->Unit(benchmark::kMillisecond);
-      benchmark::RegisterBenchmark(("DecodeL2/" + name + "/" + isa).c_str(), BM_Product, isa, t, 256, 1, false, false);
     }
     // A 1024 x 4096 matrix (in L3) against 1..64 tokens: where the tiling pays off.
     for (GgmlType t : types)
       for (int64_t toks : {1, 2, 3, 4, 8, 16, 64})
         benchmark::RegisterBenchmark(("Tokens/" + std::string(type_name(t)) + "/" + isa + "/" + std::to_string(toks)).c_str(),
-                                     BM_Product, isa, t, 1024, toks, false, packable(t));
+                                     BM_Product, isa, t, Shape{1024, toks, false}, packable(t));
     for (GgmlType t : {kF16, kBF16, kQ8_0})
       benchmark::RegisterBenchmark(("FromFloat/" + std::string(type_name(t)) + "/" + isa).c_str(),
                                    BM_FromFloat, isa, t);
   }
+  // The shape of ggml's `test-backend-ops perf -o MUL_MAT` (m = 4096, k = 14336, n = 1 and
+  // 512) on two threads, to set moxing's kernels side by side with llama.cpp's.
+  for (GgmlType t : types)
+    for (int64_t toks : {1, 512})
+      benchmark::RegisterBenchmark(("GgmlShape/" + std::string(type_name(t)) + "/n" + std::to_string(toks)).c_str(),
+                                   BM_Product, "native", t, Shape{4096, toks, toks == 1, 14336, 2}, packable(t))
+          ->Unit(benchmark::kMillisecond);
   return 0;
 }();
 

@@ -20,8 +20,10 @@ namespace {
 
 class ChatSession {
  public:
-  ChatSession(const RunOptions& o, const LoadedModel& loaded, const ChatFormat& format, int64_t n_ctx)
+  ChatSession(const RunOptions& o, GenerateOptions generate, const LoadedModel& loaded, const ChatFormat& format,
+              int64_t n_ctx)
       : options_(o),
+        generate_(std::move(generate)),
         loaded_(loaded),
         format_(format),
         ctx_(o.threads, loaded.kernels),
@@ -68,7 +70,7 @@ class ChatSession {
     MX_LOG_DEBUG("chat turn: {} prompt tokens, {} reused from the cache", tokens.size(), keep);
 
     const ReplyOptions reply_options{
-        .generate = {.n_predict = options_.n_predict, .sampling = options_.sampling},
+        .generate = generate_,
         .stop_strings = options_.stop_strings,
         .starts_text = true};
     auto reply = stream_reply(loaded_, ctx_, cache_, std::span(tokens).subspan(keep), reply_options);
@@ -87,6 +89,7 @@ class ChatSession {
   }
 
   const RunOptions& options_;
+  GenerateOptions generate_;
   const LoadedModel& loaded_;
   const ChatFormat& format_;
   ExecContext ctx_;
@@ -134,7 +137,12 @@ int run_chat(const RunOptions& o, const LoadedModel& loaded, int64_t n_ctx) {
     MX_LOG_ERROR("{}", format.error().message);
     return o.chat_template_file.empty() ? kExitBadModel : kExitBadInput;
   }
-  ChatSession session(o, loaded, *format, n_ctx);
+  auto generate = make_generate_options(o.sampling, *loaded.tokenizer, o.n_predict);
+  if (!generate) {
+    MX_LOG_ERROR("{}", generate.error().message);
+    return kExitUsage;
+  }
+  ChatSession session(o, *generate, loaded, *format, n_ctx);
 
   if (!o.prompt.empty()) {  // one turn
     if (auto st = session.turn(o.prompt); !st) {

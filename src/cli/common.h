@@ -50,5 +50,6 @@ Runner add_tokenize(CLI::App& app);
 Runner add_template(CLI::App& app);
 Runner add_forge(CLI::App& app);
 Runner add_quantize(CLI::App& app);
+Runner add_quality(CLI::App& app);
 
 }  // namespace mx::cli

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   sub("template", "Render a chat template with the messages of a JSON file", add_template);
   sub("quantize", "Convert a model to a quantized file type (Q4_K_M, Q8_0, ...)", add_quantize);
   sub("forge", "Write a full-size model with random weights for benchmarks", add_forge);
+  sub("quality", "Measure how repetitive generated text is under several sampling settings", add_quality);
   sub("bench", "Measure prompt processing and generation speed", add_bench);
 
   try {

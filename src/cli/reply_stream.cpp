@@ -44,6 +44,10 @@ Expected<Reply> stream_reply(const LoadedModel& loaded, ExecContext& ctx, KvCach
 }
 
 void log_generation_stats(const GenerateStats& s) {
+  if (s.loop)
+    MX_LOG_WARN("the output repeated a cycle of {} tokens {} times (at token {}){}", s.loop->period,
+                s.loop->repeats, s.loop_at,
+                s.penalized ? "; repetition penalties switched on" : "");
   MX_LOG_INFO("prompt: {} tokens in {} ({:.1f} tokens/s)", s.n_prompt, format_duration(s.prompt_seconds),
               s.n_prompt / std::max(s.prompt_seconds, 1e-9));
   MX_LOG_INFO("generation: {} tokens in {} ({:.1f} tokens/s); stopped by {}", s.n_generated,

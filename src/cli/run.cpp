@@ -32,8 +32,12 @@ int run_generate(const RunOptions& o) {
     std::fputs(o.prompt.c_str(), stdout);
     std::fflush(stdout);
   }
-  const ReplyOptions reply_options{.generate = {.n_predict = o.n_predict, .sampling = o.sampling},
-                                   .stop_strings = o.stop_strings};
+  auto generate_options = make_generate_options(o.sampling, *loaded->tokenizer, o.n_predict);
+  if (!generate_options) {
+    MX_LOG_ERROR("{}", generate_options.error().message);
+    return kExitUsage;
+  }
+  const ReplyOptions reply_options{.generate = *generate_options, .stop_strings = o.stop_strings};
   auto reply = stream_reply(*loaded, ctx, cache, prompt, reply_options);
   std::fputc('\n', stdout);
   std::fflush(stdout);
@@ -60,10 +64,7 @@ Runner add_run(CLI::App& app) {
   app.add_option("-c,--ctx-size", o->n_ctx, "Context size in tokens (0: the model's, at most 4096)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("-t,--threads", o->threads, "Compute threads")->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--temp", o->sampling.temperature, "Temperature (0: greedy)")->capture_default_str();
-  app.add_option("--top-k", o->sampling.top_k, "Top-k (0: off)")->capture_default_str();
-  app.add_option("--top-p", o->sampling.top_p, "Top-p (1: off)")->capture_default_str();
-  app.add_option("-s,--seed", o->sampling.seed, "Random seed")->capture_default_str();
+  add_sampling_options(app, o->sampling);
   app.add_option("-r,--stop", o->stop_strings, "Stop when the output contains this text (repeatable)");
   app.add_flag("--no-display-prompt", o->no_display_prompt, "Do not echo the prompt");
   app.add_option("--system", o->system_prompt, "System message of the chat")->needs(chat);

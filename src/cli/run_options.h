@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "cli/common.h"
-#include "sampling/chain.h"
+#include "cli/sampling_options.h"
 
 namespace mx::cli {
 
@@ -16,7 +16,7 @@ struct RunOptions {
   int64_t n_predict = 128;
   int64_t n_ctx = 0;  // 0: the model's training context, capped at 4096
   int threads = default_threads();
-  SamplingParams sampling;
+  SamplingCliOptions sampling;
   std::vector<std::string> stop_strings;
   bool no_display_prompt = false;
   // Chat mode

@@ -16,6 +16,7 @@ std::string_view finish_reason_name(FinishReason reason) {
     case FinishReason::kLength: return "length limit";
     case FinishReason::kContextFull: return "context full";
     case FinishReason::kStopped: return "a stop sequence";
+    case FinishReason::kRepetition: return "repetition";
   }
   return "";
 }
@@ -45,7 +46,9 @@ Expected<GenerateStats> generate(const Model& model, ExecContext& ctx, KvCache& 
   GenerateStats stats;
   stats.n_prompt = static_cast<int64_t>(prompt.size());
   std::vector<float> logits(model.config.n_vocab);
-  SamplerChain sampler(options.sampling);
+  SamplerChain sampler(options.sampling, model.config.n_vocab);
+  for (Token t : prompt) sampler.accept(t);  // penalties and DRY see the prompt too
+  LoopDetector loops(options.loop_guard);
 
   auto t0 = std::chrono::steady_clock::now();
   if (auto st = prefill(model, ctx, cache, 0, prompt, logits); !st) return st.error();
@@ -64,6 +67,27 @@ Expected<GenerateStats> generate(const Model& model, ExecContext& ctx, KvCache& 
       break;
     }
     ++stats.n_generated;
+    if (options.loop_guard.mode != LoopGuardMode::kOff) {
+      if (const auto loop = loops.push(tok)) {
+        // Penalize: the first loop switches the penalties on; a loop despite them stops.
+        const bool again = stats.loop.has_value();
+        if (!again) {
+          stats.loop = loop;
+          stats.loop_at = stats.n_generated;
+        }
+        if (options.loop_guard.mode == LoopGuardMode::kStop || again) {
+          stats.finish = FinishReason::kRepetition;
+          break;
+        }
+        loops.reset();
+        PenaltyParams pen = options.sampling.penalties;
+        if (!pen.active()) pen = options.loop_penalties;
+        DryParams dry = options.sampling.dry;
+        if (!dry.active()) dry = options.loop_dry;
+        sampler.strengthen_penalties(pen, dry);
+        stats.penalized = true;
+      }
+    }
     if (cb.on_token && !cb.on_token(tok)) {
       stats.finish = FinishReason::kStopped;
       break;

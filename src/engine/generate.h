@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string_view>
 
 #include "core/expected.h"
+#include "engine/loop_guard.h"
 #include "model/exec_context.h"
 #include "model/forward.h"
 #include "model/kv_cache.h"
@@ -16,12 +18,16 @@
 
 namespace mx {
 
-enum class FinishReason { kEndOfText, kLength, kContextFull, kStopped };
+enum class FinishReason { kEndOfText, kLength, kContextFull, kStopped, kRepetition };
 std::string_view finish_reason_name(FinishReason reason);
 
 struct GenerateOptions {
   int64_t n_predict = 128;  // < 0: until the context is full
   SamplingParams sampling;
+  LoopGuardParams loop_guard;
+  // What the loop guard's `penalize` switches on (unless the sampling already sets more).
+  PenaltyParams loop_penalties{.last_n = 256, .repeat = 1.1f, .frequency = 0.0f, .presence = 0.0f};
+  DryParams loop_dry{.multiplier = 0.8f, .base = 1.75f, .allowed_length = 2, .last_n = -1};
 };
 
 struct GenerateStats {
@@ -30,6 +36,9 @@ struct GenerateStats {
   double prompt_seconds = 0;
   double gen_seconds = 0;
   FinishReason finish = FinishReason::kLength;
+  std::optional<DetectedLoop> loop;  // the first loop the guard saw, if any
+  int64_t loop_at = -1;              // generated tokens when it was seen
+  bool penalized = false;            // the loop guard switched the penalties on
 };
 
 struct GenerateCallbacks {

@@ -1,10 +1,25 @@
 #include "sampling/chain.h"
 
+#include <algorithm>
+
+#include "sampling/min_p.h"
+#include "sampling/mirostat.h"
 #include "sampling/temperature.h"
 #include "sampling/top_k.h"
 #include "sampling/top_p.h"
+#include "sampling/typical.h"
+#include "sampling/xtc.h"
 
 namespace mx {
+namespace {
+
+constexpr std::string_view kStageNames[] = {"penalties", "dry", "top_k", "typ_p", "top_p", "min_p", "xtc", "temperature"};
+
+bool known_stage(std::string_view name) {
+  return std::find(std::begin(kStageNames), std::end(kStageNames), name) != std::end(kStageNames);
+}
+
+}  // namespace
 
 Token argmax(std::span<const float> logits) {
   Token best = 0;
@@ -13,30 +28,107 @@ Token argmax(std::span<const float> logits) {
   return best;
 }
 
-SamplerChain::SamplerChain(const SamplingParams& p) : rng_(p.seed), greedy_(p.temperature <= 0) {
-  if (greedy_) return;
-  // The usual order: narrow by rank and mass on the raw distribution, then reshape.
-  add(std::make_unique<TopK>(p.top_k));
-  add(std::make_unique<TopP>(p.top_p));
-  add(std::make_unique<Temperature>(p.temperature));
+Expected<std::vector<std::string>> parse_sampler_order(std::string_view text) {
+  std::vector<std::string> order;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t end = std::min(text.find_first_of(";,", start), text.size());
+    std::string name(text.substr(start, end - start));
+    if (name == "top-k") name = "top_k";
+    if (name == "top-p") name = "top_p";
+    if (name == "min-p") name = "min_p";
+    if (name == "typical" || name == "typ-p" || name == "typical_p") name = "typ_p";
+    if (name == "temp") name = "temperature";
+    if (!name.empty()) {
+      if (!known_stage(name))
+        return make_error("unknown sampler '{}' (known: penalties, dry, top_k, typ_p, top_p, min_p, xtc, temperature)", name);
+      order.push_back(name);
+    }
+    start = end + 1;
+  }
+  return order;
+}
+
+Status validate(const SamplingParams& p) {
+  for (const std::string& s : p.order)
+    if (!known_stage(s)) return make_error("unknown sampler '{}'", s);
+  auto in = [](float v, float lo, float hi) { return v >= lo && v <= hi; };
+  if (!in(p.top_p, 0.0f, 1.0f)) return make_error("top-p must be in [0, 1], got {}", p.top_p);
+  if (!in(p.min_p, 0.0f, 1.0f)) return make_error("min-p must be in [0, 1], got {}", p.min_p);
+  if (!in(p.typical_p, 0.0f, 1.0f)) return make_error("typical-p must be in [0, 1], got {}", p.typical_p);
+  if (!in(p.xtc_probability, 0.0f, 1.0f)) return make_error("xtc-probability must be in [0, 1]");
+  if (p.penalties.repeat <= 0.0f) return make_error("repeat-penalty must be > 0, got {}", p.penalties.repeat);
+  if (p.penalties.last_n < -1) return make_error("repeat-last-n must be >= -1");
+  if (p.dry.multiplier < 0.0f || p.dry.base < 1.0f) return make_error("dry-multiplier must be >= 0 and dry-base >= 1");
+  if (p.dry.allowed_length < 0) return make_error("dry-allowed-length must be >= 0");
+  if (p.mirostat < 0 || p.mirostat > 2) return make_error("mirostat must be 0, 1 or 2, got {}", p.mirostat);
+  if (p.dynatemp_range < 0.0f) return make_error("dynatemp-range must be >= 0");
+  return {};
+}
+
+SamplerChain::SamplerChain(const SamplingParams& p, int64_t n_vocab)
+    : rng_(p.seed), greedy_(p.temperature <= 0.0f && p.mirostat == 0) {
+  auto own = [this](std::unique_ptr<Sampler> s) {
+    Sampler* raw = s.get();
+    owned_.push_back(std::move(s));
+    return raw;
+  };
+  if (!p.logit_bias.empty()) stages_.push_back(own(std::make_unique<LogitBias>(p.logit_bias)));
+  // Penalties and DRY always exist (they keep history) so the loop guard can switch them on.
+  penalties_ = static_cast<Penalties*>(own(std::make_unique<Penalties>(p.penalties)));
+  dry_ = static_cast<Dry*>(own(std::make_unique<Dry>(p.dry, p.dry_breakers)));
+  const bool penalties_listed = std::count(p.order.begin(), p.order.end(), "penalties") > 0;
+  const bool dry_listed = std::count(p.order.begin(), p.order.end(), "dry") > 0;
+  if (!penalties_listed) stages_.push_back(penalties_);
+  if (!dry_listed) stages_.push_back(dry_);
+  for (const std::string& name : p.order) {
+    if (name == "penalties") stages_.push_back(penalties_);
+    else if (name == "dry") stages_.push_back(dry_);
+    else if (greedy_) continue;  // greedy: only the stages that change logits matter
+    else if (p.mirostat != 0) continue;  // mirostat does its own truncation
+    else if (name == "top_k") stages_.push_back(own(std::make_unique<TopK>(p.top_k)));
+    else if (name == "typ_p") stages_.push_back(own(std::make_unique<Typical>(p.typical_p)));
+    else if (name == "top_p") stages_.push_back(own(std::make_unique<TopP>(p.top_p)));
+    else if (name == "min_p") stages_.push_back(own(std::make_unique<MinP>(p.min_p)));
+    else if (name == "xtc") stages_.push_back(own(std::make_unique<Xtc>(p.xtc_probability, p.xtc_threshold, rng_)));
+    else if (name == "temperature")
+      stages_.push_back(own(std::make_unique<Temperature>(p.temperature, p.dynatemp_range, p.dynatemp_exponent)));
+  }
+  if (p.mirostat != 0) {
+    stages_.push_back(own(std::make_unique<Temperature>(p.temperature > 0 ? p.temperature : 1.0f)));
+    mirostat_.emplace(p.mirostat, p.mirostat_tau, p.mirostat_eta, n_vocab);
+  }
+  reshapes_ = !p.logit_bias.empty() || p.penalties.active() || p.dry.active();
+}
+
+void SamplerChain::accept(Token t) {
+  penalties_->accept(t);
+  dry_->accept(t);
+}
+
+void SamplerChain::strengthen_penalties(const PenaltyParams& penalties, const DryParams& dry) {
+  penalties_->set_params(penalties);
+  dry_->set_params(dry);
+  reshapes_ = true;
 }
 
 Token SamplerChain::sample(std::span<const float> logits) {
-  if (greedy_) return argmax(logits);
-  candidates_.reset(logits);
-  for (auto& s : stages_) s->apply(candidates_);
-  candidates_.softmax();
-  const double u = rng_.uniform();
-  double cum = 0.0;
-  Token chosen = candidates_.items.back().id;
-  for (const auto& c : candidates_.items) {
-    cum += c.p;
-    if (u < cum) {
-      chosen = c.id;
-      break;
+  Token chosen;
+  if (greedy_ && !reshapes_) {
+    chosen = argmax(logits);
+  } else {
+    candidates_.reset(logits);
+    for (Sampler* s : stages_) s->apply(candidates_);
+    if (greedy_) {
+      candidates_.sort_desc();
+      chosen = candidates_.items.front().id;
+    } else if (mirostat_) {
+      chosen = mirostat_->choose(candidates_, rng_);
+    } else {
+      chosen = draw(candidates_, rng_);
     }
   }
-  for (auto& s : stages_) s->accept(chosen);
+  accept(chosen);
   return chosen;
 }
 

@@ -1,37 +1,78 @@
-// The sampler chain: stages applied in order, then the final choice of one token
-// (the most likely one, or a seeded random draw from the remaining distribution).
+// The sampler chain: stages applied in order, then the final choice of one token (the
+// most likely one, a seeded random draw, or mirostat). Stateful stages (penalties, DRY)
+// see every token the chain accepts: the prompt's, then each chosen one.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
-#include "sampling/candidates.h"
+#include "core/expected.h"
 #include "core/rng.h"
+#include "sampling/candidates.h"
+#include "sampling/dry.h"
+#include "sampling/logit_bias.h"
+#include "sampling/mirostat.h"
+#include "sampling/penalties.h"
 
 namespace mx {
 
 struct SamplingParams {
-  float temperature = 0.8f;  // <= 0: greedy
+  float temperature = 0.8f;  // <= 0: greedy (after bias, penalties and DRY)
+  float dynatemp_range = 0.0f;
+  float dynatemp_exponent = 1.0f;
   int top_k = 40;            // <= 0: off
   float top_p = 0.95f;       // >= 1: off
+  float min_p = 0.05f;       // <= 0: off
+  float typical_p = 1.0f;    // >= 1: off
+  float xtc_probability = 0.0f;
+  float xtc_threshold = 0.1f;
+  PenaltyParams penalties;
+  DryParams dry;
+  std::vector<Token> dry_breakers;  // tokens containing a sequence breaker (see dry.h)
+  int mirostat = 0;                 // 0 off, 1 or 2
+  float mirostat_tau = 5.0f;
+  float mirostat_eta = 0.1f;
+  std::vector<TokenBias> logit_bias;
+  // The truncating and reshaping stages in order (llama.cpp's --samplers names):
+  // penalties, dry, top_k, typ_p, top_p, min_p, xtc, temperature.
+  std::vector<std::string> order = {"penalties", "dry", "top_k", "typ_p", "top_p", "min_p", "xtc", "temperature"};
   uint64_t seed = 0xC0FFEE;
 };
 
+// Checks the names in `order` and the ranges of the values: a clear error for a bad one.
+Status validate(const SamplingParams& p);
+// Parses "top_k;top_p;temperature" (';' or ',' separated) into an order.
+Expected<std::vector<std::string>> parse_sampler_order(std::string_view text);
+
 class SamplerChain {
  public:
-  explicit SamplerChain(const SamplingParams& params);
+  // `n_vocab` sizes mirostat's estimate (0: the logits' size); `params` must pass validate().
+  explicit SamplerChain(const SamplingParams& params, int64_t n_vocab = 0);
 
-  void add(std::unique_ptr<Sampler> stage) { stages_.push_back(std::move(stage)); }
+  // The next token from a step's logits. The chain accepts it (updates its state).
   Token sample(std::span<const float> logits);
+  // Feeds a token the model saw but the chain did not choose (the prompt).
+  void accept(Token t);
+  // Switches repetition penalties and DRY on for the rest of the generation (the loop
+  // guard's remedy); values already set stronger are kept.
+  void strengthen_penalties(const PenaltyParams& penalties, const DryParams& dry);
+
   bool greedy() const { return greedy_; }
 
  private:
-  std::vector<std::unique_ptr<Sampler>> stages_;
+  std::vector<Sampler*> stages_;                 // in order; owned below
+  std::vector<std::unique_ptr<Sampler>> owned_;
+  Penalties* penalties_ = nullptr;
+  Dry* dry_ = nullptr;
+  std::optional<Mirostat> mirostat_;
   Candidates candidates_;
   Rng rng_;
   bool greedy_;
+  bool reshapes_;  // some stage may change the logits (else greedy is a plain argmax)
 };
 
 // Index of the largest value, the first one on ties (as the reference does).

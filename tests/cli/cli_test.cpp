@@ -96,7 +96,7 @@ TEST(Cli, TokenizePrintsIdsAndPiecesAndWorksOnVocabularyOnlyFiles) {
 }
 
 TEST(Cli, EveryCommandHasHelp) {
-  for (const std::string cmd : {"", "run", "info", "perplexity", "bench", "tokenize", "template", "forge", "quantize"}) {
+  for (const std::string cmd : {"", "run", "info", "perplexity", "bench", "tokenize", "template", "forge", "quantize", "quality"}) {
     const auto r = run(cmd + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;
@@ -112,6 +112,44 @@ TEST(Cli, ForgeListsPresetsAndRejectsUnknownOnes) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("llama-3.1-8b"), std::string::npos) << bad.err;  // lists the choices
   EXPECT_EQ(run("forge --preset qwen2.5-0.5b --type Q9_9 /tmp/never.gguf").exit_code, 2);
+}
+
+TEST(Cli, LoopGuardStopsAForcedLoop) {
+  // A huge bias on one token makes greedy decoding repeat it: a loop of period 1.
+  const std::string base = "run -m " + kStories + " -p 'Once upon a time' --temp 0 --logit-bias 400+100";
+  const auto stop = run(base + " -n 64 --loop-guard stop");
+  ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_NE(stop.err.find("stopped by repetition"), std::string::npos) << stop.err;
+  EXPECT_NE(stop.err.find("generation: 32 tokens"), std::string::npos) << stop.err;
+  const auto off = run(base + " -n 64 --loop-guard off");
+  EXPECT_NE(off.err.find("generation: 64 tokens"), std::string::npos) << off.err;
+  EXPECT_NE(off.err.find("stopped by length limit"), std::string::npos) << off.err;
+  // Penalize switches the penalties on: DRY's penalty grows with the repeat until it
+  // outweighs even this bias, so the loop breaks and generation runs to the limit.
+  const auto pen = run(base + " -n 100");
+  EXPECT_NE(pen.err.find("repetition penalties switched on"), std::string::npos) << pen.err;
+  EXPECT_NE(pen.err.find("generation: 100 tokens"), std::string::npos) << pen.err;
+  // Bad sampling values are usage errors.
+  EXPECT_EQ(run("run -m " + kStories + " -p x --top-p 2").exit_code, 2);
+  EXPECT_EQ(run("run -m " + kStories + " -p x --logit-bias banana").exit_code, 2);
+  EXPECT_EQ(run("run -m " + kStories + " -p x --samplers 'top_k;nope'").exit_code, 2);
+  EXPECT_EQ(run("run -m " + kStories + " -p x --loop-guard sometimes").exit_code, 2);
+}
+
+TEST(Cli, QualityReportsEachSetting) {
+  const auto r = run("quality -m " + kStories + " -n 24 --samples 2 --configs greedy,default,dry --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 3u);
+  EXPECT_EQ(j[0]["settings"], "greedy");
+  EXPECT_EQ(j[0]["samples"], 6);  // one per built-in prompt: greedy is deterministic
+  EXPECT_EQ(j[1]["samples"], 12);
+  for (const auto& row : j) {
+    EXPECT_GT(row["distinct_1"].get<double>(), 0.0);
+    EXPECT_LE(row["distinct_3"].get<double>(), 1.0);
+    EXPECT_EQ(row["invalid_utf8"], 0);
+  }
+  EXPECT_EQ(run("quality -m " + kStories + " --configs greedy,nope").exit_code, 2);
 }
 
 TEST(Cli, QuantizeWritesAModelThatRuns) {

@@ -1,0 +1,96 @@
+#include "cli/sampling_options.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "engine/dry_breakers.h"
+
+namespace mx::cli {
+namespace {
+
+// "15043+1.5", "15043-2", "2-inf": the token id, then the signed bias.
+Expected<TokenBias> parse_logit_bias(const std::string& text, int32_t n_vocab) {
+  const size_t sign = text.find_first_of("+-", 1);
+  auto bad = [&] { return make_error("--logit-bias '{}': expected TOKEN_ID+BIAS or TOKEN_ID-BIAS", text); };
+  if (sign == std::string::npos) return bad();
+  int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + sign, id);
+  if (ec != std::errc() || end != text.data() + sign) return bad();
+  if (id < 0 || id >= n_vocab) return make_error("--logit-bias: token {} is not in the vocabulary (0..{})", id, n_vocab - 1);
+  const std::string value = text.substr(sign + 1);
+  float bias;
+  if (value == "inf") {
+    // -inf bans the token; +inf would make the softmax undefined, so "always" is a bias
+    // no finite logit can match.
+    bias = text[sign] == '-' ? INFINITY : 1e30f;
+  } else {
+    char* value_end = nullptr;
+    bias = std::strtof(value.c_str(), &value_end);
+    if (value.empty() || *value_end != '\0') return bad();
+  }
+  return TokenBias{static_cast<Token>(id), text[sign] == '-' ? -bias : bias};
+}
+
+}  // namespace
+
+void add_sampling_options(CLI::App& app, SamplingCliOptions& o) {
+  SamplingParams& p = o.params;
+  app.add_option("--temp", p.temperature, "Temperature (0: greedy)")->capture_default_str();
+  app.add_option("--top-k", p.top_k, "Top-k (0: off)")->capture_default_str();
+  app.add_option("--top-p", p.top_p, "Top-p (1: off)")->capture_default_str();
+  app.add_option("--min-p", p.min_p, "Min-p: keep tokens at least this fraction as likely as the best (0: off)")
+      ->capture_default_str();
+  app.add_option("--typical", p.typical_p, "Locally typical sampling p (1: off)")->capture_default_str();
+  app.add_option("--repeat-penalty", p.penalties.repeat, "Penalty for tokens in the last N (1: off)")
+      ->capture_default_str();
+  app.add_option("--repeat-last-n", p.penalties.last_n, "N for the penalties (0: off, -1: all)")->capture_default_str();
+  app.add_option("--presence-penalty", p.penalties.presence, "Subtracted from tokens seen (0: off)")
+      ->capture_default_str();
+  app.add_option("--frequency-penalty", p.penalties.frequency, "Subtracted per occurrence (0: off)")
+      ->capture_default_str();
+  app.add_option("--dry-multiplier", p.dry.multiplier, "DRY strength (0: off)")->capture_default_str();
+  app.add_option("--dry-base", p.dry.base, "DRY growth per token of repeat")->capture_default_str();
+  app.add_option("--dry-allowed-length", p.dry.allowed_length, "Repeats this long are not penalised")
+      ->capture_default_str();
+  app.add_option("--dry-penalty-last-n", p.dry.last_n, "Tokens DRY searches (-1: all)")->capture_default_str();
+  app.add_option("--dry-sequence-breaker", o.dry_breakers,
+                 "Text that ends a repeat for DRY (repeatable; replaces the defaults \\n : \" *)");
+  app.add_option("--xtc-probability", p.xtc_probability, "Chance per step to exclude the top choices (0: off)")
+      ->capture_default_str();
+  app.add_option("--xtc-threshold", p.xtc_threshold, "XTC: probability a top choice must have")->capture_default_str();
+  app.add_option("--dynatemp-range", p.dynatemp_range, "Dynamic temperature range (0: off)")->capture_default_str();
+  app.add_option("--dynatemp-exp", p.dynatemp_exponent, "Dynamic temperature exponent")->capture_default_str();
+  app.add_option("--mirostat", p.mirostat, "Mirostat version (0: off, 1, 2); replaces top-k/p/min-p")
+      ->capture_default_str();
+  app.add_option("--mirostat-lr", p.mirostat_eta, "Mirostat learning rate (eta)")->capture_default_str();
+  app.add_option("--mirostat-ent", p.mirostat_tau, "Mirostat target entropy (tau)")->capture_default_str();
+  app.add_option("-l,--logit-bias", o.logit_bias, "TOKEN_ID+BIAS or TOKEN_ID-BIAS (repeatable; -inf bans)");
+  app.add_option("--samplers", o.samplers,
+                 "Order of the samplers, ';'-separated (default penalties;dry;top_k;typ_p;top_p;min_p;xtc;temperature)");
+  app.add_option("-s,--seed", p.seed, "Random seed")->capture_default_str();
+  app.add_option("--loop-guard", o.loop_guard,
+                 "When the output repeats a cycle: penalize (switch on repetition penalties, stop if it "
+                 "persists), stop, or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"penalize", "stop", "off"}));
+}
+
+Expected<GenerateOptions> make_generate_options(const SamplingCliOptions& o, const Tokenizer& tokenizer,
+                                                int64_t n_predict) {
+  GenerateOptions g;
+  g.n_predict = n_predict;
+  g.sampling = o.params;
+  if (!o.samplers.empty()) MX_TRY_ASSIGN(g.sampling.order, parse_sampler_order(o.samplers));
+  for (const std::string& b : o.logit_bias) {
+    TokenBias bias{};
+    MX_TRY_ASSIGN(bias, parse_logit_bias(b, tokenizer.vocab().size()));
+    g.sampling.logit_bias.push_back(bias);
+  }
+  if (auto st = validate(g.sampling); !st) return st.error();
+  g.loop_guard.mode = *loop_guard_mode_from_name(o.loop_guard);
+  if (g.sampling.dry.active() || g.loop_guard.mode == LoopGuardMode::kPenalize)
+    g.sampling.dry_breakers = dry_breaker_tokens(tokenizer, o.dry_breakers);
+  return g;
+}
+
+}  // namespace mx::cli

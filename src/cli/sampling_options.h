@@ -1,0 +1,29 @@
+// The sampling and loop-guard flags of `moxing run`, named as llama.cpp names them, and
+// their conversion into generation options (some need the tokenizer: DRY's breakers).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "core/expected.h"
+#include "engine/generate.h"
+#include "tokenizer/tokenizer.h"
+
+namespace mx::cli {
+
+struct SamplingCliOptions {
+  SamplingParams params;
+  std::vector<std::string> logit_bias;  // "TOKEN_ID+BIAS" / "TOKEN_ID-BIAS" / "TOKEN_ID-inf"
+  std::string samplers;                 // order, "top_k;top_p;temperature"
+  std::vector<std::string> dry_breakers = {"\n", ":", "\"", "*"};
+  std::string loop_guard = "penalize";
+};
+
+void add_sampling_options(CLI::App& app, SamplingCliOptions& o);
+
+Expected<GenerateOptions> make_generate_options(const SamplingCliOptions& o, const Tokenizer& tokenizer,
+                                                int64_t n_predict);
+
+}  // namespace mx::cli

@@ -12,6 +12,7 @@
 namespace mx {
 namespace {
 constexpr int kSpinIterations = 1 << 16;  // ~100 µs of polling before sleeping
+constexpr int64_t kChunksPerThread = 4;
 }
 
 ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
@@ -67,11 +68,19 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
                               const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
-  const int64_t n_chunks = (n + grain - 1) / grain;
-  run([&](int ith, int nth) {
-    const int64_t c0 = n_chunks * ith / nth, c1 = n_chunks * (ith + 1) / nth;
-    const int64_t b = c0 * grain, e = std::min(n, c1 * grain);
-    if (b < e) fn(b, e);
+  if (n_threads_ == 1) return fn(0, n);
+  // Threads take chunks from a shared counter instead of fixed shares, so one that starts
+  // late or runs slower (a busy core) does not leave the others waiting at the end: a few
+  // chunks per thread, each a multiple of the grain.
+  const int64_t target = static_cast<int64_t>(n_threads_) * kChunksPerThread;
+  const int64_t chunk = ((n + target - 1) / target + grain - 1) / grain * grain;
+  std::atomic<int64_t> next{0};
+  run([&](int, int) {
+    for (;;) {
+      const int64_t b = next.fetch_add(chunk, std::memory_order_relaxed);
+      if (b >= n) return;
+      fn(b, std::min(n, b + chunk));
+    }
   });
 }
 

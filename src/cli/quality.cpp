@@ -33,7 +33,7 @@ struct QualityOptions {
   std::string prompts_file;
   int64_t n_predict = 128;
   int samples = 4;  // per prompt, for the sampled settings (greedy needs one)
-  std::vector<std::string> configs = {"greedy", "llama.cpp", "default", "dry"};
+  std::vector<std::string> configs = {"greedy", "greedy+guard", "llama.cpp", "default", "dry"};
   int threads = default_threads();
   bool json = false;
   SamplingCliOptions flags;  // the "flags" setting: whatever the sampling flags say
@@ -49,6 +49,8 @@ std::optional<Setting> make_setting(const std::string& name, const QualityOption
   if (name == "greedy") {
     s.sampling.params.temperature = 0.0f;
     s.sampling.loop_guard = "off";
+  } else if (name == "greedy+guard") {  // greedy with the loop guard's default remedy
+    s.sampling.params.temperature = 0.0f;
   } else if (name == "llama.cpp") {  // llama.cpp's defaults: no penalties, nothing watching for loops
     s.sampling.loop_guard = "off";
   } else if (name == "default") {     // moxing's defaults (the loop guard penalizes)
@@ -84,7 +86,7 @@ int run_quality(const QualityOptions& o) {
   for (const std::string& name : o.configs) {
     auto s = make_setting(name, o);
     if (!s) {
-      MX_LOG_ERROR("unknown setting '{}' (greedy, llama.cpp, default, dry, flags)", name);
+      MX_LOG_ERROR("unknown setting '{}' (greedy, greedy+guard, llama.cpp, default, dry, flags)", name);
       return kExitUsage;
     }
     settings.push_back(*s);
@@ -162,7 +164,7 @@ Runner add_quality(CLI::App& app) {
   app.add_option("-n,--n-predict", o->n_predict, "Tokens per sample")->capture_default_str();
   app.add_option("--samples", o->samples, "Samples per prompt for sampled settings")->capture_default_str();
   app.add_option("--configs", o->configs,
-                 "Settings to compare: greedy, llama.cpp (its defaults), default (moxing's), dry, flags "
+                 "Settings to compare: greedy, greedy+guard, llama.cpp (its defaults), default (moxing's), dry, flags "
                  "(the sampling flags given)")
       ->delimiter(',')
       ->capture_default_str();

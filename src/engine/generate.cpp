@@ -67,6 +67,8 @@ Expected<GenerateStats> generate(const Model& model, ExecContext& ctx, KvCache& 
       break;
     }
     ++stats.n_generated;
+    if ((options.logprobs || options.top_logprobs > 0) && cb.on_logprobs)
+      cb.on_logprobs(step_logprobs(logits, tok, options.top_logprobs));
     if (options.loop_guard.mode != LoopGuardMode::kOff) {
       if (const auto loop = loops.push(tok)) {
         // Penalize: the first loop switches the penalties on; a loop despite them stops.

@@ -15,6 +15,7 @@
 #include "model/kv_cache.h"
 #include "model/model.h"
 #include "sampling/chain.h"
+#include "sampling/logprobs.h"
 
 namespace mx {
 
@@ -28,6 +29,9 @@ struct GenerateOptions {
   // What the loop guard's `penalize` switches on (unless the sampling already sets more).
   PenaltyParams loop_penalties{.last_n = 256, .repeat = 1.1f, .frequency = 0.0f, .presence = 0.0f};
   DryParams loop_dry{.multiplier = 0.8f, .base = 1.75f, .allowed_length = 2, .last_n = -1};
+  // > 0: on_logprobs receives each generated token's log-probability and the top N.
+  int top_logprobs = 0;
+  bool logprobs = false;  // the chosen token's log-probability alone (top_logprobs = 0)
 };
 
 struct GenerateStats {
@@ -44,6 +48,7 @@ struct GenerateStats {
 struct GenerateCallbacks {
   std::function<bool(Token)> is_end;    // end-of-generation tokens (EOS, EOT)
   std::function<bool(Token)> on_token;  // returns false to stop early
+  std::function<void(const StepLogprobs&)> on_logprobs;  // before on_token, if asked for
 };
 
 // Sequence 0 of the cache continues: `prompt` is appended to what it holds (empty for a

@@ -33,7 +33,8 @@ std::optional<DetectedLoop> LoopDetector::push(Token t) {
     if (shorter) continue;
     const int repeats = covered / p;
     const int min_tokens = p <= 2 ? p_.min_tokens_short : p_.min_tokens;
-    if (repeats >= p_.min_repeats && covered >= min_tokens) found = DetectedLoop{p, repeats};
+    const int min_repeats = p >= p_.long_period ? p_.min_repeats_long : p_.min_repeats;
+    if (repeats >= min_repeats && covered >= min_tokens) found = DetectedLoop{p, repeats};
   }
   recent_[static_cast<size_t>(count_ % n)] = t;
   ++count_;

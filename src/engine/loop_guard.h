@@ -19,7 +19,9 @@ std::optional<LoopGuardMode> loop_guard_mode_from_name(std::string_view name);  
 struct LoopGuardParams {
   LoopGuardMode mode = LoopGuardMode::kPenalize;
   int max_period = 64;
-  int min_repeats = 4;  // whole cycles seen before a loop is declared
+  int min_repeats = 4;       // whole cycles seen before a loop is declared
+  int min_repeats_long = 3;  // ... for cycles of long_period tokens or more (whole phrases)
+  int long_period = 8;
   // Very short cycles ("0, 0, 0", "| --- |") occur in legitimate text, so they must also
   // cover more tokens before they count.
   int min_tokens_short = 32;  // periods 1 and 2

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -39,6 +40,49 @@ TEST_F(GenerateTest, GreedyMatchesReferenceIds) {
   EXPECT_EQ(stats->finish, FinishReason::kLength);
   EXPECT_EQ(stats->n_prompt, 5);
   EXPECT_EQ(stats->n_generated, 64);
+}
+
+TEST_F(GenerateTest, SameSeedSameTextWithOneOrTwoThreads) {
+  const std::vector<Token> prompt = {1, 403, 407, 261, 378};
+  GenerateOptions opt{.n_predict = 48, .sampling = {.temperature = 0.9f, .seed = 7}};
+  opt.sampling.dry.multiplier = 0.5f;  // a stateful stage too
+  std::vector<Token> runs[3];
+  for (int i = 0; i < 3; ++i) {
+    ExecContext ctx(i == 0 ? 1 : 2, kernels_);
+    KvCache cache(model_->config, 128);
+    if (i == 2) opt.sampling.seed = 8;
+    auto s = generate(*model_, ctx, cache, prompt, opt,
+                      {.is_end = nullptr, .on_token = [&](Token t) { runs[i].push_back(t); return true; }});
+    ASSERT_TRUE(s.ok());
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+  EXPECT_NE(runs[0], runs[2]);  // another seed, another text
+}
+
+TEST_F(GenerateTest, LogprobsOfEachGeneratedToken) {
+  ExecContext ctx(2, kernels_);
+  KvCache cache(model_->config, 128);
+  std::vector<StepLogprobs> steps;
+  std::vector<Token> tokens;
+  GenerateOptions opt{.n_predict = 16, .sampling = {.temperature = 0}, .top_logprobs = 5};
+  auto s = generate(*model_, ctx, cache, std::vector<Token>{1, 403, 407}, opt,
+                    {.is_end = nullptr,
+                     .on_token = [&](Token t) { tokens.push_back(t); return true; },
+                     .on_logprobs = [&](const StepLogprobs& l) { steps.push_back(l); }});
+  ASSERT_TRUE(s.ok());
+  ASSERT_EQ(steps.size(), tokens.size());
+  for (size_t i = 0; i < steps.size(); ++i) {
+    EXPECT_EQ(steps[i].chosen.token, tokens[i]);
+    ASSERT_EQ(steps[i].top.size(), 5u);
+    EXPECT_EQ(steps[i].top[0].token, tokens[i]);  // greedy picks the most likely
+    EXPECT_FLOAT_EQ(steps[i].chosen.logprob, steps[i].top[0].logprob);
+    double mass = 0;
+    for (const auto& t : steps[i].top) {
+      EXPECT_LE(t.logprob, 0.0f);
+      mass += std::exp(t.logprob);
+    }
+    EXPECT_LE(mass, 1.0 + 1e-5);
+  }
 }
 
 TEST_F(GenerateTest, StopsAtEndTokenCallbackOrFullContext) {

@@ -14,6 +14,7 @@
 #include "sampling/penalties.h"
 #include "sampling/typical.h"
 #include "sampling/xtc.h"
+#include "sampling/logprobs.h"
 
 namespace mx {
 namespace {
@@ -256,6 +257,30 @@ TEST(SamplerChain, OrderAndValuesAreChecked) {
   EXPECT_FALSE(validate(SamplingParams{.penalties = {.repeat = 0.0f}}).ok());
   EXPECT_FALSE(validate(SamplingParams{.mirostat = 3}).ok());
   EXPECT_TRUE(validate(SamplingParams{}).ok());
+}
+
+}  // namespace
+}  // namespace mx
+
+namespace mx {
+namespace {
+
+TEST(Logprobs, LogSoftmaxOfTheRawLogits) {
+  const std::vector<float> logits = {std::log(0.5f), std::log(0.25f), std::log(0.125f), std::log(0.125f)};
+  const StepLogprobs s = step_logprobs(logits, 2, 3);
+  EXPECT_EQ(s.chosen.token, 2);
+  EXPECT_NEAR(s.chosen.logprob, std::log(0.125), 1e-6);
+  ASSERT_EQ(s.top.size(), 3u);
+  EXPECT_EQ(s.top[0].token, 0);
+  EXPECT_NEAR(s.top[0].logprob, std::log(0.5), 1e-6);
+  EXPECT_EQ(s.top[1].token, 1);
+  EXPECT_EQ(s.top[2].token, 2);  // tie with 3: the lower id first
+  // Shifting every logit changes nothing; top_n beyond the vocabulary is clipped.
+  std::vector<float> shifted(logits);
+  for (float& l : shifted) l += 100.0f;
+  const StepLogprobs t = step_logprobs(shifted, 2, 10);
+  EXPECT_NEAR(t.chosen.logprob, s.chosen.logprob, 1e-5);
+  EXPECT_EQ(t.top.size(), 4u);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@ packages=(
   nlohmann-json3-dev                    # JSON (golden manifests, bench --json, chat template contexts)
   libpcre2-dev                          # Unicode-aware pre-tokenizer regexes (BPE vocabularies)
   python3-jinja2                        # reference renderer for the chat-template differential test
+  python3-jsonschema                    # reference validator for JSON-Schema-constrained output tests
   libgtest-dev                          # unit tests
   libbenchmark-dev                      # kernel micro-benchmarks
 )

@@ -127,7 +127,8 @@ int run_quality(const QualityOptions& o) {
                                sample.tokens.push_back(t);
                                sample.text += decoder.push(t);
                                return true;
-                             }};
+                             },
+                             .on_logprobs = nullptr};
         if (auto st = generate(m, ctx, cache, ids, g, cb); !st) {
           MX_LOG_ERROR("{}", st.error().message);
           return kExitBadInput;

@@ -34,6 +34,7 @@ Expected<Reply> stream_reply(const LoadedModel& loaded, ExecContext& ctx, KvCach
             emit(stops.push(decoder.push(t)));
             return !stops.stopped();
           },
+      .on_logprobs = nullptr,
   };
   auto stats = generate(*loaded.model, ctx, cache, new_tokens, options.generate, cb);
   if (!stats) return stats.error();

@@ -2,8 +2,11 @@
 
 #include <charconv>
 #include <cmath>
+#include <fstream>
 
 #include "engine/dry_breakers.h"
+#include "engine/grammar_setup.h"
+#include "sampling/json_schema.h"
 
 namespace mx::cli {
 namespace {
@@ -29,6 +32,28 @@ Expected<TokenBias> parse_logit_bias(const std::string& text, int32_t n_vocab) {
     if (value.empty() || *value_end != '\0') return bad();
   }
   return TokenBias{static_cast<Token>(id), text[sign] == '-' ? -bias : bias};
+}
+
+Expected<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cannot open {}", path);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The GBNF the output must follow, from whichever of the grammar flags was given ("": none).
+Expected<std::string> grammar_text_of(const SamplingCliOptions& o) {
+  const int given = !o.grammar.empty() + !o.grammar_file.empty() + !o.json_schema.empty() +
+                    !o.json_schema_file.empty() + o.json;
+  if (given > 1) return make_error("give only one of --grammar, --grammar-file, --json-schema, --json-schema-file, --json-mode");
+  if (o.json) return json_object_gbnf();
+  if (!o.grammar.empty()) return o.grammar;
+  if (!o.grammar_file.empty()) return read_file(o.grammar_file);
+  std::string schema = o.json_schema;
+  if (!o.json_schema_file.empty()) MX_TRY_ASSIGN(schema, read_file(o.json_schema_file));
+  if (schema.empty()) return std::string();
+  auto gbnf = json_schema_to_gbnf(schema);
+  if (!gbnf) return make_error("--json-schema: {}", gbnf.error().message);
+  return std::move(*gbnf);
 }
 
 }  // namespace
@@ -68,6 +93,11 @@ void add_sampling_options(CLI::App& app, SamplingCliOptions& o) {
   app.add_option("--samplers", o.samplers,
                  "Order of the samplers, ';'-separated (default penalties;dry;top_k;typ_p;top_p;min_p;xtc;temperature)");
   app.add_option("-s,--seed", p.seed, "Random seed")->capture_default_str();
+  app.add_option("--grammar", o.grammar, "GBNF grammar the output must follow");
+  app.add_option("--grammar-file", o.grammar_file, "File with a GBNF grammar")->check(CLI::ExistingFile);
+  app.add_option("-j,--json-schema", o.json_schema, "JSON Schema the output must satisfy (JSON text)");
+  app.add_option("--json-schema-file", o.json_schema_file, "File with a JSON Schema")->check(CLI::ExistingFile);
+  app.add_flag("--json-mode", o.json, "Output is a JSON object (JSON mode)");
   app.add_option("--loop-guard", o.loop_guard,
                  "When the output repeats a cycle: penalize (switch on repetition penalties, stop if it "
                  "persists), stop, or off")
@@ -87,6 +117,13 @@ Expected<GenerateOptions> make_generate_options(const SamplingCliOptions& o, con
     g.sampling.logit_bias.push_back(bias);
   }
   if (auto st = validate(g.sampling); !st) return st.error();
+  std::string grammar_text;
+  MX_TRY_ASSIGN(grammar_text, grammar_text_of(o));
+  if (!grammar_text.empty()) {
+    auto grammar = parse_gbnf(grammar_text);
+    if (!grammar) return make_error("grammar: {}", grammar.error().message);
+    g.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*grammar)), tokenizer);
+  }
   g.loop_guard.mode = *loop_guard_mode_from_name(o.loop_guard);
   if (g.sampling.dry.active() || g.loop_guard.mode == LoopGuardMode::kPenalize)
     g.sampling.dry_breakers = dry_breaker_tokens(tokenizer, o.dry_breakers);

@@ -19,6 +19,11 @@ struct SamplingCliOptions {
   std::string samplers;                 // order, "top_k;top_p;temperature"
   std::vector<std::string> dry_breakers = {"\n", ":", "\"", "*"};
   std::string loop_guard = "penalize";
+  std::string grammar;       // GBNF text
+  std::string grammar_file;  // or a file of it
+  std::string json_schema;       // JSON Schema text: output is JSON it accepts
+  std::string json_schema_file;  // or a file of it
+  bool json = false;             // output is a JSON object
 };
 
 void add_sampling_options(CLI::App& app, SamplingCliOptions& o);

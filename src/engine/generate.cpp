@@ -62,7 +62,7 @@ Expected<GenerateStats> generate(const Model& model, ExecContext& ctx, KvCache& 
       break;
     }
     const Token tok = sampler.sample(logits);
-    if (cb.is_end && cb.is_end(tok)) {
+    if (tok < 0 || (cb.is_end && cb.is_end(tok))) {  // < 0: the grammar allows nothing more
       stats.finish = FinishReason::kEndOfText;
       break;
     }

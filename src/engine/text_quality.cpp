@@ -6,7 +6,7 @@
 #include <string_view>
 
 #include "engine/loop_guard.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace mx {
 namespace {

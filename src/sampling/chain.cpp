@@ -1,6 +1,7 @@
 #include "sampling/chain.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "sampling/min_p.h"
 #include "sampling/mirostat.h"
@@ -99,6 +100,7 @@ SamplerChain::SamplerChain(const SamplingParams& p, int64_t n_vocab)
     mirostat_.emplace(p.mirostat, p.mirostat_tau, p.mirostat_eta, n_vocab);
   }
   reshapes_ = !p.logit_bias.empty() || p.penalties.active() || p.dry.active();
+  if (p.grammar) grammar_ = std::make_unique<GrammarSampler>(*p.grammar);
 }
 
 void SamplerChain::accept(Token t) {
@@ -112,22 +114,32 @@ void SamplerChain::strengthen_penalties(const PenaltyParams& penalties, const Dr
   reshapes_ = true;
 }
 
-Token SamplerChain::sample(std::span<const float> logits) {
-  Token chosen;
-  if (greedy_ && !reshapes_) {
-    chosen = argmax(logits);
-  } else {
-    candidates_.reset(logits);
-    for (Sampler* s : stages_) s->apply(candidates_);
-    if (greedy_) {
-      candidates_.sort_desc();
-      chosen = candidates_.items.front().id;
-    } else if (mirostat_) {
-      chosen = mirostat_->choose(candidates_, rng_);
-    } else {
-      chosen = draw(candidates_, rng_);
-    }
+Token SamplerChain::choose(std::span<const float> logits, bool constrained) {
+  if (greedy_ && !reshapes_ && !constrained) return argmax(logits);
+  candidates_.reset(logits);
+  if (constrained) {
+    grammar_->apply(candidates_);
+    const bool any = std::any_of(candidates_.items.begin(), candidates_.items.end(),
+                                 [](const Candidate& c) { return c.logit > -INFINITY; });
+    if (!any) return grammar_->dead_end();
   }
+  for (Sampler* s : stages_) s->apply(candidates_);
+  if (greedy_) {
+    candidates_.sort_desc();
+    return candidates_.items.front().id;
+  }
+  if (mirostat_) return mirostat_->choose(candidates_, rng_);
+  return draw(candidates_, rng_);
+}
+
+Token SamplerChain::sample(std::span<const float> logits) {
+  // With a grammar, the unconstrained choice is tried first: checking one token is cheap,
+  // masking the whole vocabulary is not, and the model usually follows the grammar.
+  // (Mirostat learns from each choice, so it always samples constrained.)
+  Token chosen = choose(logits, grammar_ && mirostat_);
+  if (grammar_ && !grammar_->allows(chosen)) chosen = choose(logits, true);
+  if (chosen < 0) return chosen;  // nothing can follow (callers end generation)
+  if (grammar_) grammar_->accept(chosen);
   accept(chosen);
   return chosen;
 }

@@ -14,6 +14,7 @@
 #include "core/rng.h"
 #include "sampling/candidates.h"
 #include "sampling/dry.h"
+#include "sampling/grammar_sampler.h"
 #include "sampling/logit_bias.h"
 #include "sampling/mirostat.h"
 #include "sampling/penalties.h"
@@ -37,6 +38,7 @@ struct SamplingParams {
   float mirostat_tau = 5.0f;
   float mirostat_eta = 0.1f;
   std::vector<TokenBias> logit_bias;
+  std::optional<GrammarConstraint> grammar;  // output must follow this grammar
   // The truncating and reshaping stages in order (llama.cpp's --samplers names):
   // penalties, dry, top_k, typ_p, top_p, min_p, xtc, temperature.
   std::vector<std::string> order = {"penalties", "dry", "top_k", "typ_p", "top_p", "min_p", "xtc", "temperature"};
@@ -62,13 +64,18 @@ class SamplerChain {
   void strengthen_penalties(const PenaltyParams& penalties, const DryParams& dry);
 
   bool greedy() const { return greedy_; }
+  // With a grammar: the output so far is a whole sentence of it.
+  bool grammar_complete() const { return !grammar_ || grammar_->is_complete(); }
 
  private:
+  Token choose(std::span<const float> logits, bool constrained);
+
   std::vector<Sampler*> stages_;                 // in order; owned below
   std::vector<std::unique_ptr<Sampler>> owned_;
   Penalties* penalties_ = nullptr;
   Dry* dry_ = nullptr;
   std::optional<Mirostat> mirostat_;
+  std::unique_ptr<GrammarSampler> grammar_;
   Candidates candidates_;
   Rng rng_;
   bool greedy_;

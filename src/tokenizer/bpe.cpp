@@ -5,7 +5,7 @@
 
 #include "tokenizer/byte_map.h"
 #include "tokenizer/pre_tokenizer.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace mx {
 namespace {

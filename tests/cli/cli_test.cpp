@@ -152,6 +152,48 @@ TEST(Cli, QualityReportsEachSetting) {
   EXPECT_EQ(run("quality -m " + kStories + " --configs greedy,nope").exit_code, 2);
 }
 
+TEST(Cli, LoopGuardStopsAGrammarForcedSentenceLoop) {
+  // The grammar admits only one sentence, over and over: a loop of about ten tokens.
+  const std::string base = "run -m " + kStories +
+                           " -p 'Once upon a time' --temp 0 -n 100 --grammar "
+                           "'root ::= \"They wanted to play with the box. \" root'";
+  const auto stop = run(base + " --loop-guard stop");
+  ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  EXPECT_NE(stop.err.find("stopped by repetition"), std::string::npos) << stop.err;
+  EXPECT_NE(stop.out.find("They wanted to play with the box. They wanted"), std::string::npos) << stop.out;
+  size_t repeats = 0;
+  for (size_t p = stop.out.find("box."); p != std::string::npos; p = stop.out.find("box.", p + 1)) ++repeats;
+  EXPECT_LE(repeats, 4u) << stop.out;  // caught within a few periods
+  const auto off = run(base + " --loop-guard off");
+  EXPECT_NE(off.err.find("generation: 100 tokens"), std::string::npos) << off.err;
+  // A grammar that does not parse is a usage error with its position.
+  const auto bad = run("run -m " + kStories + " -p x --grammar 'root ::= \"a'");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("1:12: unterminated string"), std::string::npos) << bad.err;
+}
+
+TEST(Cli, JsonSchemaAndJsonModeConstrainTheOutput) {
+  const std::string base = "run -m " + kStories + " -p 'Cat:' -s 4 ";
+  const auto r = run(base + R"(-n 120 -j '{"type": "object", "properties": {"name": {"type": "string", "maxLength": 10},)"
+                            R"( "legs": {"enum": [2, 4]}}, "required": ["name", "legs"]}')");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto doc = nlohmann::json::parse(r.out.substr(r.out.find('{')), nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << r.out;
+  EXPECT_TRUE(doc["name"].is_string() && doc["name"].get<std::string>().size() <= 10) << r.out;
+  EXPECT_TRUE(doc["legs"] == 2 || doc["legs"] == 4) << r.out;
+  EXPECT_NE(r.err.find("stopped by end of text"), std::string::npos) << r.err;
+  const auto mode = run(base + "--json-mode -n 40");
+  ASSERT_EQ(mode.exit_code, 0) << mode.err;
+  EXPECT_EQ(mode.out.substr(0, 5), "Cat:{") << mode.out;
+  // Unsupported keywords and bad combinations are usage errors that say what is wrong.
+  const auto unsupported = run(base + R"(-j '{"type": "string", "pattern": "a+"}')");
+  EXPECT_EQ(unsupported.exit_code, 2);
+  EXPECT_NE(unsupported.err.find("keyword 'pattern' is not supported"), std::string::npos) << unsupported.err;
+  const auto both = run(base + "--json-mode --grammar 'root ::= \"a\"'");
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_NE(both.err.find("give only one of"), std::string::npos) << both.err;
+}
+
 TEST(Cli, QuantizeWritesAModelThatRuns) {
   const std::string out = test::temp_file("quantized.gguf");
   const auto q = run("quantize " + kStories + " " + out + " q8_0 -t 2");

@@ -4,10 +4,14 @@
 
 #include <cmath>
 #include <fstream>
+#include <regex>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/grammar_setup.h"
 #include "engine/perplexity.h"
+#include "gguf/gguf_file.h"
+#include "sampling/gbnf.h"
 #include "test_paths.h"
 
 namespace mx {
@@ -83,6 +87,35 @@ TEST_F(GenerateTest, LogprobsOfEachGeneratedToken) {
     }
     EXPECT_LE(mass, 1.0 + 1e-5);
   }
+}
+
+TEST_F(GenerateTest, GrammarConstrainedSamplesAllParse) {
+  auto file = gguf::File::open(test::shared_path("models/stories260K.gguf"));
+  ASSERT_TRUE(file.ok());
+  auto tok = Tokenizer::from_gguf(*file);
+  ASSERT_TRUE(tok.ok());
+  auto g = parse_gbnf(R"(root ::= "[" num ("," " "? num){0,4} "]"
+num ::= "-"? [0-9]{1,3})");
+  ASSERT_TRUE(g.ok()) << g.error().message;
+  const auto grammar = std::make_shared<const Grammar>(std::move(*g));
+  const std::regex valid(R"(\[-?[0-9]{1,3}(, ?-?[0-9]{1,3}){0,4}\])");
+  ExecContext ctx(2, kernels_);
+  int parsed = 0;
+  for (uint64_t seed = 1; seed <= 100; ++seed) {
+    KvCache cache(model_->config, 128);
+    GenerateOptions opt{.n_predict = 64, .sampling = {.temperature = 1.0f, .seed = seed}};
+    opt.sampling.grammar = grammar_constraint(grammar, **tok);
+    std::string text;
+    auto s = generate(*model_, ctx, cache, (*tok)->encode("Numbers:", true, false), opt,
+                      {.is_end = [&](Token t) { return (*tok)->vocab().is_eog(t); },
+                       .on_token = [&](Token t) { text += (*tok)->token_to_piece(t); return true; },
+                       .on_logprobs = nullptr});
+    ASSERT_TRUE(s.ok());
+    EXPECT_EQ(s->finish, FinishReason::kEndOfText) << text;
+    parsed += std::regex_match(text, valid);
+    EXPECT_TRUE(std::regex_match(text, valid)) << "seed " << seed << ": '" << text << "'";
+  }
+  EXPECT_EQ(parsed, 100);
 }
 
 TEST_F(GenerateTest, StopsAtEndTokenCallbackOrFullContext) {

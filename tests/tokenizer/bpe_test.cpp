@@ -12,7 +12,7 @@
 #include "tokenizer/fixtures.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/stream_decoder.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace mx {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "tokenizer/fixtures.h"
 #include "tokenizer/stream_decoder.h"
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace mx {
 namespace {

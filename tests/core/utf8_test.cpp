@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "tokenizer/utf8.h"
+#include "core/utf8.h"
 
 namespace mx::utf8 {
 namespace {

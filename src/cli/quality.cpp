@@ -1,6 +1,7 @@
 // `moxing quality`: generates samples from a set of prompts under several sampling
 // settings and reports how degenerate the output is (engine/text_quality.h): the table
 // that shows whether the defaults avoid the loops greedy decoding falls into.
+#include <algorithm>
 #include <fstream>
 #include <optional>
 
@@ -31,6 +32,7 @@ const std::vector<std::string> kDefaultPrompts = {
 struct QualityOptions {
   std::string path;
   std::string prompts_file;
+  std::string score_file;  // samples another program wrote, scored beside ours
   int64_t n_predict = 128;
   int samples = 4;  // per prompt, for the sampled settings (greedy needs one)
   std::vector<std::string> configs = {"greedy", "greedy+guard", "llama.cpp", "default", "dry"};
@@ -74,6 +76,31 @@ std::vector<std::string> load_prompts(const QualityOptions& o) {
   return out;
 }
 
+// Samples another program generated, one JSON object per line: {"settings": NAME,
+// "text": CONTINUATION}. The text is tokenized with the model's vocabulary, so the
+// token-based measures compare like with like. Groups keep the file's order.
+Expected<std::vector<std::pair<std::string, std::vector<Sample>>>> load_scored_samples(const std::string& path,
+                                                                                       const Tokenizer& tok) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cannot open {}", path);
+  std::vector<std::pair<std::string, std::vector<Sample>>> groups;
+  int line_no = 0;
+  for (std::string line; std::getline(in, line);) {
+    ++line_no;
+    if (line.empty()) continue;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    if (!j.is_object() || !j.contains("settings") || !j["settings"].is_string() || !j.contains("text") ||
+        !j["text"].is_string())
+      return make_error("{}:{}: expected {{\"settings\": NAME, \"text\": TEXT}}", path, line_no);
+    const std::string name = j["settings"].get<std::string>();
+    Sample sample{.tokens = tok.encode(j["text"].get<std::string>(), false, false), .text = j["text"].get<std::string>()};
+    auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == name; });
+    if (group == groups.end()) group = groups.insert(groups.end(), {name, {}});
+    group->second.push_back(std::move(sample));
+  }
+  return groups;
+}
+
 int run_quality(const QualityOptions& o) {
   const auto loaded = load_model_for_cli(o.path, /*with_tokenizer=*/true);
   if (!loaded) return kExitBadModel;
@@ -106,6 +133,19 @@ int run_quality(const QualityOptions& o) {
                "max sentence repeats | loop incidence | invalid UTF-8 |\n");
     fmt::print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   }
+  auto report = [&](const std::string& name, const QualityReport& r) {
+    if (o.json) {
+      json.push_back({{"settings", name}, {"samples", r.samples}, {"tokens", r.tokens},
+                      {"distinct_1", r.distinct[0]}, {"distinct_2", r.distinct[1]}, {"distinct_3", r.distinct[2]},
+                      {"repeated_4gram_rate", r.repeated_4gram_rate},
+                      {"max_sentence_repeats", r.max_sentence_repeats}, {"loop_incidence", r.loop_incidence},
+                      {"invalid_utf8", r.invalid_utf8}});
+    } else {
+      fmt::print("| {} | {} | {} | {:.3f} | {:.3f} | {:.3f} | {:.3f} | {} | {:.2f} | {} |\n", name, r.samples,
+                 r.tokens, r.distinct[0], r.distinct[1], r.distinct[2], r.repeated_4gram_rate,
+                 r.max_sentence_repeats, r.loop_incidence, r.invalid_utf8);
+    }
+  };
   for (const Setting& s : settings) {
     auto options = make_generate_options(s.sampling, tok, o.n_predict);
     if (!options) {
@@ -138,20 +178,17 @@ int run_quality(const QualityOptions& o) {
         bar.update(++done);
       }
     }
-    const QualityReport r = measure_quality(samples);
-    if (o.json) {
-      json.push_back({{"settings", s.name}, {"samples", r.samples}, {"tokens", r.tokens},
-                      {"distinct_1", r.distinct[0]}, {"distinct_2", r.distinct[1]}, {"distinct_3", r.distinct[2]},
-                      {"repeated_4gram_rate", r.repeated_4gram_rate},
-                      {"max_sentence_repeats", r.max_sentence_repeats}, {"loop_incidence", r.loop_incidence},
-                      {"invalid_utf8", r.invalid_utf8}});
-    } else {
-      fmt::print("| {} | {} | {} | {:.3f} | {:.3f} | {:.3f} | {:.3f} | {} | {:.2f} | {} |\n", s.name, r.samples,
-                 r.tokens, r.distinct[0], r.distinct[1], r.distinct[2], r.repeated_4gram_rate,
-                 r.max_sentence_repeats, r.loop_incidence, r.invalid_utf8);
-    }
+    report(s.name, measure_quality(samples));
   }
   bar.finish();
+  if (!o.score_file.empty()) {
+    auto scored = load_scored_samples(o.score_file, tok);
+    if (!scored) {
+      MX_LOG_ERROR("{}", scored.error().message);
+      return kExitBadInput;
+    }
+    for (const auto& [name, samples] : *scored) report(name, measure_quality(samples));
+  }
   if (o.json) fmt::print("{}\n", json.dump(2));
   return kExitOk;
 }
@@ -163,6 +200,9 @@ Runner add_quality(CLI::App& app) {
   app.add_option("-m,--model", o->path, "GGUF model file")->required();
   app.add_option("-f,--prompts", o->prompts_file, "Prompts, one per line (default: built-in story openings)");
   app.add_option("-n,--n-predict", o->n_predict, "Tokens per sample")->capture_default_str();
+  app.add_option("--score", o->score_file,
+                 "Also score samples another program wrote: JSON lines {\"settings\": NAME, \"text\": TEXT}")
+      ->check(CLI::ExistingFile);
   app.add_option("--samples", o->samples, "Samples per prompt for sampled settings")->capture_default_str();
   app.add_option("--configs", o->configs,
                  "Settings to compare: greedy, greedy+guard, llama.cpp (its defaults), default (moxing's), dry, flags "

@@ -152,6 +152,23 @@ TEST(Cli, QualityReportsEachSetting) {
   EXPECT_EQ(run("quality -m " + kStories + " --configs greedy,nope").exit_code, 2);
 }
 
+TEST(Cli, QualityScoresSamplesOfAnotherProgram) {
+  const std::string file = test::temp_file("other") + ".jsonl";
+  std::ofstream(file) << R"({"settings": "other", "text": "The cat sat. The cat sat. The cat sat. The cat sat."})" "\n"
+                      << R"({"settings": "other", "text": "A dog ran home."})" "\n";
+  const auto r = run("quality -m " + kStories + " -n 8 --configs greedy --json --score " + file);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 2u);
+  EXPECT_EQ(j[1]["settings"], "other");
+  EXPECT_EQ(j[1]["samples"], 2);
+  EXPECT_EQ(j[1]["max_sentence_repeats"], 4);
+  std::ofstream(file) << "not json\n";
+  const auto bad = run("quality -m " + kStories + " -n 8 --configs greedy --score " + file);
+  EXPECT_EQ(bad.exit_code, 4) << bad.err;  // bad input
+  EXPECT_NE(bad.err.find(":1: expected"), std::string::npos) << bad.err;
+}
+
 TEST(Cli, LoopGuardStopsAGrammarForcedSentenceLoop) {
   // The grammar admits only one sentence, over and over: a loop of about ten tokens.
   const std::string base = "run -m " + kStories +

@@ -1,6 +1,7 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <thread>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -12,6 +13,10 @@
 namespace mx {
 namespace {
 constexpr int kSpinIterations = 1 << 16;  // ~100 µs of polling before sleeping
+// Waiting longer than this many polls, a thread yields its core between polls: when more
+// threads want to run than there are cores (a busy machine, tests side by side), the one
+// being waited for may be queued behind the spinner on the same core.
+constexpr int kPollsBeforeYield = 1 << 14;
 constexpr int64_t kChunksPerThread = 4;
 }
 
@@ -42,7 +47,10 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   }
   wake_.notify_all();
   fn(0, n_threads_);
-  while (pending_.load(std::memory_order_acquire) != 0) MX_PAUSE();
+  for (int polls = 0; pending_.load(std::memory_order_acquire) != 0; ++polls) {
+    if (polls < kPollsBeforeYield) MX_PAUSE();
+    else std::this_thread::yield();
+  }
 }
 
 void ThreadPool::worker_loop(int ith) {
@@ -50,8 +58,13 @@ void ThreadPool::worker_loop(int ith) {
   for (;;) {
     int spins = 0;
     while (generation_.load(std::memory_order_acquire) == seen && spins < kSpinIterations) {
-      MX_PAUSE();
-      ++spins;
+      if (spins < kPollsBeforeYield) {
+        MX_PAUSE();
+        ++spins;
+      } else {  // at most 64 yields, then sleep
+        std::this_thread::yield();
+        spins += kSpinIterations / 64;
+      }
     }
     if (generation_.load(std::memory_order_acquire) == seen) {
       std::unique_lock lock(mutex_);

@@ -1,0 +1,112 @@
+#include "engine/batch_runner.h"
+
+#include <algorithm>
+#include <memory>
+#include <unordered_map>
+
+#include "core/log.h"
+
+namespace mx {
+
+BatchRunner::BatchRunner(const Model& model, KernelTable kernels, int n_threads, int32_t n_seq, int64_t n_ctx,
+                         int64_t max_batch)
+    : model_(model),
+      ctx_(n_threads, std::move(kernels)),
+      cache_(model.config, n_ctx, n_seq),
+      scheduler_(model, ctx_, cache_, max_batch) {
+  stats_.kv_capacity = n_ctx * n_seq;
+  thread_ = std::thread([this] { loop(); });
+}
+
+BatchRunner::~BatchRunner() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+Expected<uint64_t> BatchRunner::submit(ScheduledRequest request) {
+  if (request.prompt.empty()) return make_error("the prompt is empty");
+  const auto n = static_cast<int64_t>(request.prompt.size());
+  if (n >= cache_.n_ctx())
+    return make_error("the prompt has {} tokens but the context holds {} (with room to generate)", n,
+                      cache_.n_ctx());
+  uint64_t id;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return make_error("the server is shutting down");
+    id = next_id_++;
+    inbox_.emplace_back(id, std::move(request));
+  }
+  wake_.notify_all();
+  return id;
+}
+
+void BatchRunner::cancel(uint64_t id) {
+  {
+    std::lock_guard lock(mutex_);
+    cancels_.push_back(id);
+  }
+  wake_.notify_all();
+}
+
+BatchRunnerStats BatchRunner::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void BatchRunner::loop() {
+  std::unordered_map<uint64_t, uint64_t> scheduled;  // runner id -> scheduler id
+  for (;;) {
+    std::deque<std::pair<uint64_t, ScheduledRequest>> arrived;
+    std::vector<uint64_t> cancels;
+    bool stopping;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || !inbox_.empty() || !cancels_.empty() || !scheduler_.idle(); });
+      arrived.swap(inbox_);
+      cancels.swap(cancels_);
+      stopping = stopping_;
+    }
+    for (auto& [id, request] : arrived) {
+      if (std::find(cancels.begin(), cancels.end(), id) != cancels.end() || stopping) {
+        GenerateStats stats;
+        stats.finish = FinishReason::kStopped;
+        if (request.on_done) request.on_done(stats);
+        continue;
+      }
+      // The runner's id is forgotten when the request ends, whichever way it does.
+      auto on_done = std::make_shared<std::function<void(const GenerateStats&)>>(std::move(request.on_done));
+      request.on_done = [&scheduled, id, on_done](const GenerateStats& s) {
+        scheduled.erase(id);
+        if (*on_done) (*on_done)(s);
+      };
+      if (auto sid = scheduler_.submit(std::move(request))) {
+        scheduled[id] = *sid;
+      } else {  // submit() checked what the scheduler checks, so this is not expected
+        MX_LOG_ERROR("request {} refused: {}", id, sid.error().message);
+        GenerateStats stats;
+        stats.finish = FinishReason::kStopped;
+        if (*on_done) (*on_done)(stats);
+      }
+    }
+    for (const uint64_t id : cancels)
+      if (auto it = scheduled.find(id); it != scheduled.end()) scheduler_.cancel(it->second);
+    if (stopping)
+      for (const auto& [id, sid] : scheduled) scheduler_.cancel(sid);
+    if (auto st = scheduler_.step(); !st) MX_LOG_ERROR("forward pass failed: {}", st.error().message);
+    {
+      std::lock_guard lock(mutex_);
+      stats_.running = scheduler_.running();
+      stats_.waiting = scheduler_.waiting();
+      stats_.kv_used = 0;
+      for (int32_t s = 0; s < cache_.n_seq(); ++s) stats_.kv_used += cache_.length(s);
+      stats_.scheduler = scheduler_.stats();
+      if (stopping && scheduler_.idle() && inbox_.empty()) return;
+    }
+  }
+}
+
+}  // namespace mx

@@ -1,0 +1,54 @@
+// The scheduler on a thread of its own, for callers on other threads (the HTTP server):
+// submit and cancel from anywhere; the runner steps the scheduler whenever it has work
+// and sleeps when it has none. Request callbacks run on the runner's thread.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "engine/scheduler.h"
+
+namespace mx {
+
+struct BatchRunnerStats {
+  size_t running = 0, waiting = 0;
+  int64_t kv_used = 0, kv_capacity = 0;  // positions held in the KV cache / all slots' room
+  SchedulerStats scheduler;
+};
+
+class BatchRunner {
+ public:
+  // `n_seq` sequences of up to `n_ctx` tokens each run together.
+  BatchRunner(const Model& model, KernelTable kernels, int n_threads, int32_t n_seq, int64_t n_ctx,
+              int64_t max_batch = kMaxBatch);
+  ~BatchRunner();  // cancels what is left and joins the thread
+
+  // Queues a request (an error if it can never run); callbacks and on_done will follow
+  // on the runner's thread.
+  Expected<uint64_t> submit(ScheduledRequest request);
+  void cancel(uint64_t id);
+  BatchRunnerStats stats() const;
+  int64_t n_ctx() const { return cache_.n_ctx(); }
+
+ private:
+  void loop();
+
+  const Model& model_;
+  ExecContext ctx_;
+  KvCache cache_;
+  Scheduler scheduler_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::pair<uint64_t, ScheduledRequest>> inbox_;
+  std::vector<uint64_t> cancels_;
+  uint64_t next_id_ = 1;
+  bool stopping_ = false;
+  BatchRunnerStats stats_;  // refreshed after each step
+  std::thread thread_;
+};
+
+}  // namespace mx

@@ -1,0 +1,144 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+#include <chrono>
+
+namespace mx {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+}  // namespace
+
+struct Scheduler::Sequence {
+  uint64_t id = 0;
+  ScheduledRequest request;
+  std::optional<Generation> generation;  // refers to request.options: a Sequence never moves
+  int32_t slot = -1;
+  size_t prompt_done = 0;        // prompt tokens already in the cache
+  std::optional<Token> pending;  // sampled, to run through the model next
+  bool done = false;
+  Clock::time_point submitted, first_token;
+
+  bool prefilling() const { return prompt_done < request.prompt.size(); }
+};
+
+Scheduler::Scheduler(const Model& model, ExecContext& ctx, KvCache& cache, int64_t max_batch)
+    : model_(model), ctx_(ctx), cache_(cache), max_batch_(std::clamp<int64_t>(max_batch, 1, kMaxBatch)) {
+  for (int32_t s = cache.n_seq() - 1; s >= 0; --s) free_slots_.push_back(s);
+}
+
+Scheduler::~Scheduler() = default;
+
+Expected<uint64_t> Scheduler::submit(ScheduledRequest request) {
+  if (request.prompt.empty()) return make_error("the prompt is empty");
+  const auto n = static_cast<int64_t>(request.prompt.size());
+  if (n >= cache_.n_ctx())
+    return make_error("the prompt has {} tokens but a sequence's context holds {}", n, cache_.n_ctx());
+  auto s = std::make_unique<Sequence>();
+  s->id = next_id_++;
+  s->request = std::move(request);
+  s->generation.emplace(s->request.options, model_.config.n_vocab, s->request.prompt);
+  s->submitted = Clock::now();
+  waiting_.push_back(std::move(s));
+  return waiting_.back()->id;
+}
+
+void Scheduler::cancel(uint64_t id) { cancelled_.push_back(id); }
+
+void Scheduler::end(Sequence& s, FinishReason reason) {
+  s.generation->finish(reason);
+  s.done = true;
+  GenerateStats& stats = s.generation->stats();
+  const auto now = Clock::now();
+  if (s.first_token == Clock::time_point{}) s.first_token = now;
+  stats.prompt_seconds = seconds_between(s.submitted, s.first_token);
+  stats.gen_seconds = seconds_between(s.first_token, now);
+  if (s.slot >= 0) {
+    cache_.clear(s.slot);
+    free_slots_.push_back(s.slot);
+    s.slot = -1;
+  }
+  if (s.request.on_done) s.request.on_done(stats);
+}
+
+void Scheduler::end_cancelled() {
+  for (const uint64_t id : cancelled_) {
+    auto match = [&](const std::unique_ptr<Sequence>& s) { return s->id == id && !s->done; };
+    if (auto it = std::find_if(running_.begin(), running_.end(), match); it != running_.end()) {
+      end(**it, FinishReason::kStopped);
+    } else if (auto w = std::find_if(waiting_.begin(), waiting_.end(), match); w != waiting_.end()) {
+      end(**w, FinishReason::kStopped);
+      waiting_.erase(w);
+    }
+  }
+  cancelled_.clear();
+  std::erase_if(running_, [](const std::unique_ptr<Sequence>& s) { return s->done; });
+}
+
+void Scheduler::admit() {
+  while (!waiting_.empty() && !free_slots_.empty()) {
+    std::unique_ptr<Sequence> s = std::move(waiting_.front());
+    waiting_.pop_front();
+    s->slot = free_slots_.back();
+    free_slots_.pop_back();
+    cache_.clear(s->slot);
+    running_.push_back(std::move(s));
+  }
+}
+
+Status Scheduler::step() {
+  end_cancelled();
+  admit();
+  batch_.clear();
+  std::vector<Sequence*> wants_logits;  // the owner of each row with logits, in batch order
+  for (auto& s : running_)
+    if (s->pending) {
+      batch_.add(*s->pending, static_cast<int32_t>(cache_.length(s->slot)), s->slot, true);
+      wants_logits.push_back(s.get());
+    }
+  const int64_t decode_rows = batch_.size();
+  // Prompts fill what is left, oldest first: a chunk per sequence, its last token's logits
+  // only when the chunk ends the prompt.
+  for (auto& s : running_) {
+    const int64_t room = max_batch_ - batch_.size();
+    if (room <= 0) break;
+    if (!s->prefilling()) continue;
+    const size_t n = std::min<size_t>(static_cast<size_t>(room), s->request.prompt.size() - s->prompt_done);
+    const int64_t start = cache_.length(s->slot);
+    for (size_t i = 0; i < n; ++i) {
+      const bool last = s->prompt_done + i + 1 == s->request.prompt.size();
+      batch_.add(s->request.prompt[s->prompt_done + i], static_cast<int32_t>(start + i), s->slot, last);
+      if (last) wants_logits.push_back(s.get());
+    }
+    s->prompt_done += n;
+  }
+  if (batch_.size() == 0) return {};
+
+  const size_t n_vocab = static_cast<size_t>(model_.config.n_vocab);
+  logits_.resize(wants_logits.size() * n_vocab);
+  if (auto st = forward(model_, batch_, cache_, ctx_, logits_.data()); !st) return st;
+  ++stats_.steps;
+  stats_.decode_rows += decode_rows;
+  stats_.prompt_rows += batch_.size() - decode_rows;
+  stats_.max_batch = std::max(stats_.max_batch, batch_.size());
+
+  for (size_t k = 0; k < wants_logits.size(); ++k) {
+    Sequence& s = *wants_logits[k];
+    if (s.first_token == Clock::time_point{}) s.first_token = Clock::now();
+    s.pending.reset();
+    const std::span<const float> row(logits_.data() + k * n_vocab, n_vocab);
+    const std::optional<Token> tok = s.generation->next(row, s.request.callbacks);
+    if (!tok) {
+      end(s, s.generation->stats().finish);
+    } else if (cache_.length(s.slot) >= cache_.n_ctx()) {
+      end(s, FinishReason::kContextFull);
+    } else {
+      s.pending = tok;
+    }
+  }
+  std::erase_if(running_, [](const std::unique_ptr<Sequence>& s) { return s->done; });
+  return {};
+}
+
+}  // namespace mx

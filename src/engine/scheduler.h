@@ -1,0 +1,76 @@
+// Continuous batching: many generations share the model. Each step runs ONE forward batch
+// holding the next token of every sequence that is generating plus chunks of prompts
+// still being read (chunked prefill), so a long prompt never stalls the others' streams
+// for more than a step. Up to n_seq sequences hold a KV-cache slot; further requests
+// wait in order of arrival. Cancelling one request touches only that request.
+//
+// Not thread-safe: one thread submits, cancels and steps (the server serialises access).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "engine/generate.h"
+#include "engine/generation.h"
+
+namespace mx {
+
+struct ScheduledRequest {
+  std::vector<Token> prompt;
+  GenerateOptions options;
+  GenerateCallbacks callbacks;                      // called from step()
+  std::function<void(const GenerateStats&)> on_done;  // once, when the request ends
+};
+
+struct SchedulerStats {
+  int64_t steps = 0;
+  int64_t decode_rows = 0;   // generated-token rows run
+  int64_t prompt_rows = 0;   // prompt-token rows run
+  int64_t max_batch = 0;     // most rows in one step
+};
+
+class Scheduler {
+ public:
+  // `cache` has one slot per concurrent sequence (KvCache n_seq); `max_batch` bounds the
+  // rows of one step (decode rows first, prompt chunks fill the rest).
+  Scheduler(const Model& model, ExecContext& ctx, KvCache& cache, int64_t max_batch = kMaxBatch);
+  ~Scheduler();
+
+  // Queues a request; its id, or an error if it can never run (empty, or a prompt that
+  // leaves no room to generate in a slot's context).
+  Expected<uint64_t> submit(ScheduledRequest request);
+  // Ends the request with FinishReason::kStopped before the next step runs anything of it.
+  void cancel(uint64_t id);
+  // Runs one forward batch. Returns an error only if the model fails.
+  Status step();
+
+  bool idle() const { return running_.empty() && waiting_.empty(); }
+  size_t running() const { return running_.size(); }
+  size_t waiting() const { return waiting_.size(); }
+  const SchedulerStats& stats() const { return stats_; }
+
+ private:
+  struct Sequence;
+  void admit();
+  void end(Sequence& s, FinishReason reason);
+  void end_cancelled();
+
+  const Model& model_;
+  ExecContext& ctx_;
+  KvCache& cache_;
+  int64_t max_batch_;
+  uint64_t next_id_ = 1;
+  std::vector<std::unique_ptr<Sequence>> running_;  // hold a slot, in order of admission
+  std::deque<std::unique_ptr<Sequence>> waiting_;
+  std::vector<int32_t> free_slots_;
+  std::vector<uint64_t> cancelled_;
+  std::vector<float> logits_;
+  Batch batch_;
+  SchedulerStats stats_;
+};
+
+}  // namespace mx

@@ -1,0 +1,165 @@
+// Continuous batching gives every request exactly the tokens it gets alone: many at once,
+// with small prefill chunks, with more requests than slots, and when one is cancelled.
+#include "engine/scheduler.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+#include "gguf/gguf_file.h"
+#include "test_paths.h"
+#include "tokenizer/tokenizer.h"
+
+namespace mx {
+namespace {
+
+const char* kPrompts[] = {
+    "Once upon a time",
+    "One day, a little girl named Lily went to the park with her mom. She saw a big tree and wanted to climb it.",
+    "Tom had a big red ball.",
+    "The sun was hot and the sky was blue.",
+    "They wanted to play with the box. They wanted to play with the box.",
+    "The cat sat on the mat.",
+    "Sam and his dog",
+    "There was a little bird who could not fly. Every day it watched the other birds",
+};
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto m = Model::load(test::shared_path("models/stories260K.gguf"), kernels_);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    model_ = std::move(*m);
+    auto file = gguf::File::open(test::shared_path("models/stories260K.gguf"));
+    ASSERT_TRUE(file.ok());
+    auto tok = Tokenizer::from_gguf(*file);
+    ASSERT_TRUE(tok.ok());
+    tokenizer_ = std::move(*tok);
+  }
+
+  GenerateOptions options(int i) const {
+    // Greedy for half the requests, seeded sampling for the others.
+    GenerateOptions o{.n_predict = 24 + 3 * (i % 5), .sampling = {.temperature = i % 2 ? 0.8f : 0.0f}};
+    o.sampling.seed = 100 + static_cast<uint64_t>(i);
+    return o;
+  }
+  std::vector<Token> prompt(int i) const { return tokenizer_->encode(kPrompts[i % 8], true, false); }
+
+  // What request i generates alone, through generate().
+  std::vector<Token> alone(int i) {
+    ExecContext ctx(2, kernels_);
+    KvCache cache(model_->config, 256);
+    std::vector<Token> out;
+    auto s = generate(*model_, ctx, cache, prompt(i), options(i),
+                      {.is_end = [&](Token t) { return tokenizer_->vocab().is_eog(t); },
+                       .on_token = [&](Token t) { out.push_back(t); return true; }, .on_logprobs = nullptr});
+    EXPECT_TRUE(s.ok());
+    return out;
+  }
+
+  struct Outcome {
+    std::vector<Token> tokens;
+    std::optional<GenerateStats> stats;
+  };
+
+  // Runs requests 0..n-1 through one scheduler; `cancel_at`: request -> tokens after which
+  // it is cancelled.
+  std::map<uint64_t, Outcome> together(int n, int32_t slots, int64_t max_batch, std::map<int, int> cancel_at = {},
+                                       SchedulerStats* stats = nullptr) {
+    ExecContext ctx(2, kernels_);
+    KvCache cache(model_->config, 256, slots);
+    Scheduler scheduler(*model_, ctx, cache, max_batch);
+    std::map<uint64_t, Outcome> out;
+    std::map<uint64_t, int> index;
+    for (int i = 0; i < n; ++i) {
+      auto id = std::make_shared<uint64_t>(0);
+      ScheduledRequest r{.prompt = prompt(i), .options = options(i), .callbacks = {}, .on_done = nullptr};
+      r.callbacks.is_end = [&](Token t) { return tokenizer_->vocab().is_eog(t); };
+      r.callbacks.on_token = [&, id, i](Token t) {
+        out[*id].tokens.push_back(t);
+        if (cancel_at.count(i) && static_cast<int>(out[*id].tokens.size()) == cancel_at[i]) scheduler.cancel(*id);
+        return true;
+      };
+      r.on_done = [&, id](const GenerateStats& s) { out[*id].stats = s; };
+      auto submitted = scheduler.submit(std::move(r));
+      EXPECT_TRUE(submitted.ok());
+      *id = *submitted;
+      index[*id] = i;
+    }
+    for (int guard = 0; !scheduler.idle() && guard < 10000; ++guard) EXPECT_TRUE(scheduler.step().ok());
+    EXPECT_TRUE(scheduler.idle());
+    for (int32_t s = 0; s < slots; ++s) EXPECT_EQ(cache.length(s), 0) << "slot " << s << " not freed";
+    if (stats) *stats = scheduler.stats();
+    std::map<uint64_t, Outcome> by_request;
+    for (auto& [id, o] : out) by_request[static_cast<uint64_t>(index[id])] = std::move(o);
+    return by_request;
+  }
+
+  KernelTable kernels_ = best_kernels(CpuFeatures::detect());
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+};
+
+TEST_F(SchedulerTest, SixteenAtOnceGiveTheTokensEachGetsAlone) {
+  SchedulerStats stats;
+  const auto got = together(16, 16, kMaxBatch, {}, &stats);
+  ASSERT_EQ(got.size(), 16u);
+  for (int i = 0; i < 16; ++i) {
+    EXPECT_EQ(got.at(i).tokens, alone(i)) << "request " << i;
+    ASSERT_TRUE(got.at(i).stats);
+    EXPECT_EQ(got.at(i).stats->n_generated, static_cast<int64_t>(got.at(i).tokens.size()));
+  }
+  EXPECT_GT(stats.max_batch, 16);  // all prompts went in together
+}
+
+TEST_F(SchedulerTest, SmallChunksAndMoreRequestsThanSlots) {
+  SchedulerStats stats;
+  const auto got = together(10, 3, 7, {}, &stats);  // prompts in chunks of <= 7 rows beside decodes
+  ASSERT_EQ(got.size(), 10u);
+  for (int i = 0; i < 10; ++i) EXPECT_EQ(got.at(i).tokens, alone(i)) << "request " << i;
+  EXPECT_LE(stats.max_batch, 7);
+  EXPECT_GT(stats.prompt_rows, 0);
+}
+
+TEST_F(SchedulerTest, CancellingOneLeavesTheOthersAlone) {
+  const auto got = together(6, 4, kMaxBatch, {{1, 5}, {4, 2}});
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(got.at(i).stats);
+    if (i == 1 || i == 4) {
+      EXPECT_EQ(got.at(i).stats->finish, FinishReason::kStopped);
+      EXPECT_EQ(got.at(i).tokens.size(), i == 1 ? 5u : 2u);
+      const auto full = alone(i);
+      EXPECT_TRUE(std::equal(got.at(i).tokens.begin(), got.at(i).tokens.end(), full.begin()));
+    } else {
+      EXPECT_EQ(got.at(i).tokens, alone(i)) << "request " << i;
+      EXPECT_NE(got.at(i).stats->finish, FinishReason::kStopped);
+    }
+  }
+}
+
+TEST_F(SchedulerTest, RefusesPromptsThatCannotFitAndCancelsWaitingRequests) {
+  ExecContext ctx(1, kernels_);
+  KvCache cache(model_->config, 16, 1);
+  Scheduler scheduler(*model_, ctx, cache);
+  auto too_long = scheduler.submit({.prompt = std::vector<Token>(16, 5), .options = {}, .callbacks = {}, .on_done = nullptr});
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_NE(too_long.error().message.find("16 tokens"), std::string::npos) << too_long.error().message;
+  EXPECT_FALSE(scheduler.submit({}).ok());  // empty
+  int done = 0;
+  std::optional<FinishReason> second;
+  auto first = scheduler.submit({.prompt = {1, 403}, .options = {.n_predict = 4}, .callbacks = {},
+                                 .on_done = [&](const GenerateStats&) { ++done; }});
+  auto queued = scheduler.submit({.prompt = {1, 403}, .options = {.n_predict = 4}, .callbacks = {},
+                                  .on_done = [&](const GenerateStats& s) { second = s.finish; }});
+  ASSERT_TRUE(first.ok() && queued.ok());
+  ASSERT_TRUE(scheduler.step().ok());
+  EXPECT_EQ(scheduler.running(), 1u);
+  EXPECT_EQ(scheduler.waiting(), 1u);
+  scheduler.cancel(*queued);
+  while (!scheduler.idle()) ASSERT_TRUE(scheduler.step().ok());
+  EXPECT_EQ(done, 1);
+  EXPECT_EQ(second, FinishReason::kStopped);
+}
+
+}  // namespace
+}  // namespace mx

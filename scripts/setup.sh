@@ -9,6 +9,7 @@ packages=(
   libcli11-dev                          # command-line parsing
   nlohmann-json3-dev                    # JSON (golden manifests, bench --json, chat template contexts)
   libpcre2-dev                          # Unicode-aware pre-tokenizer regexes (BPE vocabularies)
+  libcpp-httplib-dev                    # HTTP/1.1 server of `moxing serve` (and the test client)
   python3-jinja2                        # reference renderer for the chat-template differential test
   python3-jsonschema                    # reference validator for JSON-Schema-constrained output tests
   libgtest-dev                          # unit tests

@@ -51,5 +51,6 @@ Runner add_template(CLI::App& app);
 Runner add_forge(CLI::App& app);
 Runner add_quantize(CLI::App& app);
 Runner add_quality(CLI::App& app);
+Runner add_serve(CLI::App& app);
 
 }  // namespace mx::cli

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     runners[s] = add(*s);
   };
   sub("run", "Generate text from a prompt", add_run);
+  sub("serve", "Serve the model over an OpenAI-compatible HTTP API", add_serve);
   sub("info", "Show a GGUF file's metadata and tensors", add_info);
   sub("perplexity", "Measure perplexity of a model on a text file", add_perplexity);
   sub("tokenize", "Show the tokens a model's tokenizer makes of a text", add_tokenize);

@@ -96,7 +96,7 @@ TEST(Cli, TokenizePrintsIdsAndPiecesAndWorksOnVocabularyOnlyFiles) {
 }
 
 TEST(Cli, EveryCommandHasHelp) {
-  for (const std::string cmd : {"", "run", "info", "perplexity", "bench", "tokenize", "template", "forge", "quantize", "quality"}) {
+  for (const std::string cmd : {"", "run", "info", "perplexity", "bench", "tokenize", "template", "forge", "quantize", "quality", "serve"}) {
     const auto r = run(cmd + " --help");
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;

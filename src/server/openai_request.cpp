@@ -1,0 +1,223 @@
+#include "server/openai_request.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "sampling/json_schema.h"
+
+namespace mx::server {
+
+namespace {
+
+using nlohmann::json;
+
+struct BadField {
+  std::string param, message;
+};
+
+[[noreturn]] void bad(const std::string& param, const std::string& message) { throw BadField{param, message}; }
+
+// The field if present and not null, else nullptr.
+const json* field(const json& body, const char* name) {
+  const auto it = body.find(name);
+  return it == body.end() || it->is_null() ? nullptr : &*it;
+}
+
+double number(const json& body, const char* name, double lo, double hi) {
+  const json& v = *field(body, name);
+  if (!v.is_number()) bad(name, fmt::format("'{}' must be a number", name));
+  const double x = v.get<double>();
+  if (!(x >= lo && x <= hi)) bad(name, fmt::format("'{}' must be between {} and {}", name, lo, hi));
+  return x;
+}
+
+int64_t integer(const json& body, const char* name, int64_t lo, int64_t hi) {
+  const json& v = *field(body, name);
+  if (!v.is_number_integer()) bad(name, fmt::format("'{}' must be an integer", name));
+  const int64_t x = v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX ? INT64_MAX : v.get<int64_t>();
+  if (x < lo || x > hi) bad(name, fmt::format("'{}' must be between {} and {}", name, lo, hi));
+  return x;
+}
+
+bool boolean(const json& body, const char* name) {
+  const json& v = *field(body, name);
+  if (!v.is_boolean()) bad(name, fmt::format("'{}' must be true or false", name));
+  return v.get<bool>();
+}
+
+template <class T, class Read>
+void read(const json& body, const char* name, T& out, Read reader) {
+  if (field(body, name)) out = static_cast<T>(reader(body, name));
+}
+
+// A message's content: a string, or an array of parts of which the text ones are joined.
+std::string content_text(const json& content, const std::string& param) {
+  if (content.is_string()) return content.get<std::string>();
+  if (content.is_null()) return "";
+  if (!content.is_array()) bad(param, "content must be a string or an array of content parts");
+  std::string text;
+  for (const json& part : content) {
+    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+      bad(param, "only text content parts ({\"type\": \"text\", \"text\": ...}) are supported");
+    text += part["text"].get<std::string>();
+  }
+  return text;
+}
+
+nlohmann::ordered_json messages_of(const json& body) {
+  const json* m = field(body, "messages");
+  if (!m) bad("messages", "'messages' is required");
+  if (!m->is_array() || m->empty()) bad("messages", "'messages' must be a non-empty array");
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < m->size(); ++i) {
+    const json& msg = (*m)[i];
+    const std::string at = fmt::format("messages[{}]", i);
+    if (!msg.is_object()) bad(at, "each message must be an object");
+    if (!msg.contains("role") || !msg["role"].is_string()) bad(at + ".role", "each message needs a 'role' string");
+    nlohmann::ordered_json one = {{"role", msg["role"]},
+                                  {"content", content_text(msg.contains("content") ? msg["content"] : json(nullptr),
+                                                           at + ".content")}};
+    if (msg.contains("name") && msg["name"].is_string()) one["name"] = msg["name"];
+    out.push_back(std::move(one));
+  }
+  return out;
+}
+
+void read_prompt(const json& body, CompletionRequest& r) {
+  const json* p = field(body, "prompt");
+  if (!p) bad("prompt", "'prompt' is required");
+  if (p->is_string()) {
+    r.prompt_text = p->get<std::string>();
+  } else if (p->is_array() && p->size() == 1 && (*p)[0].is_string()) {
+    r.prompt_text = (*p)[0].get<std::string>();
+  } else if (p->is_array() && !p->empty() && std::all_of(p->begin(), p->end(), [](const json& t) { return t.is_number_integer(); })) {
+    for (const json& t : *p) r.prompt_tokens.push_back(t.get<Token>());
+  } else {
+    bad("prompt", "'prompt' must be a string, or an array of token ids (one prompt per request)");
+  }
+}
+
+void read_stop(const json& body, CompletionRequest& r) {
+  const json* s = field(body, "stop");
+  if (!s) return;
+  if (s->is_string()) {
+    r.stop.push_back(s->get<std::string>());
+  } else if (s->is_array()) {
+    for (const json& x : *s) {
+      if (!x.is_string()) bad("stop", "'stop' must be a string or an array of strings");
+      r.stop.push_back(x.get<std::string>());
+    }
+  } else {
+    bad("stop", "'stop' must be a string or an array of strings");
+  }
+  std::erase(r.stop, std::string());
+}
+
+void read_logit_bias(const json& body, SamplingParams& p) {
+  const json* b = field(body, "logit_bias");
+  if (!b) return;
+  if (!b->is_object()) bad("logit_bias", "'logit_bias' must map token ids to numbers");
+  for (const auto& [key, value] : b->items()) {
+    Token id = -1;
+    const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), id);
+    if (ec != std::errc() || end != key.data() + key.size() || id < 0)
+      bad("logit_bias", fmt::format("'logit_bias' key '{}' is not a token id", key));
+    if (!value.is_number()) bad("logit_bias", fmt::format("'logit_bias' value for {} must be a number", key));
+    p.logit_bias.push_back({id, std::clamp(value.get<float>(), -100.0f, 100.0f)});
+  }
+}
+
+void read_response_format(const json& body, CompletionRequest& r) {
+  const json* f = field(body, "response_format");
+  if (!f) return;
+  if (!f->is_object() || !f->contains("type") || !(*f)["type"].is_string())
+    bad("response_format", "'response_format' must be an object with a 'type'");
+  const std::string type = (*f)["type"].get<std::string>();
+  if (type == "text") return;
+  if (type == "json_object") {
+    r.grammar = json_object_gbnf();
+    return;
+  }
+  if (type != "json_schema") bad("response_format.type", "'type' must be text, json_object or json_schema");
+  const json* js = field(*f, "json_schema");
+  if (!js || !js->is_object() || !js->contains("schema"))
+    bad("response_format.json_schema", "'json_schema' must be an object with a 'schema'");
+  auto gbnf = json_schema_to_gbnf((*js)["schema"].dump());
+  if (!gbnf) bad("response_format.json_schema.schema", gbnf.error().message);
+  r.grammar = std::move(*gbnf);
+}
+
+void read_sampling(const json& body, CompletionRequest& r) {
+  SamplingParams& p = r.options.sampling;
+  read(body, "temperature", p.temperature, [](const json& b, const char* n) { return number(b, n, 0, 2); });
+  read(body, "top_p", p.top_p, [](const json& b, const char* n) { return number(b, n, 0, 1); });
+  read(body, "top_k", p.top_k, [](const json& b, const char* n) { return integer(b, n, 0, 1 << 20); });
+  read(body, "min_p", p.min_p, [](const json& b, const char* n) { return number(b, n, 0, 1); });
+  read(body, "typical_p", p.typical_p, [](const json& b, const char* n) { return number(b, n, 0, 1); });
+  read(body, "presence_penalty", p.penalties.presence, [](const json& b, const char* n) { return number(b, n, -2, 2); });
+  read(body, "frequency_penalty", p.penalties.frequency, [](const json& b, const char* n) { return number(b, n, -2, 2); });
+  read(body, "repeat_penalty", p.penalties.repeat, [](const json& b, const char* n) { return number(b, n, 0, 10); });
+  read(body, "repeat_last_n", p.penalties.last_n, [](const json& b, const char* n) { return integer(b, n, -1, 1 << 20); });
+  read(body, "dry_multiplier", p.dry.multiplier, [](const json& b, const char* n) { return number(b, n, 0, 100); });
+  read(body, "dry_base", p.dry.base, [](const json& b, const char* n) { return number(b, n, 1, 100); });
+  read(body, "dry_allowed_length", p.dry.allowed_length, [](const json& b, const char* n) { return integer(b, n, 0, 1 << 20); });
+  read(body, "dry_penalty_last_n", p.dry.last_n, [](const json& b, const char* n) { return integer(b, n, -1, 1 << 20); });
+  if (field(body, "seed")) p.seed = static_cast<uint64_t>(integer(body, "seed", INT64_MIN, INT64_MAX));
+  read_logit_bias(body, p);
+  if (const json* g = field(body, "loop_guard")) {
+    const auto mode = g->is_string() ? loop_guard_mode_from_name(g->get<std::string>()) : std::nullopt;
+    if (!mode) bad("loop_guard", "'loop_guard' must be penalize, stop or off");
+    r.options.loop_guard.mode = *mode;
+  }
+}
+
+}  // namespace
+
+std::variant<CompletionRequest, ApiError> parse_completion_request(const json& body, bool chat,
+                                                                   const GenerateOptions& defaults) {
+  if (!body.is_object()) return invalid_request("the request body must be a JSON object");
+  CompletionRequest r;
+  r.chat = chat;
+  r.options = defaults;
+  try {
+    if (const json* m = field(body, "model")) {
+      if (!m->is_string()) bad("model", "'model' must be a string");
+      r.model = m->get<std::string>();
+    }
+    if (chat) r.messages = messages_of(body);
+    else read_prompt(body, r);
+    if (field(body, "max_tokens")) r.options.n_predict = integer(body, "max_tokens", 0, INT32_MAX);
+    if (field(body, "max_completion_tokens"))
+      r.options.n_predict = integer(body, "max_completion_tokens", 0, INT32_MAX);
+    if (field(body, "n") && integer(body, "n", 1, 128) != 1)
+      bad("n", "only n = 1 is supported; send several requests for several choices");
+    read_sampling(body, r);
+    read_stop(body, r);
+    if (field(body, "stream")) r.stream = boolean(body, "stream");
+    if (const json* so = field(body, "stream_options")) {
+      if (!so->is_object()) bad("stream_options", "'stream_options' must be an object");
+      if (field(*so, "include_usage")) r.include_usage = boolean(*so, "include_usage");
+    }
+    if (!chat && field(body, "echo")) r.echo = boolean(body, "echo");
+    if (chat) {
+      if (field(body, "logprobs")) r.options.logprobs = boolean(body, "logprobs");
+      if (field(body, "top_logprobs")) r.options.top_logprobs = static_cast<int>(integer(body, "top_logprobs", 0, 20));
+    } else if (const json* lp = field(body, "logprobs")) {  // completions: an integer 0..5
+      if (!lp->is_number_integer()) bad("logprobs", "'logprobs' must be an integer");
+      r.options.logprobs = true;
+      r.options.top_logprobs = static_cast<int>(integer(body, "logprobs", 0, 5));
+    }
+    read_response_format(body, r);
+    if (const json* g = field(body, "grammar")) {
+      if (!g->is_string()) bad("grammar", "'grammar' must be a GBNF string");
+      if (!r.grammar.empty()) bad("grammar", "give 'grammar' or 'response_format', not both");
+      r.grammar = g->get<std::string>();
+    }
+  } catch (const BadField& e) {
+    return invalid_request(e.message, e.param);
+  }
+  if (auto st = validate(r.options.sampling); !st) return invalid_request(st.error().message);
+  return r;
+}
+
+}  // namespace mx::server

@@ -1,0 +1,76 @@
+// `moxing serve`: an OpenAI-compatible HTTP server. Requests become sequences of one
+// batch runner (continuous batching); each HTTP thread waits on its request's output
+// channel and writes JSON or server-sent events. Routes: /health, /v1/models,
+// /v1/chat/completions, /v1/completions, /tokenize, /detokenize, /metrics.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/batch_runner.h"
+#include "engine/chat_format.h"
+#include "engine/generate.h"
+#include "server/metrics.h"
+#include "tokenizer/tokenizer.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}  // namespace httplib
+
+namespace mx::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;                  // 0: any free port (see port())
+  int32_t parallel = 4;             // sequences generated at once
+  int64_t ctx_size = 0;             // per sequence; 0: the model's, at most 4096
+  int threads = 2;
+  std::vector<std::string> api_keys;  // empty: no key needed
+  size_t max_body_bytes = 8u << 20;
+  int max_queue = 64;               // requests waiting beyond `parallel` before 503
+  int ping_seconds = 15;            // SSE comment lines keep idle streams open through proxies
+  std::string model_name = "moxing";
+  GenerateOptions defaults;         // sampling when a request does not say
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, const Model& model, const Tokenizer& tokenizer, KernelTable kernels,
+         ChatFormat format);
+  ~Server();
+
+  // Binds the address; false (and a logged reason) if it cannot.
+  bool bind();
+  int port() const { return port_; }
+  // Serves until stop(). Call after bind().
+  void serve();
+  // New requests get 503; streams in flight end; serve() returns.
+  void stop();
+  // Sequences running and waiting, KV cache use (for /metrics and tests).
+  BatchRunnerStats stats() const { return runner_.stats(); }
+
+ private:
+  void routes();
+  void completion(const httplib::Request& req, httplib::Response& res, bool chat);
+  void tokenize(const httplib::Request& req, httplib::Response& res);
+  void detokenize(const httplib::Request& req, httplib::Response& res);
+
+  ServerOptions options_;
+  const Model& model_;
+  const Tokenizer& tokenizer_;
+  ChatFormat format_;
+  std::vector<Token> dry_breakers_;
+  BatchRunner runner_;
+  std::unique_ptr<httplib::Server> http_;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> in_flight_{0};
+  std::atomic<uint64_t> next_id_{1};
+  Metrics metrics_;
+};
+
+}  // namespace mx::server

@@ -1,0 +1,243 @@
+// The HTTP server end to end, in-process on a free port of 127.0.0.1: OpenAI's response
+// shapes, streaming, errors, API keys, and continuous batching under concurrent clients
+// (same tokens as one at a time; clients that leave mid-stream free their sequence).
+#include "server/server.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <thread>
+
+#include "cli/common.h"
+#include "engine/chat_format.h"
+#include "gguf/gguf_file.h"
+#include "test_paths.h"
+
+namespace mx::server {
+namespace {
+
+using nlohmann::json;
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void start(ServerOptions options = {}) {
+    auto m = Model::load(test::shared_path("models/stories260K.gguf"), kernels_);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    model_ = std::move(*m);
+    auto tok = Tokenizer::from_gguf(model_->file);
+    ASSERT_TRUE(tok.ok());
+    tokenizer_ = std::move(*tok);
+    auto format = ChatFormat::from_model(model_->file, *tokenizer_);
+    ASSERT_TRUE(format.ok());
+    options.port = 0;
+    options.ctx_size = 256;
+    server_ = std::make_unique<Server>(options, *model_, *tokenizer_, kernels_, std::move(*format));
+    ASSERT_TRUE(server_->bind());
+    thread_ = std::thread([this] { server_->serve(); });
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(120, 0);
+    return c;
+  }
+  json post(const std::string& path, const json& body, int want_status = 200) {
+    auto r = client().Post(path, body.dump(), "application/json");
+    EXPECT_TRUE(r) << path;
+    if (!r) return {};
+    EXPECT_EQ(r->status, want_status) << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+  // The data lines of a streamed reply, [DONE] excluded; `done` tells whether it came.
+  static std::vector<json> events(const std::string& body, bool* done) {
+    std::vector<json> out;
+    *done = false;
+    for (size_t p = 0; (p = body.find("data: ", p)) != std::string::npos;) {
+      const size_t end = body.find("\n\n", p);
+      const std::string data = body.substr(p + 6, end - p - 6);
+      if (data == "[DONE]") *done = true;
+      else out.push_back(json::parse(data));
+      p = end;
+    }
+    return out;
+  }
+  std::string stream_text(const json& request) {
+    auto r = client().Post("/v1/chat/completions", request.dump(), "application/json");
+    EXPECT_TRUE(r && r->status == 200);
+    if (!r) return "";
+    bool done = false;
+    std::string text;
+    for (const json& e : events(r->body, &done))
+      if (!e["choices"].empty()) text += e["choices"][0]["delta"].value("content", "");
+    EXPECT_TRUE(done);
+    return text;
+  }
+
+  KernelTable kernels_ = best_kernels(CpuFeatures::detect());
+  std::unique_ptr<Model> model_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+TEST_F(ServerTest, CompletionsChatModelsAndStreamingAgree) {
+  start();
+  const json models = json::parse(client().Get("/v1/models")->body);
+  EXPECT_EQ(models["object"], "list");
+  EXPECT_EQ(models["data"][0]["object"], "model");
+  EXPECT_EQ(json::parse(client().Get("/health")->body)["status"], "ok");
+
+  const json c = post("/v1/completions", {{"prompt", "Once upon a time"}, {"max_tokens", 16}, {"temperature", 0}});
+  EXPECT_EQ(c["object"], "text_completion");
+  EXPECT_EQ(c["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(c["usage"]["completion_tokens"], 16);
+  EXPECT_EQ(c["usage"]["total_tokens"], c["usage"]["prompt_tokens"].get<int>() + 16);
+  // The same text generate() gives for the same tokens.
+  EXPECT_EQ(c["choices"][0]["text"].get<std::string>().substr(0, 12), ", there was ") << c;
+
+  const json chat_request = {{"messages", {{{"role", "system"}, {"content", "Be brief."}}, {{"role", "user"}, {"content", "Tell a story"}}}},
+                             {"max_tokens", 24}, {"temperature", 0}};
+  const json chat = post("/v1/chat/completions", chat_request);
+  EXPECT_EQ(chat["object"], "chat.completion");
+  EXPECT_EQ(chat["choices"][0]["message"]["role"], "assistant");
+  const std::string whole = chat["choices"][0]["message"]["content"];
+  EXPECT_FALSE(whole.empty());
+  json streamed = chat_request;
+  streamed["stream"] = true;
+  EXPECT_EQ(stream_text(streamed), whole);
+  streamed["stream_options"] = {{"include_usage", true}};
+  auto r = client().Post("/v1/chat/completions", streamed.dump(), "application/json");
+  bool done = false;
+  const auto ev = events(r->body, &done);
+  ASSERT_GE(ev.size(), 3u);
+  EXPECT_EQ(ev.front()["choices"][0]["delta"]["role"], "assistant");
+  EXPECT_TRUE(ev.back()["choices"].empty());
+  EXPECT_EQ(ev.back()["usage"]["completion_tokens"], 24);
+  EXPECT_EQ(ev[ev.size() - 2]["choices"][0]["finish_reason"], "length");
+}
+
+TEST_F(ServerTest, BadRequestsGetOpenAiErrors) {
+  start();
+  auto expect_error = [&](const std::string& path, const std::string& body, int status, const std::string& param) {
+    auto r = client().Post(path, body, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, status) << body << " -> " << r->body;
+    const json e = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(e.contains("error")) << r->body;
+    EXPECT_TRUE(e["error"]["message"].is_string());
+    if (!param.empty()) EXPECT_EQ(e["error"]["param"], param) << r->body;
+  };
+  expect_error("/v1/chat/completions", "{not json", 400, "");
+  expect_error("/v1/chat/completions", R"({"messages": "hi"})", 400, "messages");
+  expect_error("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "temperature": "warm"})", 400, "temperature");
+  expect_error("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": -1})", 400, "max_tokens");
+  expect_error("/v1/completions", R"({"prompt": [1, 99999]})", 400, "prompt");
+  expect_error("/v1/completions", R"({"prompt": "x", "response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "string", "pattern": "a"}}}})",
+               400, "response_format.json_schema.schema");
+  std::string long_prompt;
+  for (int i = 0; i < 300; ++i) long_prompt += "once upon a time ";
+  expect_error("/v1/completions", json{{"prompt", long_prompt}}.dump(), 400, "prompt");
+  auto r = client().Post("/v1/completions", json{{"prompt", long_prompt}}.dump(), "application/json");
+  EXPECT_EQ(json::parse(r->body)["error"]["code"], "context_length_exceeded");
+  EXPECT_EQ(client().Get("/v1/nothing")->status, 404);
+  // Unknown fields are ignored.
+  post("/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}, {"frobnicate", true}});
+}
+
+TEST_F(ServerTest, ApiKeyIsCheckedOnEveryRouteButHealth) {
+  ServerOptions o;
+  o.api_keys = {"secret-key"};
+  start(o);
+  httplib::Client c = client();
+  EXPECT_EQ(c.Get("/health")->status, 200);
+  EXPECT_EQ(c.Get("/v1/models")->status, 401);
+  auto wrong = c.Post("/v1/completions", httplib::Headers{{"Authorization", "Bearer secret-kez"}}, R"({"prompt": "x"})", "application/json");
+  EXPECT_EQ(wrong->status, 401);
+  EXPECT_EQ(json::parse(wrong->body)["error"]["code"], "invalid_api_key");
+  auto right = c.Get("/v1/models", httplib::Headers{{"Authorization", "Bearer secret-key"}});
+  EXPECT_EQ(right->status, 200);
+}
+
+TEST_F(ServerTest, JsonSchemaResponseFormatParses) {
+  start();
+  const json schema = {{"type", "object"},
+                       {"properties", {{"name", {{"type", "string"}, {"maxLength", 12}}}, {"age", {{"type", "integer"}}}}},
+                       {"required", {"name", "age"}}};
+  const json reply = post("/v1/chat/completions", {{"messages", {{{"role", "user"}, {"content", "A person"}}}},
+                                                   {"max_tokens", 100}, {"seed", 3},
+                                                   {"response_format", {{"type", "json_schema"}, {"json_schema", {{"name", "p"}, {"schema", schema}}}}}});
+  const json doc = json::parse(reply["choices"][0]["message"]["content"].get<std::string>(), nullptr, false);
+  ASSERT_TRUE(doc.is_object()) << reply;
+  EXPECT_TRUE(doc["name"].is_string());
+  EXPECT_TRUE(doc["age"].is_number_integer());
+}
+
+TEST_F(ServerTest, ConcurrentRequestsGetTheirSequentialTokens) {
+  ServerOptions o;
+  o.parallel = 8;
+  start(o);
+  const char* prompts[] = {"Once upon a time", "Tom had a big red ball.", "The sun was hot", "Lily saw a cat",
+                           "One day, a dog", "The bird sang", "Sam wanted a toy", "It was a rainy day"};
+  auto request = [&](int i) { return json{{"prompt", prompts[i % 8]}, {"max_tokens", 20 + i % 5}, {"temperature", 0}}; };
+  std::vector<std::string> alone(16);
+  for (int i = 0; i < 16; ++i) alone[i] = post("/v1/completions", request(i))["choices"][0]["text"];
+  std::vector<std::string> together(16);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 16; ++i)
+    clients.emplace_back([&, i] {
+      auto r = client().Post("/v1/completions", request(i).dump(), "application/json");
+      if (r && r->status == 200) together[i] = json::parse(r->body)["choices"][0]["text"];
+    });
+  for (auto& t : clients) t.join();
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(together[i], alone[i]) << "request " << i;
+  EXPECT_GT(server_->stats().scheduler.max_batch, 1);
+}
+
+TEST_F(ServerTest, ClientsThatLeaveMidStreamFreeTheirSequences) {
+  ServerOptions o;
+  o.parallel = 4;
+  start(o);
+  const json body = {{"messages", {{{"role", "user"}, {"content", "Tell me a long story"}}}}, {"max_tokens", 200},
+                     {"stream", true}, {"loop_guard", "off"}};
+  std::vector<std::thread> clients;
+  std::atomic<int> completed{0};
+  for (int i = 0; i < 12; ++i)
+    clients.emplace_back([&, i] {
+      httplib::Client c = client();
+      int chunks = 0;
+      std::string got;
+      httplib::Request req;
+      req.method = "POST";
+      req.path = "/v1/chat/completions";
+      req.body = body.dump();
+      req.set_header("Content-Type", "application/json");
+      req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+        got.append(data, n);
+        return i % 3 != 0 || ++chunks < 3;  // a third leave after a few chunks
+      };
+      httplib::Response res;
+      httplib::Error error;
+      const bool r = c.send(req, res, error);
+      if (i % 3 != 0 && r && got.find("data: [DONE]") != std::string::npos) ++completed;
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(completed.load(), 8);
+  // Every sequence ends and releases its cache within a few steps.
+  for (int i = 0; i < 100 && (server_->stats().running > 0 || server_->stats().kv_used > 0); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(server_->stats().running, 0u);
+  EXPECT_EQ(server_->stats().kv_used, 0);
+  // And the server still answers.
+  post("/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}});
+  const std::string metrics = client().Get("/metrics")->body;
+  EXPECT_NE(metrics.find("moxing_requests_total{route=\"chat\"} 12"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("moxing_active_sequences 0"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("moxing_kv_cache_used_tokens 0"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("moxing_time_to_first_token_seconds_count 9"), std::string::npos) << metrics;
+}
+
+}  // namespace
+}  // namespace mx::server

@@ -40,6 +40,7 @@ constexpr std::array kKeys = {
     KeySuffix{Key::kRopeFreqBaseSwa, "rope.freq_base_swa"},
     KeySuffix{Key::kAttnSoftcap, "attn_logit_softcapping"},
     KeySuffix{Key::kFinalSoftcap, "final_logit_softcapping"},
+    KeySuffix{Key::kPoolingType, "pooling_type"},
 };
 
 struct TensorEntry {

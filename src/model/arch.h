@@ -46,6 +46,7 @@ enum class Key {
   kRopeFreqBaseSwa,
   kAttnSoftcap,
   kFinalSoftcap,
+  kPoolingType,
 };
 std::string key_name(Key key, std::string_view arch);  // "qwen2.attention.head_count"
 

@@ -61,6 +61,11 @@ Expected<ModelConfig> ModelConfig::from_gguf(const gguf::File& f) {
   c.swa_pattern = f.get_int(key_name(Key::kSlidingWindowPattern, a)).value_or(c.arch.swa_pattern);
   c.attn_softcap = static_cast<float>(f.get_float(key_name(Key::kAttnSoftcap, a)).value_or(0.0));
   c.final_softcap = static_cast<float>(f.get_float(key_name(Key::kFinalSoftcap, a)).value_or(0.0));
+  switch (f.get_int(key_name(Key::kPoolingType, a)).value_or(1)) {
+    case 2: c.pooling = Pooling::kCls; break;
+    case 3: c.pooling = Pooling::kLast; break;
+    default: c.pooling = Pooling::kMean; break;
+  }
   if (c.n_swa < 0 || c.swa_pattern < 0 || c.attn_softcap < 0 || c.final_softcap < 0 ||
       !(c.rope_freq_base_swa > 0))
     return make_error("{}: invalid sliding-window or soft-capping metadata", f.name());

@@ -10,6 +10,9 @@
 
 namespace mx {
 
+// How an embedding is made of a text's hidden states ({arch}.pooling_type in GGUF).
+enum class Pooling { kMean, kCls, kLast };
+
 struct ModelConfig {
   ArchSpec arch;
   std::string name;        // general.name, for display
@@ -30,6 +33,7 @@ struct ModelConfig {
   int64_t swa_pattern = 0;              // layer il is local when il % pattern < pattern - 1
   float attn_softcap = 0.0f;            // 0: off
   float final_softcap = 0.0f;
+  Pooling pooling = Pooling::kMean;     // metadata 2 = first token, 3 = last; else the mean
 
   bool is_swa_layer(int64_t il) const {
     return n_swa > 0 && swa_pattern > 0 && il % swa_pattern < swa_pattern - 1;

@@ -154,10 +154,10 @@ void ffn_block(const Model& model, int64_t n, int64_t layer, ExecContext& ctx, F
   ops::add_inplace(s.x.data(), s.proj.data(), n * c.n_embd);
 }
 
-}  // namespace
+enum class Output { kLogits, kHidden };
 
-Status forward(const Model& model, const Batch& batch, KvCache& cache, ExecContext& ctx,
-               float* logits) {
+Status run_forward(const Model& model, const Batch& batch, KvCache& cache, ExecContext& ctx, Output what,
+                   float* out) {
   if (auto st = validate(model, batch, cache); !st) return st;
   const ModelConfig& c = model.config;
   const int64_t n = batch.size();
@@ -178,19 +178,32 @@ Status forward(const Model& model, const Batch& batch, KvCache& cache, ExecConte
     cache.set_length(batch.seq_ids[t], std::max<int64_t>(cache.length(batch.seq_ids[t]),
                                                          batch.positions[t] + 1));
 
-  // Final norm and output projection only for the rows whose logits are wanted.
+  // Final norm and output projection only for the rows whose output is wanted.
+  float* normed = what == Output::kHidden ? out : s.h.data();
   int64_t n_out = 0;
   for (int64_t t = 0; t < n; ++t) {
     if (!batch.want_logits[t]) continue;
-    ops::rms_norm(&s.x[t * c.n_embd], model.weights.output_norm, &s.h[n_out * c.n_embd], c.n_embd,
+    ops::rms_norm(&s.x[t * c.n_embd], model.weights.output_norm, &normed[n_out * c.n_embd], c.n_embd,
                   c.rms_eps);
     ++n_out;
   }
-  if (n_out > 0) {
-    project(ctx, s, model.weights.output, s.h.data(), n_out, logits);
-    if (c.final_softcap > 0) ops::softcap(logits, n_out * c.n_vocab, c.final_softcap);
+  if (n_out > 0 && what == Output::kLogits) {
+    project(ctx, s, model.weights.output, s.h.data(), n_out, out);
+    if (c.final_softcap > 0) ops::softcap(out, n_out * c.n_vocab, c.final_softcap);
   }
   return {};
+}
+
+}  // namespace
+
+Status forward(const Model& model, const Batch& batch, KvCache& cache, ExecContext& ctx,
+               float* logits) {
+  return run_forward(model, batch, cache, ctx, Output::kLogits, logits);
+}
+
+Status forward_hidden(const Model& model, const Batch& batch, KvCache& cache, ExecContext& ctx,
+                      float* hidden) {
+  return run_forward(model, batch, cache, ctx, Output::kHidden, hidden);
 }
 
 }  // namespace mx

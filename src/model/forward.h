@@ -16,6 +16,11 @@ namespace mx {
 Status forward(const Model& model, const Batch& batch, KvCache& cache, ExecContext& ctx,
                float* logits);
 
+// Like forward(), but writes each wanted row's final hidden state (after the output norm,
+// before the output projection; [n_wanted × n_embd]) instead of logits: what embeddings pool.
+Status forward_hidden(const Model& model, const Batch& batch, KvCache& cache, ExecContext& ctx,
+                      float* hidden);
+
 // How many rows forward() accepts at once; longer prompts go in several batches.
 constexpr int64_t kMaxBatch = 512;
 

@@ -1,5 +1,6 @@
 // `moxing serve`: the OpenAI-compatible HTTP server (server/server.h) for one model file.
-// SIGINT / SIGTERM stop it gracefully: new requests get 503, streams in flight end.
+// It listens at once and loads the model behind (/health says "loading" meanwhile).
+// SIGINT / SIGTERM stop it gracefully: new requests get 503, requests in flight end.
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -49,39 +50,51 @@ int run_serve(ServeOptions o) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  const auto loaded = load_model_for_cli(o.path, /*with_tokenizer=*/true);
-  if (!loaded) return kExitBadModel;
-  auto defaults = make_generate_options(o.sampling, *loaded->tokenizer, -1);
-  if (!defaults) {
-    MX_LOG_ERROR("{}", defaults.error().message);
-    return kExitUsage;
-  }
-  o.server.defaults = std::move(*defaults);
-  auto format = ChatFormat::from_model(loaded->model->file, *loaded->tokenizer);
-  if (!format) {
-    MX_LOG_ERROR("chat template: {}", format.error().message);
-    return kExitBadModel;
-  }
-  if (format->is_fallback()) MX_LOG_WARN("{} has no chat template; chat requests use ChatML", o.path);
+  // Listen first: while the model loads, /health answers "loading" and the API 503.
   if (o.server.model_name == "moxing") o.server.model_name = std::filesystem::path(o.path).stem().string();
-
-  server::Server srv(o.server, *loaded->model, *loaded->tokenizer, loaded->kernels, std::move(*format));
+  std::optional<LoadedModel> loaded;  // declared first: outlives the server that reads it
+  server::Server srv(o.server);
   if (!srv.bind()) return kExitFailure;
-  MX_LOG_INFO("serving {} on http://{}:{} ({} sequences at once)", o.server.model_name, o.server.host, srv.port(),
-              o.server.parallel);
-  std::atomic<bool> served{false};
+  MX_LOG_INFO("listening on http://{}:{}; loading {}", o.server.host, srv.port(), o.path);
+  std::thread http([&] { srv.serve(); });
+  std::atomic<bool> stopped{false}, served{false};
   std::thread signal_waiter([&] {
     const timespec poll{0, 200'000'000};
     while (!served) {
       const int sig = sigtimedwait(&signals, nullptr, &poll);
       if (sig > 0) {
         MX_LOG_INFO("signal {}: stopping", sig);
+        stopped = true;
         srv.stop();
         return;
       }
     }
   });
-  srv.serve();
+  auto finish = [&](int code) {
+    srv.stop();
+    http.join();
+    served = true;
+    signal_waiter.join();
+    return stopped ? kExitOk : code;
+  };
+
+  loaded = load_model_for_cli(o.path, /*with_tokenizer=*/true);
+  if (!loaded) return finish(kExitBadModel);
+  auto defaults = make_generate_options(o.sampling, *loaded->tokenizer, -1);
+  if (!defaults) {
+    MX_LOG_ERROR("{}", defaults.error().message);
+    return finish(kExitUsage);
+  }
+  auto format = ChatFormat::from_model(loaded->model->file, *loaded->tokenizer);
+  if (!format) {
+    MX_LOG_ERROR("chat template: {}", format.error().message);
+    return finish(kExitBadModel);
+  }
+  if (format->is_fallback()) MX_LOG_WARN("{} has no chat template; chat requests use ChatML", o.path);
+  srv.attach(*loaded->model, *loaded->tokenizer, loaded->kernels, std::move(*format), std::move(*defaults));
+  MX_LOG_INFO("serving {} on http://{}:{} ({} sequences at once)", o.server.model_name, o.server.host, srv.port(),
+              o.server.parallel);
+  http.join();
   served = true;
   signal_waiter.join();
   return kExitOk;

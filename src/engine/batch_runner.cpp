@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 #include <unordered_map>
+#include <utility>
 
 #include "core/log.h"
 
@@ -52,6 +53,37 @@ void BatchRunner::cancel(uint64_t id) {
   wake_.notify_all();
 }
 
+void BatchRunner::cancel_all() {
+  {
+    std::lock_guard lock(mutex_);
+    cancel_all_ = true;
+  }
+  wake_.notify_all();
+}
+
+void BatchRunner::embed(std::vector<Token> tokens, EmbedDone done) {
+  {
+    std::lock_guard lock(mutex_);
+    if (!stopping_) {
+      embeds_.emplace_back(std::move(tokens), std::move(done));
+      done = nullptr;
+    }
+  }
+  if (done) return done(make_error("the server is shutting down"));
+  wake_.notify_all();
+}
+
+void BatchRunner::run_embeddings(std::deque<std::pair<std::vector<Token>, EmbedDone>>& jobs, bool stopping) {
+  for (auto& [tokens, done] : jobs) {
+    if (stopping) {
+      done(make_error("the server is shutting down"));
+      continue;
+    }
+    if (!embed_cache_) embed_cache_ = std::make_unique<KvCache>(model_.config, cache_.n_ctx(), 1);
+    done(embed_tokens(model_, ctx_, *embed_cache_, tokens, model_.config.pooling));
+  }
+}
+
 BatchRunnerStats BatchRunner::stats() const {
   std::lock_guard lock(mutex_);
   return stats_;
@@ -62,16 +94,22 @@ void BatchRunner::loop() {
   for (;;) {
     std::deque<std::pair<uint64_t, ScheduledRequest>> arrived;
     std::vector<uint64_t> cancels;
-    bool stopping;
+    std::deque<std::pair<std::vector<Token>, EmbedDone>> embeds;
+    bool stopping, cancel_all;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !inbox_.empty() || !cancels_.empty() || !scheduler_.idle(); });
+      wake_.wait(lock, [&] {
+        return stopping_ || cancel_all_ || !inbox_.empty() || !cancels_.empty() || !embeds_.empty() || !scheduler_.idle();
+      });
       arrived.swap(inbox_);
       cancels.swap(cancels_);
+      embeds.swap(embeds_);
       stopping = stopping_;
+      cancel_all = std::exchange(cancel_all_, false);
     }
+    run_embeddings(embeds, stopping);
     for (auto& [id, request] : arrived) {
-      if (std::find(cancels.begin(), cancels.end(), id) != cancels.end() || stopping) {
+      if (std::find(cancels.begin(), cancels.end(), id) != cancels.end() || stopping || cancel_all) {
         GenerateStats stats;
         stats.finish = FinishReason::kStopped;
         if (request.on_done) request.on_done(stats);
@@ -94,7 +132,7 @@ void BatchRunner::loop() {
     }
     for (const uint64_t id : cancels)
       if (auto it = scheduled.find(id); it != scheduled.end()) scheduler_.cancel(it->second);
-    if (stopping)
+    if (stopping || cancel_all)
       for (const auto& [id, sid] : scheduled) scheduler_.cancel(sid);
     if (auto st = scheduler_.step(); !st) MX_LOG_ERROR("forward pass failed: {}", st.error().message);
     {
@@ -104,7 +142,7 @@ void BatchRunner::loop() {
       stats_.kv_used = 0;
       for (int32_t s = 0; s < cache_.n_seq(); ++s) stats_.kv_used += cache_.length(s);
       stats_.scheduler = scheduler_.stats();
-      if (stopping && scheduler_.idle() && inbox_.empty()) return;
+      if (stopping && scheduler_.idle() && inbox_.empty() && embeds_.empty()) return;
     }
   }
 }

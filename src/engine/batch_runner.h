@@ -6,10 +6,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
 
+#include "engine/embedding.h"
 #include "engine/scheduler.h"
 
 namespace mx {
@@ -31,11 +34,18 @@ class BatchRunner {
   // on the runner's thread.
   Expected<uint64_t> submit(ScheduledRequest request);
   void cancel(uint64_t id);
+  // Ends every request, running or waiting (a server shutting down).
+  void cancel_all();
+  // Queues an embedding of `tokens` (pooled as the model says); `done` follows on the
+  // runner's thread, between two scheduler steps, with the vector or an error.
+  using EmbedDone = std::function<void(Expected<std::vector<float>>)>;
+  void embed(std::vector<Token> tokens, EmbedDone done);
   BatchRunnerStats stats() const;
   int64_t n_ctx() const { return cache_.n_ctx(); }
 
  private:
   void loop();
+  void run_embeddings(std::deque<std::pair<std::vector<Token>, EmbedDone>>& jobs, bool stopping);
 
   const Model& model_;
   ExecContext ctx_;
@@ -45,6 +55,9 @@ class BatchRunner {
   std::condition_variable wake_;
   std::deque<std::pair<uint64_t, ScheduledRequest>> inbox_;
   std::vector<uint64_t> cancels_;
+  bool cancel_all_ = false;
+  std::deque<std::pair<std::vector<Token>, EmbedDone>> embeds_;
+  std::unique_ptr<KvCache> embed_cache_;  // made on first use: one sequence of n_ctx
   uint64_t next_id_ = 1;
   bool stopping_ = false;
   BatchRunnerStats stats_;  // refreshed after each step

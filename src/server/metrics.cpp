@@ -20,7 +20,7 @@ std::string Histogram::prometheus(const std::string& name) const {
 
 void Metrics::request_started(const std::string& route) {
   std::lock_guard lock(mutex_);
-  (route == "chat" ? chat_requests_ : completion_requests_)++;
+  (route == "chat" ? chat_requests_ : route == "embeddings" ? embedding_requests_ : completion_requests_)++;
 }
 
 void Metrics::request_failed(int) {
@@ -37,19 +37,27 @@ void Metrics::request_finished(const GenerateStats& s) {
   if (s.n_generated > 1) inter_token_latency_.observe(s.gen_seconds / static_cast<double>(s.n_generated - 1));
 }
 
+void Metrics::request_cancelled() {
+  std::lock_guard lock(mutex_);
+  ++cancelled_requests_;
+}
+
 std::string Metrics::prometheus(const BatchRunnerStats& r) const {
   std::lock_guard lock(mutex_);
   std::string out;
   auto metric = [&](const char* name, const char* type, const char* help, const std::string& lines) {
     out += fmt::format("# HELP moxing_{} {}\n# TYPE moxing_{} {}\n{}", name, help, name, type, lines);
   };
-  metric("requests_total", "counter", "Completion requests received, by route.",
-         fmt::format("moxing_requests_total{{route=\"chat\"}} {}\nmoxing_requests_total{{route=\"completions\"}} {}\n",
-                     chat_requests_, completion_requests_));
+  metric("requests_total", "counter", "Requests received, by route.",
+         fmt::format("moxing_requests_total{{route=\"chat\"}} {}\nmoxing_requests_total{{route=\"completions\"}} {}\n"
+                     "moxing_requests_total{{route=\"embeddings\"}} {}\n",
+                     chat_requests_, completion_requests_, embedding_requests_));
   metric("requests_failed_total", "counter", "Requests answered with an error.",
          fmt::format("moxing_requests_failed_total {}\n", failed_requests_));
   metric("requests_finished_total", "counter", "Requests whose generation ended.",
          fmt::format("moxing_requests_finished_total {}\n", finished_requests_));
+  metric("requests_cancelled_total", "counter", "Choices cancelled because the client went away mid-stream.",
+         fmt::format("moxing_requests_cancelled_total {}\n", cancelled_requests_));
   metric("prompt_tokens_total", "counter", "Prompt tokens processed.", fmt::format("moxing_prompt_tokens_total {}\n", prompt_tokens_));
   metric("generated_tokens_total", "counter", "Tokens generated.",
          fmt::format("moxing_generated_tokens_total {}\n", generated_tokens_));

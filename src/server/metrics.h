@@ -30,11 +30,12 @@ class Metrics {
   void request_started(const std::string& route);
   void request_failed(int status);
   void request_finished(const GenerateStats& stats);
+  void request_cancelled();  // the client went away before the end
   std::string prometheus(const BatchRunnerStats& runner) const;
 
  private:
   mutable std::mutex mutex_;
-  uint64_t chat_requests_ = 0, completion_requests_ = 0, failed_requests_ = 0, finished_requests_ = 0;
+  uint64_t chat_requests_ = 0, completion_requests_ = 0, embedding_requests_ = 0, failed_requests_ = 0, finished_requests_ = 0, cancelled_requests_ = 0;
   uint64_t prompt_tokens_ = 0, generated_tokens_ = 0;
   Histogram time_to_first_token_, inter_token_latency_;
 };

@@ -189,11 +189,11 @@ std::variant<CompletionRequest, ApiError> parse_completion_request(const json& b
     if (field(body, "max_tokens")) r.options.n_predict = integer(body, "max_tokens", 0, INT32_MAX);
     if (field(body, "max_completion_tokens"))
       r.options.n_predict = integer(body, "max_completion_tokens", 0, INT32_MAX);
-    if (field(body, "n") && integer(body, "n", 1, 128) != 1)
-      bad("n", "only n = 1 is supported; send several requests for several choices");
+    if (field(body, "n")) r.n = static_cast<int>(integer(body, "n", 1, kMaxChoices));
     read_sampling(body, r);
     read_stop(body, r);
     if (field(body, "stream")) r.stream = boolean(body, "stream");
+    if (field(body, "ignore_eos")) r.ignore_eos = boolean(body, "ignore_eos");
     if (const json* so = field(body, "stream_options")) {
       if (!so->is_object()) bad("stream_options", "'stream_options' must be an object");
       if (field(*so, "include_usage")) r.include_usage = boolean(*so, "include_usage");
@@ -217,6 +217,50 @@ std::variant<CompletionRequest, ApiError> parse_completion_request(const json& b
     return invalid_request(e.message, e.param);
   }
   if (auto st = validate(r.options.sampling); !st) return invalid_request(st.error().message);
+  return r;
+}
+
+std::variant<EmbeddingRequest, ApiError> parse_embedding_request(const json& body) {
+  if (!body.is_object()) return invalid_request("the request body must be a JSON object");
+  EmbeddingRequest r;
+  try {
+    if (const json* m = field(body, "model")) {
+      if (!m->is_string()) bad("model", "'model' must be a string");
+      r.model = m->get<std::string>();
+    }
+    const json* in = field(body, "input");
+    if (!in) bad("input", "'input' is required");
+    auto is_ids = [](const json& v) {
+      return v.is_array() && !v.empty() && std::all_of(v.begin(), v.end(), [](const json& t) { return t.is_number_integer(); });
+    };
+    auto ids = [](const json& v) {
+      std::vector<Token> out;
+      for (const json& t : v) out.push_back(t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX ? -1 : t.get<Token>());
+      return out;
+    };
+    if (in->is_string()) {
+      r.inputs.push_back({in->get<std::string>(), {}});
+    } else if (is_ids(*in)) {
+      r.inputs.push_back({{}, ids(*in)});
+    } else if (in->is_array() && !in->empty()) {
+      for (const json& one : *in) {
+        if (one.is_string()) r.inputs.push_back({one.get<std::string>(), {}});
+        else if (is_ids(one)) r.inputs.push_back({{}, ids(one)});
+        else bad("input", "each input must be a string or an array of token ids");
+      }
+    } else {
+      bad("input", "'input' must be a string, an array of strings, or token ids");
+    }
+    if (r.inputs.size() > kMaxEmbeddingInputs)
+      bad("input", fmt::format("at most {} inputs per request", kMaxEmbeddingInputs));
+    if (const json* f = field(body, "encoding_format")) {
+      if (!f->is_string() || (*f != "float" && *f != "base64")) bad("encoding_format", "'encoding_format' must be float or base64");
+      r.base64 = *f == "base64";
+    }
+    if (field(body, "dimensions")) r.dimensions = integer(body, "dimensions", 1, INT32_MAX);
+  } catch (const BadField& e) {
+    return invalid_request(e.message, e.param);
+  }
   return r;
 }
 

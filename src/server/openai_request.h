@@ -16,6 +16,9 @@
 
 namespace mx::server {
 
+constexpr int kMaxChoices = 16;            // n
+constexpr size_t kMaxEmbeddingInputs = 256;
+
 struct CompletionRequest {
   bool chat = true;
   std::string model;
@@ -24,6 +27,8 @@ struct CompletionRequest {
   std::vector<Token> prompt_tokens;  // ... or token ids
   GenerateOptions options;
   std::vector<std::string> stop;
+  bool ignore_eos = false;           // generate to max_tokens (benchmarks), as llama-server's field
+  int n = 1;                         // choices, each its own sequence (seeds seed, seed+1, ...)
   bool stream = false;
   bool include_usage = false;        // stream_options.include_usage
   bool echo = false;                 // completions: the prompt in front of the text
@@ -33,5 +38,19 @@ struct CompletionRequest {
 // `chat`: /v1/chat/completions, else /v1/completions. `defaults`: the server's settings.
 std::variant<CompletionRequest, ApiError> parse_completion_request(const nlohmann::json& body, bool chat,
                                                                    const GenerateOptions& defaults);
+
+// POST /v1/embeddings: inputs as strings or token ids.
+struct EmbeddingRequest {
+  struct Input {
+    std::string text;           // a string input ...
+    std::vector<Token> tokens;  // ... or token ids (an id out of range is -1)
+  };
+  std::string model;
+  std::vector<Input> inputs;
+  bool base64 = false;          // encoding_format: little-endian float32, base64
+  int64_t dimensions = 0;       // 0: the model's width (any other value is refused later)
+};
+
+std::variant<EmbeddingRequest, ApiError> parse_embedding_request(const nlohmann::json& body);
 
 }  // namespace mx::server

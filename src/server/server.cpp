@@ -1,10 +1,15 @@
 #include "server/server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <future>
+#include <thread>
 
+#include "core/base64.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "engine/dry_breakers.h"
@@ -13,6 +18,7 @@
 #include "server/api_error.h"
 #include "server/openai_request.h"
 #include "server/output_channel.h"
+#include "server/web_files.h"
 
 namespace mx::server {
 
@@ -47,11 +53,6 @@ std::string finish_reason(const GenerateStats& s) {
   return "stop";
 }
 
-json usage(const GenerateStats& s) {
-  return {{"prompt_tokens", s.n_prompt}, {"completion_tokens", s.n_generated},
-          {"total_tokens", s.n_prompt + s.n_generated}};
-}
-
 json token_bytes(const std::string& piece) {
   json bytes = json::array();
   for (const char c : piece) bytes.push_back(static_cast<unsigned char>(c));
@@ -73,17 +74,27 @@ json chat_logprobs(const std::vector<StepLogprobs>& steps, const Tokenizer& tok)
   return content;
 }
 
-// The legacy completions logprobs object.
-json text_logprobs(const std::vector<StepLogprobs>& steps, const Tokenizer& tok) {
-  json tokens = json::array(), lps = json::array(), tops = json::array();
+// Characters, as OpenAI's text_offset counts them: bytes that do not continue a UTF-8
+// sequence (so a character split across tokens counts once, where it starts).
+size_t characters(std::string_view s) {
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+// The legacy completions logprobs object; `offset`: where the next token starts in the
+// choice's text (advanced past these tokens).
+json text_logprobs(const std::vector<StepLogprobs>& steps, const Tokenizer& tok, size_t& offset) {
+  json tokens = json::array(), lps = json::array(), tops = json::array(), offsets = json::array();
   for (const StepLogprobs& s : steps) {
-    tokens.push_back(tok.token_to_piece(s.chosen.token));
+    const std::string piece = tok.token_to_piece(s.chosen.token);
+    tokens.push_back(piece);
+    offsets.push_back(offset);
+    offset += characters(piece);
     lps.push_back(s.chosen.logprob);
     json top = json::object();
     for (const TokenLogprob& t : s.top) top[tok.token_to_piece(t.token)] = t.logprob;
     tops.push_back(top);
   }
-  return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}};
+  return {{"tokens", tokens}, {"token_logprobs", lps}, {"top_logprobs", tops}, {"text_offset", offsets}};
 }
 
 // What a completion's answer looks like, shared by whole and streamed replies.
@@ -92,8 +103,8 @@ struct ReplyShape {
   std::string id, model;
   int64_t created;
 
-  json choice(const std::string& text, const json& logprobs, const json& finish, bool stream) const {
-    json c = {{"index", 0}};
+  json choice(int index, const std::string& text, const json& logprobs, const json& finish, bool stream) const {
+    json c = {{"index", index}};
     if (chat) c[stream ? "delta" : "message"] = stream ? json{{"content", text}} : json{{"role", "assistant"}, {"content", text}};
     else c["text"] = text;
     c["logprobs"] = logprobs;
@@ -111,44 +122,86 @@ struct ReplyShape {
 
 std::string sse(const json& j) { return "data: " + j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n"; }
 
+// Prompt tokens once, generated tokens of every choice.
+json usage_of(const std::vector<GenerateStats>& done) {
+  int64_t generated = 0;
+  for (const GenerateStats& s : done) generated += s.n_generated;
+  const int64_t prompt = done.empty() ? 0 : done.front().n_prompt;
+  return {{"prompt_tokens", prompt}, {"completion_tokens", generated}, {"total_tokens", prompt + generated}};
+}
+
 }  // namespace
 
-Server::Server(ServerOptions options, const Model& model, const Tokenizer& tokenizer, KernelTable kernels,
-               ChatFormat format)
-    : options_(std::move(options)),
-      model_(model),
-      tokenizer_(tokenizer),
-      format_(std::move(format)),
-      dry_breakers_(dry_breaker_tokens(tokenizer, std::vector<std::string>{"\n", ":", "\"", "*"})),
-      runner_(model, std::move(kernels), options_.threads, std::max<int32_t>(1, options_.parallel),
-              options_.ctx_size > 0 ? options_.ctx_size
-                                    : std::min<int64_t>(model.config.n_ctx_train > 0 ? model.config.n_ctx_train : 4096, 4096)),
-      http_(std::make_unique<httplib::Server>()) {
+Server::Server(ServerOptions options) : options_(std::move(options)), http_(std::make_unique<httplib::Server>()) {
   routes();
 }
 
-Server::~Server() { stop(); }
+Server::Server(ServerOptions options, const Model& model, const Tokenizer& tokenizer, KernelTable kernels,
+               ChatFormat format)
+    : Server(std::move(options)) {
+  attach(model, tokenizer, std::move(kernels), std::move(format));
+}
+
+Server::~Server() {
+  stop();
+  runner_.reset();  // joins the runner before the model it reads goes away
+}
+
+void Server::attach(const Model& model, const Tokenizer& tokenizer, KernelTable kernels, ChatFormat format,
+                    std::optional<GenerateOptions> defaults) {
+  if (ready_) return;
+  if (defaults) options_.defaults = std::move(*defaults);
+  model_ = &model;
+  tokenizer_ = &tokenizer;
+  format_ = std::make_unique<ChatFormat>(std::move(format));
+  dry_breakers_ = dry_breaker_tokens(tokenizer, std::vector<std::string>{"\n", ":", "\"", "*"});
+  const int64_t n_ctx = options_.ctx_size > 0 ? options_.ctx_size
+                                              : std::min<int64_t>(model.config.n_ctx_train > 0 ? model.config.n_ctx_train : 4096, 4096);
+  runner_ = std::make_unique<BatchRunner>(model, std::move(kernels), options_.threads,
+                                          std::max<int32_t>(1, options_.parallel), n_ctx);
+  ready_ = true;
+}
 
 void Server::routes() {
   httplib::Server& h = *http_;
-  const int workers = std::max(16, 2 * options_.parallel + 8);  // a streaming reply holds a worker
+  // A reply holds a worker from arrival to its last byte, queued ones too.
+  const int workers = options_.parallel + options_.max_queue + 8;
   h.new_task_queue = [workers] { return new httplib::ThreadPool(static_cast<size_t>(workers)); };
   h.set_payload_max_length(options_.max_body_bytes);
+  // Headers and body go out in separate writes: without this, Nagle's algorithm holds the
+  // body of a kept-alive reply until the client's delayed ACK (~40 ms per reply or chunk).
+  h.set_tcp_nodelay(true);
+  // Browser pages of other origins may call the API (with the key, if one is set).
+  h.set_default_headers({{"Access-Control-Allow-Origin", "*"},
+                         {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
+                         {"Access-Control-Allow-Methods", "GET, POST, OPTIONS"}});
+  h.Options(R"(.*)", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
   h.set_read_timeout(60, 0);
   h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
+    // The page itself holds no secret: it asks for the key and sends it with each call.
+    if (req.path == "/health" || req.method == "OPTIONS" || (req.method == "GET" && find_web_file(req.path)))
+      return httplib::Server::HandlerResponse::Unhandled;
     if (stopping_) {
       send_error(res, api_error(503, "the server is shutting down", "server_error"));
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (options_.api_keys.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    const std::string auth = req.get_header_value("Authorization");
-    const std::string_view given = auth.rfind("Bearer ", 0) == 0 ? std::string_view(auth).substr(7) : std::string_view();
-    bool ok = false;
-    for (const std::string& key : options_.api_keys) ok |= same_secret(given, key);
-    if (ok) return httplib::Server::HandlerResponse::Unhandled;
-    send_error(res, api_error(401, "invalid or missing API key (Authorization: Bearer KEY)", "invalid_request_error", "invalid_api_key"));
-    return httplib::Server::HandlerResponse::Handled;
+    if (!options_.api_keys.empty()) {
+      const std::string auth = req.get_header_value("Authorization");
+      const std::string_view given = auth.rfind("Bearer ", 0) == 0 ? std::string_view(auth).substr(7) : std::string_view();
+      bool ok = false;
+      for (const std::string& key : options_.api_keys) ok |= same_secret(given, key);
+      if (!ok) {
+        send_error(res, api_error(401, "invalid or missing API key (Authorization: Bearer KEY)", "invalid_request_error",
+                                  "invalid_api_key"));
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    if (!ready_ && req.path != "/metrics") {
+      res.set_header("Retry-After", "1");
+      send_error(res, api_error(503, "the model is still loading; try again shortly", "server_error", "model_loading"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
   });
   h.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
     if (!res.body.empty()) return;
@@ -158,40 +211,71 @@ void Server::routes() {
     send_error(res, api_error(res.status, message));
   });
   h.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    send_json(res, stopping_ ? 503 : 200, {{"status", stopping_ ? "stopping" : "ok"}});
+    const char* status = stopping_ ? "stopping" : ready_ ? "ok" : "loading";
+    send_json(res, stopping_ || !ready_ ? 503 : 200, {{"status", status}});
   });
   h.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (res.status >= 400 && req.path.rfind("/v1/", 0) == 0) metrics_.request_failed(res.status);
   });
   h.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.prometheus(runner_.stats()), "text/plain; version=0.0.4");
+    res.set_content(metrics_.prometheus(stats()), "text/plain; version=0.0.4");
   });
-  h.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-    send_json(res, 200, {{"object", "list"},
-                         {"data", json::array({{{"id", options_.model_name}, {"object", "model"},
-                                                {"created", static_cast<int64_t>(std::time(nullptr))},
-                                                {"owned_by", "moxing"}}})}});
+  const json model_object = {{"id", options_.model_name}, {"object", "model"},
+                             {"created", static_cast<int64_t>(std::time(nullptr))}, {"owned_by", "moxing"}};
+  h.Get("/v1/models", [model_object](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, {{"object", "list"}, {"data", json::array({model_object})}});
+  });
+  h.Get(R"(/v1/models/(.+))", [this, model_object](const httplib::Request& req, httplib::Response& res) {
+    if (req.matches[1] == options_.model_name) return send_json(res, 200, model_object);
+    send_error(res, api_error(404, fmt::format("the model '{}' does not exist; this server has '{}'",
+                                               req.matches[1].str(), options_.model_name),
+                              "invalid_request_error", "model_not_found"));
   });
   h.Post("/v1/chat/completions", [this](const httplib::Request& q, httplib::Response& r) { completion(q, r, true); });
   h.Post("/v1/completions", [this](const httplib::Request& q, httplib::Response& r) { completion(q, r, false); });
+  h.Post("/v1/embeddings", [this](const httplib::Request& q, httplib::Response& r) { embeddings(q, r); });
   h.Post("/tokenize", [this](const httplib::Request& q, httplib::Response& r) { tokenize(q, r); });
   h.Post("/detokenize", [this](const httplib::Request& q, httplib::Response& r) { detokenize(q, r); });
+  // The chat page: only the embedded files' names match (see web_files.h).
+  h.Get(R"(/[A-Za-z0-9._-]*)", [](const httplib::Request& req, httplib::Response& res) {
+    const EmbeddedFile* f = find_web_file(req.path);
+    if (!f) {
+      res.status = 404;
+      return;
+    }
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(std::string(f->body), std::string(content_type_of(f->name)));
+  });
 }
 
 bool Server::bind() {
+  // Debian's httplib is a compiled library that listens with a backlog of 5: many clients
+  // arriving at once overflow it and wait for SYN retransmits or fail. The listening
+  // socket is caught as it is made, and listen() again (which Linux allows) widens the queue.
+  int listener = -1;
+  http_->set_socket_options([&listener](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listener = sock;
+  });
   port_ = options_.port == 0 ? http_->bind_to_any_port(options_.host)
                              : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
+  http_->set_socket_options(httplib::default_socket_options);
   if (port_ < 0) {
     MX_LOG_ERROR("cannot listen on {}:{}", options_.host, options_.port);
     return false;
   }
+  if (listener >= 0 && ::listen(listener, SOMAXCONN) != 0) MX_LOG_WARN("cannot widen the listen queue");
   return true;
 }
 
 void Server::serve() { http_->listen_after_bind(); }
 
 void Server::stop() {
-  stopping_ = true;
+  if (stopping_.exchange(true)) return;
+  if (ready_) runner_->cancel_all();
+  // Replies in flight end with their last chunk once their sequences are cancelled; give
+  // them a moment to be written before the listener closes.
+  for (int i = 0; i < 200 && in_flight_.load() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   http_->stop();
 }
 
@@ -200,7 +284,7 @@ void Server::tokenize(const httplib::Request& req, httplib::Response& res) {
   if (!body.is_object() || !body.contains("content") || !body["content"].is_string())
     return send_error(res, invalid_request("expected {\"content\": TEXT}", "content"));
   const bool add_special = body.value("add_special", false);
-  send_json(res, 200, {{"tokens", tokenizer_.encode(body["content"].get<std::string>(), add_special, true)}});
+  send_json(res, 200, {{"tokens", tokenizer_->encode(body["content"].get<std::string>(), add_special, true)}});
 }
 
 void Server::detokenize(const httplib::Request& req, httplib::Response& res) {
@@ -209,11 +293,58 @@ void Server::detokenize(const httplib::Request& req, httplib::Response& res) {
     return send_error(res, invalid_request("expected {\"tokens\": [ids]}", "tokens"));
   std::string text;
   for (const json& t : body["tokens"]) {
-    if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() >= tokenizer_.vocab().size())
+    if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() >= tokenizer_->vocab().size())
       return send_error(res, invalid_request("tokens must be ids in the vocabulary", "tokens"));
-    text += tokenizer_.token_to_piece(t.get<Token>());
+    text += tokenizer_->token_to_piece(t.get<Token>());
   }
   send_json(res, 200, {{"content", utf8::sanitize(text)}});
+}
+
+void Server::embeddings(const httplib::Request& req, httplib::Response& res) {
+  metrics_.request_started("embeddings");
+  const json body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) return send_error(res, invalid_request("the request body is not valid JSON"));
+  auto parsed = parse_embedding_request(body);
+  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
+  const EmbeddingRequest& r = std::get<EmbeddingRequest>(parsed);
+  const int64_t width = model_->config.n_embd;
+  if (r.dimensions != 0 && r.dimensions != width)
+    return send_error(res, invalid_request(fmt::format("this model's embeddings have {} dimensions", width), "dimensions"));
+
+  std::vector<std::vector<Token>> texts;
+  int64_t n_tokens = 0;
+  for (size_t i = 0; i < r.inputs.size(); ++i) {
+    std::vector<Token> t = r.inputs[i].tokens.empty() ? tokenizer_->encode(r.inputs[i].text, true, false) : r.inputs[i].tokens;
+    const std::string param = fmt::format("input[{}]", i);
+    if (t.empty()) return send_error(res, invalid_request("an input is empty", param));
+    for (const Token id : t)
+      if (id < 0 || id >= tokenizer_->vocab().size())
+        return send_error(res, invalid_request(fmt::format("token {} is not in the vocabulary", id), param));
+    if (static_cast<int64_t>(t.size()) > runner_->n_ctx())
+      return send_error(res, invalid_request(fmt::format("input {} has {} tokens but the context holds {}", i, t.size(),
+                                                         runner_->n_ctx()), param, "context_length_exceeded"));
+    n_tokens += static_cast<int64_t>(t.size());
+    texts.push_back(std::move(t));
+  }
+
+  std::vector<std::future<Expected<std::vector<float>>>> results;
+  for (std::vector<Token>& t : texts) {
+    auto promise = std::make_shared<std::promise<Expected<std::vector<float>>>>();
+    results.push_back(promise->get_future());
+    runner_->embed(std::move(t), [promise](Expected<std::vector<float>> v) { promise->set_value(std::move(v)); });
+  }
+  json data = json::array();
+  for (size_t i = 0; i < results.size(); ++i) {
+    Expected<std::vector<float>> v = results[i].get();
+    if (!v) return send_error(res, api_error(500, v.error().message, "server_error"));
+    json embedding = r.base64 ? json(base64_encode(std::string_view(reinterpret_cast<const char*>(v->data()), v->size() * sizeof(float))))
+                              : json(*v);
+    data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", std::move(embedding)}});
+  }
+  send_json(res, 200, {{"object", "list"},
+                       {"data", std::move(data)},
+                       {"model", r.model.empty() ? options_.model_name : r.model},
+                       {"usage", {{"prompt_tokens", n_tokens}, {"total_tokens", n_tokens}}}});
 }
 
 void Server::completion(const httplib::Request& req, httplib::Response& res, bool chat) {
@@ -223,108 +354,148 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
   auto parsed = parse_completion_request(body, chat, options_.defaults);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
   CompletionRequest r = std::move(std::get<CompletionRequest>(parsed));
+  const Tokenizer& tokenizer = *tokenizer_;
 
   std::vector<Token> prompt;
   if (chat) {
-    auto rendered = format_.render_conversation(r.messages, true);
+    auto rendered = format_->render_conversation(r.messages, true);
     if (!rendered) return send_error(res, invalid_request("chat template: " + rendered.error().message, "messages"));
-    prompt = format_.tokenize(tokenizer_, *rendered);
+    prompt = format_->tokenize(tokenizer, *rendered);
   } else if (!r.prompt_tokens.empty()) {
     for (Token t : r.prompt_tokens)
-      if (t < 0 || t >= tokenizer_.vocab().size())
+      if (t < 0 || t >= tokenizer.vocab().size())
         return send_error(res, invalid_request(fmt::format("token {} is not in the vocabulary", t), "prompt"));
     prompt = r.prompt_tokens;
   } else {
-    prompt = tokenizer_.encode(r.prompt_text, true, true);
+    prompt = tokenizer.encode(r.prompt_text, true, true);
   }
-  if (static_cast<int64_t>(prompt.size()) >= runner_.n_ctx())
+  if (static_cast<int64_t>(prompt.size()) >= runner_->n_ctx())
     return send_error(res, invalid_request(fmt::format("the prompt has {} tokens but the context holds {}; shorten it",
-                                                   prompt.size(), runner_.n_ctx()), chat ? "messages" : "prompt", "context_length_exceeded"));
+                                                   prompt.size(), runner_->n_ctx()), chat ? "messages" : "prompt", "context_length_exceeded"));
   for (const TokenBias& b : r.options.sampling.logit_bias)
-    if (b.token >= tokenizer_.vocab().size())
+    if (b.token >= tokenizer.vocab().size())
       return send_error(res, invalid_request(fmt::format("logit_bias token {} is not in the vocabulary", b.token), "logit_bias"));
+  if (r.ignore_eos)  // end-of-generation tokens are never drawn
+    for (Token t = 0; t < tokenizer.vocab().size(); ++t)
+      if (tokenizer.vocab().is_eog(t)) r.options.sampling.logit_bias.push_back({t, -1e9f});
   if (!r.grammar.empty()) {
     auto g = parse_gbnf(r.grammar);
     if (!g) return send_error(res, invalid_request("grammar: " + g.error().message, "grammar"));
-    r.options.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*g)), tokenizer_);
+    r.options.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*g)), tokenizer);
   }
   if (r.options.sampling.dry.active() || r.options.loop_guard.mode == LoopGuardMode::kPenalize)
     r.options.sampling.dry_breakers = dry_breakers_;
 
   if (in_flight_.load() >= options_.parallel + options_.max_queue)
     return send_error(res, api_error(503, "too many requests are waiting; try again later", "server_error"));
-  auto channel = std::make_shared<OutputChannel>(tokenizer_, r.stop, chat);
-  ScheduledRequest job{.prompt = prompt, .options = r.options, .callbacks = {}, .on_done = nullptr};
-  channel->attach(job);
-  auto id = runner_.submit(std::move(job));
-  if (!id) return send_error(res, invalid_request(id.error().message));
+  // Each choice is a sequence of its own; choice i draws with seed + i.
+  std::vector<std::shared_ptr<OutputChannel>> channels;
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < r.n; ++i) {
+    auto channel = std::make_shared<OutputChannel>(tokenizer, r.stop, chat);
+    ScheduledRequest job{.prompt = prompt, .options = r.options, .callbacks = {}, .on_done = nullptr};
+    job.options.sampling.seed += static_cast<uint64_t>(i);
+    channel->attach(job);
+    auto id = runner_->submit(std::move(job));
+    if (!id) {
+      for (const uint64_t started : ids) runner_->cancel(started);
+      return send_error(res, invalid_request(id.error().message));
+    }
+    channels.push_back(std::move(channel));
+    ids.push_back(*id);
+  }
   in_flight_++;
 
   const ReplyShape shape{chat, fmt::format("{}-{}", chat ? "chatcmpl" : "cmpl", next_id_++),
                          r.model.empty() ? options_.model_name : r.model, static_cast<int64_t>(std::time(nullptr))};
   const bool want_logprobs = r.options.logprobs || r.options.top_logprobs > 0;
-  const std::string echo = r.echo ? (r.prompt_text.empty() ? tokenizer_.decode(prompt) : r.prompt_text) : "";
+  const std::string echo = r.echo ? (r.prompt_text.empty() ? tokenizer.decode(prompt) : r.prompt_text) : "";
+  auto logprobs_json = [this, chat, want_logprobs](const std::vector<StepLogprobs>& steps, size_t& offset) {
+    return !want_logprobs ? json(nullptr)
+           : chat         ? json{{"content", chat_logprobs(steps, *tokenizer_)}}
+                          : text_logprobs(steps, *tokenizer_, offset);
+  };
 
   if (!r.stream) {
-    std::string text = echo;
-    std::vector<StepLogprobs> logprobs;
-    GenerateStats stats;
-    for (;;) {
-      OutputChannel::Update u = channel->wait(std::chrono::seconds(1));
-      text += u.text;
-      logprobs.insert(logprobs.end(), u.logprobs.begin(), u.logprobs.end());
-      if (u.done) {
-        stats = *u.done;
-        metrics_.request_finished(stats);
-        break;
+    json choices = json::array();
+    std::vector<GenerateStats> done;
+    for (int i = 0; i < r.n; ++i) {
+      std::string text = echo;
+      std::vector<StepLogprobs> logprobs;
+      for (;;) {
+        OutputChannel::Update u = channels[i]->wait(std::chrono::seconds(1));
+        text += u.text;
+        logprobs.insert(logprobs.end(), u.logprobs.begin(), u.logprobs.end());
+        if (u.done) {
+          done.push_back(*u.done);
+          metrics_.request_finished(*u.done);
+          break;
+        }
       }
+      size_t offset = characters(echo);
+      choices.push_back(shape.choice(i, text, logprobs_json(logprobs, offset), finish_reason(done.back()), false));
     }
     in_flight_--;
-    const json lp = !want_logprobs ? json(nullptr)
-                    : chat         ? json{{"content", chat_logprobs(logprobs, tokenizer_)}}
-                                   : text_logprobs(logprobs, tokenizer_);
-    json reply = shape.envelope(json::array({shape.choice(text, lp, finish_reason(stats), false)}), false);
-    reply["usage"] = usage(stats);
+    json reply = shape.envelope(std::move(choices), false);
+    reply["usage"] = usage_of(done);
     return send_json(res, 200, reply);
   }
 
   // Streaming: the provider runs on this worker thread until the reply ends or the client
-  // goes away; either way the request is cancelled if it is still generating.
+  // goes away; either way the choices still generating are cancelled.
   struct StreamState {
     bool started = false, finished = false;
+    std::vector<std::optional<GenerateStats>> done;
+    std::vector<size_t> offsets;  // of each choice's next token in its text
+    std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
   };
   auto st = std::make_shared<StreamState>();
-  const uint64_t request = *id;
+  st->done.resize(channels.size());
+  st->offsets.assign(channels.size(), characters(echo));
   const bool include_usage = r.include_usage;
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, channel, st, shape, request, chat, want_logprobs, include_usage, echo](size_t, httplib::DataSink& sink) {
-        auto write = [&](const std::string& s) { return sink.write(s.data(), s.size()); };
+      [this, channels, st, shape, chat, include_usage, echo, logprobs_json](size_t, httplib::DataSink& sink) {
+        auto write = [&](const std::string& s) {
+          st->last_write = std::chrono::steady_clock::now();
+          return sink.write(s.data(), s.size());
+        };
+        const int n = static_cast<int>(channels.size());
         if (!st->started) {
           st->started = true;
-          const json first = chat ? shape.envelope(json::array({{{"index", 0}, {"delta", {{"role", "assistant"}, {"content", ""}}},
-                                                                 {"logprobs", nullptr}, {"finish_reason", nullptr}}}), true)
-                                  : shape.envelope(json::array({shape.choice(echo, nullptr, nullptr, true)}), true);
-          if (!write(sse(first))) return false;
+          // Chat opens with the role; a completion opens with its echo, if any.
+          for (int i = 0; i < n && (chat || !echo.empty()); ++i) {
+            const json first = chat ? json{{"index", i}, {"delta", {{"role", "assistant"}, {"content", ""}}},
+                                           {"logprobs", nullptr}, {"finish_reason", nullptr}}
+                                    : shape.choice(i, echo, nullptr, nullptr, true);
+            if (!write(sse(shape.envelope(json::array({first}), true)))) return false;
+          }
         }
-        OutputChannel::Update u = channel->wait(std::chrono::seconds(options_.ping_seconds));
-        if (stopping_ && !u.done) runner_.cancel(request);
-        if (!u.text.empty() || !u.logprobs.empty()) {
-          const json lp = !want_logprobs ? json(nullptr)
-                          : chat         ? json{{"content", chat_logprobs(u.logprobs, tokenizer_)}}
-                                         : text_logprobs(u.logprobs, tokenizer_);
-          if (!write(sse(shape.envelope(json::array({shape.choice(u.text, lp, nullptr, true)}), true)))) return false;
-        } else if (!u.done) {
-          if (!write(": ping\n\n")) return false;  // a comment line: clients ignore it
+        // One choice waits the whole ping interval; several are polled in turn.
+        const auto wait = n == 1 ? std::chrono::milliseconds(options_.ping_seconds * 1000) : std::chrono::milliseconds(20);
+        for (int i = 0; i < n; ++i) {
+          if (st->done[i]) continue;
+          OutputChannel::Update u = channels[i]->wait(wait);
+          if (!u.text.empty() || !u.logprobs.empty())
+            if (!write(sse(shape.envelope(json::array({shape.choice(i, u.text, logprobs_json(u.logprobs, st->offsets[i]), nullptr, true)}), true))))
+              return false;
+          if (!u.done) continue;
+          st->done[i] = u.done;
+          metrics_.request_finished(*u.done);
+          if (!write(sse(shape.envelope(json::array({shape.choice(i, "", nullptr, finish_reason(*u.done), true)}), true))))
+            return false;
         }
-        if (!u.done) return true;
-        metrics_.request_finished(*u.done);
-        const json last = shape.envelope(json::array({shape.choice("", nullptr, finish_reason(*u.done), true)}), true);
-        if (!write(sse(last))) return false;
+        if (std::any_of(st->done.begin(), st->done.end(), [](const auto& d) { return !d; })) {
+          if (std::chrono::steady_clock::now() - st->last_write >= std::chrono::seconds(options_.ping_seconds))
+            return write(": ping\n\n");  // a comment line: clients ignore it; proxies see traffic
+          return true;
+        }
         if (include_usage) {
           json tail = shape.envelope(json::array(), true);
-          tail["usage"] = usage(*u.done);
+          std::vector<GenerateStats> done;
+          for (const auto& d : st->done) done.push_back(*d);
+          tail["usage"] = usage_of(done);
           if (!write(sse(tail))) return false;
         }
         st->finished = true;
@@ -332,8 +503,12 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
         sink.done();
         return true;
       },
-      [this, st, request](bool) {
-        if (!st->finished) runner_.cancel(request);  // the client left mid-stream
+      [this, st, ids](bool) {
+        for (size_t i = 0; i < ids.size(); ++i)
+          if (!st->done[i]) {  // the client left mid-stream
+            runner_->cancel(ids[i]);
+            metrics_.request_cancelled();
+          }
         in_flight_--;
       });
 }

@@ -1,11 +1,14 @@
 // `moxing serve`: an OpenAI-compatible HTTP server. Requests become sequences of one
 // batch runner (continuous batching); each HTTP thread waits on its request's output
-// channel and writes JSON or server-sent events. Routes: /health, /v1/models,
-// /v1/chat/completions, /v1/completions, /tokenize, /detokenize, /metrics.
+// channels and writes JSON or server-sent events. Routes: /health, /v1/models,
+// /v1/chat/completions, /v1/completions, /v1/embeddings, /tokenize, /detokenize,
+// /metrics, and the chat page (/, embedded files). The server can listen before its
+// model is loaded: until attach(), /health says "loading" and the API answers 503.
 #pragma once
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,32 +42,42 @@ struct ServerOptions {
 
 class Server {
  public:
+  explicit Server(ServerOptions options);
   Server(ServerOptions options, const Model& model, const Tokenizer& tokenizer, KernelTable kernels,
          ChatFormat format);
   ~Server();
+
+  // Starts serving the model (once; the objects must outlive the server). `defaults`:
+  // sampling settings made with the model's tokenizer, replacing options.defaults.
+  void attach(const Model& model, const Tokenizer& tokenizer, KernelTable kernels, ChatFormat format,
+              std::optional<GenerateOptions> defaults = std::nullopt);
 
   // Binds the address; false (and a logged reason) if it cannot.
   bool bind();
   int port() const { return port_; }
   // Serves until stop(). Call after bind().
   void serve();
-  // New requests get 503; streams in flight end; serve() returns.
+  // New requests get 503; requests in flight are cancelled (their replies end at once,
+  // finish_reason "stop"); serve() returns.
   void stop();
   // Sequences running and waiting, KV cache use (for /metrics and tests).
-  BatchRunnerStats stats() const { return runner_.stats(); }
+  BatchRunnerStats stats() const { return ready_ ? runner_->stats() : BatchRunnerStats{}; }
 
  private:
   void routes();
   void completion(const httplib::Request& req, httplib::Response& res, bool chat);
   void tokenize(const httplib::Request& req, httplib::Response& res);
   void detokenize(const httplib::Request& req, httplib::Response& res);
+  void embeddings(const httplib::Request& req, httplib::Response& res);
 
   ServerOptions options_;
-  const Model& model_;
-  const Tokenizer& tokenizer_;
-  ChatFormat format_;
+  // Set once by attach(), before ready_ turns true; read only after ready_.
+  const Model* model_ = nullptr;
+  const Tokenizer* tokenizer_ = nullptr;
+  std::unique_ptr<ChatFormat> format_;
   std::vector<Token> dry_breakers_;
-  BatchRunner runner_;
+  std::unique_ptr<BatchRunner> runner_;
+  std::atomic<bool> ready_{false};
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};

@@ -6,11 +6,14 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <cstring>
 #include <thread>
 
 #include "cli/common.h"
 #include "engine/chat_format.h"
+#include "engine/embedding.h"
 #include "gguf/gguf_file.h"
+#include "server/web_files.h"
 #include "test_paths.h"
 
 namespace mx::server {
@@ -20,18 +23,22 @@ using nlohmann::json;
 
 class ServerTest : public ::testing::Test {
  protected:
-  void start(ServerOptions options = {}) {
+  void load() {
     auto m = Model::load(test::shared_path("models/stories260K.gguf"), kernels_);
     ASSERT_TRUE(m.ok()) << m.error().message;
     model_ = std::move(*m);
     auto tok = Tokenizer::from_gguf(model_->file);
     ASSERT_TRUE(tok.ok());
     tokenizer_ = std::move(*tok);
-    auto format = ChatFormat::from_model(model_->file, *tokenizer_);
-    ASSERT_TRUE(format.ok());
+  }
+  ChatFormat format() const { return *ChatFormat::from_model(model_->file, *tokenizer_); }
+  // Listens; with `attach` the model is served at once, else the server waits for it.
+  void start(ServerOptions options = {}, bool attach = true) {
+    load();
     options.port = 0;
     options.ctx_size = 256;
-    server_ = std::make_unique<Server>(options, *model_, *tokenizer_, kernels_, std::move(*format));
+    server_ = attach ? std::make_unique<Server>(options, *model_, *tokenizer_, kernels_, format())
+                     : std::make_unique<Server>(options);
     ASSERT_TRUE(server_->bind());
     thread_ = std::thread([this] { server_->serve(); });
   }
@@ -196,15 +203,16 @@ TEST_F(ServerTest, ConcurrentRequestsGetTheirSequentialTokens) {
   EXPECT_GT(server_->stats().scheduler.max_batch, 1);
 }
 
+// 64 clients at once (the listen queue must take them all), a third leaving mid-stream.
 TEST_F(ServerTest, ClientsThatLeaveMidStreamFreeTheirSequences) {
   ServerOptions o;
-  o.parallel = 4;
+  o.parallel = 8;
   start(o);
   const json body = {{"messages", {{{"role", "user"}, {"content", "Tell me a long story"}}}}, {"max_tokens", 200},
                      {"stream", true}, {"loop_guard", "off"}};
   std::vector<std::thread> clients;
   std::atomic<int> completed{0};
-  for (int i = 0; i < 12; ++i)
+  for (int i = 0; i < 64; ++i)
     clients.emplace_back([&, i] {
       httplib::Client c = client();
       int chunks = 0;
@@ -224,7 +232,7 @@ TEST_F(ServerTest, ClientsThatLeaveMidStreamFreeTheirSequences) {
       if (i % 3 != 0 && r && got.find("data: [DONE]") != std::string::npos) ++completed;
     });
   for (auto& t : clients) t.join();
-  EXPECT_EQ(completed.load(), 8);
+  EXPECT_EQ(completed.load(), 42);
   // Every sequence ends and releases its cache within a few steps.
   for (int i = 0; i < 100 && (server_->stats().running > 0 || server_->stats().kv_used > 0); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -233,10 +241,167 @@ TEST_F(ServerTest, ClientsThatLeaveMidStreamFreeTheirSequences) {
   // And the server still answers.
   post("/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}});
   const std::string metrics = client().Get("/metrics")->body;
-  EXPECT_NE(metrics.find("moxing_requests_total{route=\"chat\"} 12"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("moxing_requests_total{route=\"chat\"} 64"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("moxing_requests_cancelled_total 22"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("moxing_active_sequences 0"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("moxing_kv_cache_used_tokens 0"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("moxing_time_to_first_token_seconds_count 9"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("moxing_time_to_first_token_seconds_count 43"), std::string::npos) << metrics;
+}
+
+TEST_F(ServerTest, HealthSaysLoadingAndTheApiWaitsUntilTheModelIsAttached) {
+  start({}, /*attach=*/false);
+  auto health = client().Get("/health");
+  EXPECT_EQ(health->status, 503);
+  EXPECT_EQ(json::parse(health->body)["status"], "loading");
+  auto early = client().Post("/v1/completions", R"({"prompt": "Hi"})", "application/json");
+  EXPECT_EQ(early->status, 503);
+  EXPECT_EQ(json::parse(early->body)["error"]["code"], "model_loading");
+  server_->attach(*model_, *tokenizer_, kernels_, format());
+  EXPECT_EQ(client().Get("/health")->status, 200);
+  post("/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}});
+}
+
+std::vector<float> floats_of_base64(const std::string& text) {
+  const std::string alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string bytes;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (const char c : text) {
+    if (c == '=') break;
+    acc = acc << 6 | static_cast<uint32_t>(alphabet.find(c));
+    if ((bits += 6) >= 8) bytes += static_cast<char>((acc >> (bits -= 8)) & 0xFF);
+  }
+  std::vector<float> out(bytes.size() / 4);
+  std::memcpy(out.data(), bytes.data(), out.size() * 4);
+  return out;
+}
+
+TEST_F(ServerTest, EmbeddingsAreTheEnginesUnitVectorsAsFloatsOrBase64) {
+  start();
+  const json reply = post("/v1/embeddings", {{"input", {"Once upon a time", "Tom had a big red ball."}}});
+  ASSERT_EQ(reply["data"].size(), 2u) << reply;
+  EXPECT_EQ(reply["object"], "list");
+  ExecContext ctx(1, kernels_);
+  KvCache cache(model_->config, 256);
+  int64_t tokens = 0;
+  for (int i = 0; i < 2; ++i) {
+    const json& item = reply["data"][i];
+    EXPECT_EQ(item["index"], i);
+    EXPECT_EQ(item["object"], "embedding");
+    const auto got = item["embedding"].get<std::vector<float>>();
+    const auto ids = tokenizer_->encode(i == 0 ? "Once upon a time" : "Tom had a big red ball.", true, false);
+    tokens += static_cast<int64_t>(ids.size());
+    const auto want = embed_tokens(*model_, ctx, cache, ids, model_->config.pooling);
+    ASSERT_TRUE(want.ok());
+    ASSERT_EQ(got.size(), want->size());
+    double norm2 = 0;
+    for (size_t j = 0; j < got.size(); ++j) {
+      EXPECT_NEAR(got[j], (*want)[j], 1e-6);
+      norm2 += got[j] * got[j];
+    }
+    EXPECT_NEAR(norm2, 1.0, 1e-4);
+  }
+  EXPECT_EQ(reply["usage"]["prompt_tokens"], tokens);
+  const json b64 = post("/v1/embeddings", {{"input", "Once upon a time"}, {"encoding_format", "base64"}});
+  EXPECT_EQ(floats_of_base64(b64["data"][0]["embedding"]), reply["data"][0]["embedding"].get<std::vector<float>>());
+  post("/v1/embeddings", {{"input", "x"}, {"dimensions", 3}}, 400);
+  post("/v1/embeddings", {{"input", json::array()}}, 400);
+  std::string long_text;
+  for (int i = 0; i < 300; ++i) long_text += "once upon a time ";
+  EXPECT_EQ(post("/v1/embeddings", {{"input", long_text}}, 400)["error"]["code"], "context_length_exceeded");
+}
+
+TEST_F(ServerTest, SeveralChoicesAreSequencesWithConsecutiveSeeds) {
+  start();
+  const json base = {{"prompt", "Tom had a big red ball."}, {"max_tokens", 12}, {"temperature", 0.9}, {"seed", 7}};
+  json three = base;
+  three["n"] = 3;
+  const json reply = post("/v1/completions", three);
+  ASSERT_EQ(reply["choices"].size(), 3u) << reply;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(reply["choices"][i]["index"], i);
+    json alone = base;
+    alone["seed"] = 7 + i;
+    EXPECT_EQ(reply["choices"][i]["text"], post("/v1/completions", alone)["choices"][0]["text"]) << "choice " << i;
+  }
+  EXPECT_EQ(reply["usage"]["completion_tokens"], 36);
+  EXPECT_EQ(reply["usage"]["prompt_tokens"], post("/v1/completions", base)["usage"]["prompt_tokens"]);
+
+  three["stream"] = true;
+  auto r = client().Post("/v1/completions", three.dump(), "application/json");
+  bool done = false;
+  std::vector<std::string> texts(3);
+  int finishes = 0;
+  for (const json& e : events(r->body, &done))
+    for (const json& c : e["choices"]) {
+      texts[c["index"].get<int>()] += c["text"].get<std::string>();
+      finishes += !c["finish_reason"].is_null();
+    }
+  EXPECT_TRUE(done);
+  EXPECT_EQ(finishes, 3);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(texts[i], reply["choices"][i]["text"]) << "streamed choice " << i;
+  post("/v1/completions", {{"prompt", "x"}, {"n", 0}}, 400);
+}
+
+TEST_F(ServerTest, IgnoreEosRunsToMaxTokens) {
+  start();
+  Token eos = -1;
+  for (Token t = 0; t < tokenizer_->vocab().size() && eos < 0; ++t)
+    if (tokenizer_->vocab().is_eog(t)) eos = t;
+  ASSERT_GE(eos, 0);
+  json body = {{"prompt", "Once upon a time"}, {"max_tokens", 10}, {"logit_bias", {{std::to_string(eos), 100}}}};
+  EXPECT_EQ(post("/v1/completions", body)["choices"][0]["finish_reason"], "stop");
+  body["ignore_eos"] = true;
+  const json r = post("/v1/completions", body);
+  EXPECT_EQ(r["choices"][0]["finish_reason"], "length");
+  EXPECT_EQ(r["usage"]["completion_tokens"], 10);
+}
+
+TEST_F(ServerTest, ChatPageModelLookupAndCrossOriginCalls) {
+  start();
+  auto page = client().Get("/");
+  if (find_web_file("/")) {
+    EXPECT_EQ(page->status, 200);
+    EXPECT_EQ(page->get_header_value("Content-Type"), "text/html; charset=utf-8");
+    EXPECT_NE(page->body.find("<html"), std::string::npos);
+  }
+  for (const char* path : {"/../CMakeLists.txt", "/%2e%2e/CMakeLists.txt", "/web/index.html", "/nothing.js"})
+    EXPECT_EQ(client().Get(path)->status, 404) << path;
+  const std::string name = json::parse(client().Get("/v1/models")->body)["data"][0]["id"];
+  EXPECT_EQ(json::parse(client().Get("/v1/models/" + name)->body)["id"], name);
+  EXPECT_EQ(client().Get("/v1/models/other")->status, 404);
+  auto preflight = client().Options("/v1/chat/completions");
+  EXPECT_EQ(preflight->status, 204);
+  EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Origin"), "*");
+}
+
+TEST_F(ServerTest, StopEndsStreamsInFlightAndRefusesNewWork) {
+  ServerOptions o;
+  o.ping_seconds = 30;
+  start(o);
+  std::string got;
+  std::thread streaming([&] {
+    httplib::Request req;
+    req.method = "POST";
+    req.path = "/v1/completions";
+    req.body = json{{"prompt", "Once"}, {"max_tokens", 250}, {"stream", true}, {"loop_guard", "off"}}.dump();
+    req.set_header("Content-Type", "application/json");
+    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+      got.append(data, n);
+      return true;
+    };
+    httplib::Response res;
+    httplib::Error error;
+    client().send(req, res, error);
+  });
+  for (int i = 0; i < 500 && got.empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const auto t0 = std::chrono::steady_clock::now();
+  server_->stop();
+  streaming.join();
+  thread_.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+  EXPECT_NE(got.find("data: [DONE]"), std::string::npos) << got;
+  EXPECT_EQ(server_->stats().running, 0u);
 }
 
 }  // namespace

@@ -115,6 +115,9 @@ Runner add_serve(CLI::App& app) {
   app.add_option("--api-key-file", o->api_key_file, "File of keys, one per line")->check(CLI::ExistingFile);
   app.add_option("--max-queue", o->server.max_queue, "Requests waiting beyond --parallel before 503")
       ->capture_default_str();
+  app.add_option("--prefix-cache", o->server.prefix_cache_tokens,
+                 "Positions of computed prompt prefixes kept for reuse (0: off)")
+      ->capture_default_str();
   app.add_option("--alias", o->server.model_name, "Model name in /v1/models (default: the file's name)");
   add_sampling_options(app, o->sampling);
   o->server.threads = default_threads();

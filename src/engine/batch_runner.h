@@ -21,13 +21,15 @@ struct BatchRunnerStats {
   size_t running = 0, waiting = 0;
   int64_t kv_used = 0, kv_capacity = 0;  // positions held in the KV cache / all slots' room
   SchedulerStats scheduler;
+  PrefixCacheStats prefix_cache;
 };
 
 class BatchRunner {
  public:
-  // `n_seq` sequences of up to `n_ctx` tokens each run together.
+  // `n_seq` sequences of up to `n_ctx` tokens each run together; `prefix_cache_tokens`
+  // positions of computed prompt prefixes are kept for reuse (0: none).
   BatchRunner(const Model& model, KernelTable kernels, int n_threads, int32_t n_seq, int64_t n_ctx,
-              int64_t max_batch = kMaxBatch);
+              int64_t max_batch = kMaxBatch, int64_t prefix_cache_tokens = 0);
   ~BatchRunner();  // cancels what is left and joins the thread
 
   // Queues a request (an error if it can never run); callbacks and on_done will follow
@@ -50,6 +52,7 @@ class BatchRunner {
   const Model& model_;
   ExecContext ctx_;
   KvCache cache_;
+  std::unique_ptr<PrefixCache> prefix_cache_;  // before scheduler_, which points to it
   Scheduler scheduler_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -36,6 +36,7 @@ struct GenerateOptions {
 
 struct GenerateStats {
   int64_t n_prompt = 0;
+  int64_t n_cached = 0;     // prompt tokens restored from a prefix cache, not computed
   int64_t n_generated = 0;
   double prompt_seconds = 0;
   double gen_seconds = 0;

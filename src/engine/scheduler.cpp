@@ -16,6 +16,7 @@ struct Scheduler::Sequence {
   std::optional<Generation> generation;  // refers to request.options: a Sequence never moves
   int32_t slot = -1;
   size_t prompt_done = 0;        // prompt tokens already in the cache
+  bool prompt_stored = false;    // its blocks went to the prefix cache
   std::optional<Token> pending;  // sampled, to run through the model next
   bool done = false;
   Clock::time_point submitted, first_token;
@@ -23,8 +24,13 @@ struct Scheduler::Sequence {
   bool prefilling() const { return prompt_done < request.prompt.size(); }
 };
 
-Scheduler::Scheduler(const Model& model, ExecContext& ctx, KvCache& cache, int64_t max_batch)
-    : model_(model), ctx_(ctx), cache_(cache), max_batch_(std::clamp<int64_t>(max_batch, 1, kMaxBatch)) {
+Scheduler::Scheduler(const Model& model, ExecContext& ctx, KvCache& cache, int64_t max_batch,
+                     PrefixCache* prefix_cache)
+    : model_(model),
+      ctx_(ctx),
+      cache_(cache),
+      max_batch_(std::clamp<int64_t>(max_batch, 1, kMaxBatch)),
+      prefix_cache_(prefix_cache) {
   for (int32_t s = cache.n_seq() - 1; s >= 0; --s) free_slots_.push_back(s);
 }
 
@@ -83,6 +89,12 @@ void Scheduler::admit() {
     s->slot = free_slots_.back();
     free_slots_.pop_back();
     cache_.clear(s->slot);
+    if (prefix_cache_) {  // the last prompt token always runs: its logits choose the first token
+      const auto& prompt = s->request.prompt;
+      s->prompt_done = static_cast<size_t>(
+          prefix_cache_->restore(prompt, static_cast<int64_t>(prompt.size()) - 1, cache_, s->slot));
+      s->generation->stats().n_cached = static_cast<int64_t>(s->prompt_done);
+    }
     running_.push_back(std::move(s));
   }
 }
@@ -123,6 +135,12 @@ Status Scheduler::step() {
   stats_.prompt_rows += batch_.size() - decode_rows;
   stats_.max_batch = std::max(stats_.max_batch, batch_.size());
 
+  if (prefix_cache_)
+    for (auto& s : running_)
+      if (!s->prefilling() && !s->prompt_stored) {
+        prefix_cache_->store(s->request.prompt, cache_, s->slot);
+        s->prompt_stored = true;
+      }
   for (size_t k = 0; k < wants_logits.size(); ++k) {
     Sequence& s = *wants_logits[k];
     if (s.first_token == Clock::time_point{}) s.first_token = Clock::now();

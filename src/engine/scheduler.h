@@ -16,6 +16,7 @@
 
 #include "engine/generate.h"
 #include "engine/generation.h"
+#include "engine/prefix_cache.h"
 
 namespace mx {
 
@@ -36,8 +37,11 @@ struct SchedulerStats {
 class Scheduler {
  public:
   // `cache` has one slot per concurrent sequence (KvCache n_seq); `max_batch` bounds the
-  // rows of one step (decode rows first, prompt chunks fill the rest).
-  Scheduler(const Model& model, ExecContext& ctx, KvCache& cache, int64_t max_batch = kMaxBatch);
+  // rows of one step (decode rows first, prompt chunks fill the rest). With `prefix_cache`,
+  // a sequence starts from the longest stored prefix of its prompt, and stores its prompt's
+  // blocks once they are computed.
+  Scheduler(const Model& model, ExecContext& ctx, KvCache& cache, int64_t max_batch = kMaxBatch,
+            PrefixCache* prefix_cache = nullptr);
   ~Scheduler();
 
   // Queues a request; its id, or an error if it can never run (empty, or a prompt that
@@ -63,6 +67,7 @@ class Scheduler {
   ExecContext& ctx_;
   KvCache& cache_;
   int64_t max_batch_;
+  PrefixCache* prefix_cache_;
   uint64_t next_id_ = 1;
   std::vector<std::unique_ptr<Sequence>> running_;  // hold a slot, in order of admission
   std::deque<std::unique_ptr<Sequence>> waiting_;

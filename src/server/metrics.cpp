@@ -67,6 +67,15 @@ std::string Metrics::prometheus(const BatchRunnerStats& r) const {
          fmt::format("moxing_kv_cache_used_ratio {}\n",
                      r.kv_capacity > 0 ? static_cast<double>(r.kv_used) / static_cast<double>(r.kv_capacity) : 0.0));
   metric("kv_cache_used_tokens", "gauge", "KV cache positions in use.", fmt::format("moxing_kv_cache_used_tokens {}\n", r.kv_used));
+  const PrefixCacheStats& pc = r.prefix_cache;
+  metric("prefix_cache_hit_ratio", "gauge", "Share of prompt tokens restored from the prefix cache instead of computed.",
+         fmt::format("moxing_prefix_cache_hit_ratio {}\n",
+                     pc.lookup_tokens > 0 ? static_cast<double>(pc.hit_tokens) / static_cast<double>(pc.lookup_tokens) : 0.0));
+  metric("prefix_cache_hit_tokens_total", "counter", "Prompt tokens restored from the prefix cache.",
+         fmt::format("moxing_prefix_cache_hit_tokens_total {}\n", pc.hit_tokens));
+  metric("prefix_cache_blocks", "gauge", "Prefix cache blocks in use, and its capacity.",
+         fmt::format("moxing_prefix_cache_blocks{{state=\"used\"}} {}\nmoxing_prefix_cache_blocks{{state=\"capacity\"}} {}\n",
+                     pc.blocks_used, pc.capacity_blocks));
   metric("batch_steps_total", "counter", "Forward batches run.", fmt::format("moxing_batch_steps_total {}\n", r.scheduler.steps));
   metric("time_to_first_token_seconds", "histogram", "From arrival to the first generated token.",
          time_to_first_token_.prometheus("moxing_time_to_first_token_seconds"));

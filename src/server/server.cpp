@@ -127,7 +127,10 @@ json usage_of(const std::vector<GenerateStats>& done) {
   int64_t generated = 0;
   for (const GenerateStats& s : done) generated += s.n_generated;
   const int64_t prompt = done.empty() ? 0 : done.front().n_prompt;
-  return {{"prompt_tokens", prompt}, {"completion_tokens", generated}, {"total_tokens", prompt + generated}};
+  int64_t cached = 0;  // of the prompt, restored from the prefix cache (the most any choice had)
+  for (const GenerateStats& s : done) cached = std::max(cached, s.n_cached);
+  return {{"prompt_tokens", prompt}, {"completion_tokens", generated}, {"total_tokens", prompt + generated},
+          {"prompt_tokens_details", {{"cached_tokens", cached}}}};
 }
 
 }  // namespace
@@ -158,7 +161,8 @@ void Server::attach(const Model& model, const Tokenizer& tokenizer, KernelTable 
   const int64_t n_ctx = options_.ctx_size > 0 ? options_.ctx_size
                                               : std::min<int64_t>(model.config.n_ctx_train > 0 ? model.config.n_ctx_train : 4096, 4096);
   runner_ = std::make_unique<BatchRunner>(model, std::move(kernels), options_.threads,
-                                          std::max<int32_t>(1, options_.parallel), n_ctx);
+                                          std::max<int32_t>(1, options_.parallel), n_ctx, kMaxBatch,
+                                          options_.prefix_cache_tokens);
   ready_ = true;
 }
 

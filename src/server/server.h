@@ -35,6 +35,7 @@ struct ServerOptions {
   std::vector<std::string> api_keys;  // empty: no key needed
   size_t max_body_bytes = 8u << 20;
   int max_queue = 64;               // requests waiting beyond `parallel` before 503
+  int64_t prefix_cache_tokens = 16384;  // positions of prompt prefixes kept for reuse (0: off)
   int ping_seconds = 15;            // SSE comment lines keep idle streams open through proxies
   std::string model_name = "moxing";
   GenerateOptions defaults;         // sampling when a request does not say

@@ -357,6 +357,28 @@ TEST_F(ServerTest, IgnoreEosRunsToMaxTokens) {
   EXPECT_EQ(r["usage"]["completion_tokens"], 10);
 }
 
+TEST_F(ServerTest, ASharedSystemPromptComesFromThePrefixCache) {
+  ServerOptions o;
+  o.prefix_cache_tokens = 1024;
+  start(o);
+  const std::string system = "You tell short stories about a girl named Lily, her mom, her dog Max and the big park "
+                             "near their house. Every story is happy and ends with a nap.";
+  auto ask = [&](const std::string& question) {
+    return post("/v1/chat/completions", {{"messages", {{{"role", "system"}, {"content", system}}, {{"role", "user"}, {"content", question}}}},
+                                         {"max_tokens", 16}, {"temperature", 0}});
+  };
+  const json first = ask("Tell me about the dog.");
+  EXPECT_EQ(first["usage"]["prompt_tokens_details"]["cached_tokens"], 0);
+  const json second = ask("Tell me about the tree.");
+  const int cached = second["usage"]["prompt_tokens_details"]["cached_tokens"];
+  EXPECT_GE(cached, 32) << second;
+  EXPECT_LT(cached, second["usage"]["prompt_tokens"].get<int>());
+  EXPECT_EQ(ask("Tell me about the dog.")["choices"][0]["message"]["content"], first["choices"][0]["message"]["content"]);
+  const std::string metrics = client().Get("/metrics")->body;
+  EXPECT_EQ(metrics.find("moxing_prefix_cache_hit_tokens_total 0\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("moxing_prefix_cache_hit_ratio 0."), std::string::npos) << metrics;
+}
+
 TEST_F(ServerTest, ChatPageModelLookupAndCrossOriginCalls) {
   start();
   auto page = client().Get("/");

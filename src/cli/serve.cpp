@@ -115,6 +115,11 @@ Runner add_serve(CLI::App& app) {
   app.add_option("--api-key-file", o->api_key_file, "File of keys, one per line")->check(CLI::ExistingFile);
   app.add_option("--max-queue", o->server.max_queue, "Requests waiting beyond --parallel before 503")
       ->capture_default_str();
+  app.add_option("--max-per-key", o->server.max_per_key, "Requests in flight per API key before 429 (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--timeout", o->server.timeout_seconds,
+                 "Seconds after which a completion still generating ends with finish_reason length (0: never)")
+      ->capture_default_str();
   app.add_option("--prefix-cache", o->server.prefix_cache_tokens,
                  "Positions of computed prompt prefixes kept for reuse (0: off)")
       ->capture_default_str();

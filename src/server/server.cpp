@@ -190,11 +190,7 @@ void Server::routes() {
       return httplib::Server::HandlerResponse::Handled;
     }
     if (!options_.api_keys.empty()) {
-      const std::string auth = req.get_header_value("Authorization");
-      const std::string_view given = auth.rfind("Bearer ", 0) == 0 ? std::string_view(auth).substr(7) : std::string_view();
-      bool ok = false;
-      for (const std::string& key : options_.api_keys) ok |= same_secret(given, key);
-      if (!ok) {
+      if (key_index(req) < 0) {
         send_error(res, api_error(401, "invalid or missing API key (Authorization: Bearer KEY)", "invalid_request_error",
                                   "invalid_api_key"));
         return httplib::Server::HandlerResponse::Handled;
@@ -249,6 +245,34 @@ void Server::routes() {
     }
     res.set_header("Cache-Control", "no-cache");
     res.set_content(std::string(f->body), std::string(content_type_of(f->name)));
+  });
+}
+
+int Server::key_index(const httplib::Request& req) const {
+  const std::string auth = req.get_header_value("Authorization");
+  const std::string_view given = auth.rfind("Bearer ", 0) == 0 ? std::string_view(auth).substr(7) : std::string_view();
+  int found = -1;
+  for (size_t i = 0; i < options_.api_keys.size(); ++i)  // every key compared: no early exit
+    if (same_secret(given, options_.api_keys[i])) found = static_cast<int>(i);
+  return found;
+}
+
+std::shared_ptr<void> Server::admit_request(int key) {
+  if (key >= 0 && options_.max_per_key > 0) {
+    std::lock_guard lock(keys_mutex_);
+    if (key_in_flight_.size() < options_.api_keys.size()) key_in_flight_.resize(options_.api_keys.size(), 0);
+    if (key_in_flight_[key] >= options_.max_per_key) return nullptr;
+    ++key_in_flight_[key];
+  } else {
+    key = -1;
+  }
+  ++in_flight_;
+  return std::shared_ptr<void>(static_cast<void*>(this), [this, key](void*) {
+    if (key >= 0) {
+      std::lock_guard lock(keys_mutex_);
+      --key_in_flight_[key];
+    }
+    --in_flight_;
   });
 }
 
@@ -392,6 +416,10 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
 
   if (in_flight_.load() >= options_.parallel + options_.max_queue)
     return send_error(res, api_error(503, "too many requests are waiting; try again later", "server_error"));
+  const std::shared_ptr<void> admitted = admit_request(key_index(req));
+  if (!admitted)
+    return send_error(res, api_error(429, fmt::format("this API key already has {} requests in flight; wait for one to end",
+                                                      options_.max_per_key), "requests", "rate_limit_exceeded"));
   // Each choice is a sequence of its own; choice i draws with seed + i.
   std::vector<std::shared_ptr<OutputChannel>> channels;
   std::vector<uint64_t> ids;
@@ -408,7 +436,21 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
     channels.push_back(std::move(channel));
     ids.push_back(*id);
   }
-  in_flight_++;
+  // Past the deadline the choices still generating are cancelled and end as "length".
+  const auto deadline = options_.timeout_seconds > 0
+                            ? std::chrono::steady_clock::now() +
+                                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                      std::chrono::duration<double>(options_.timeout_seconds))
+                            : std::chrono::steady_clock::time_point::max();
+  auto timed_out = std::make_shared<std::atomic<bool>>(false);
+  auto check_deadline = [this, ids, deadline, timed_out] {
+    if (*timed_out || std::chrono::steady_clock::now() < deadline) return;
+    *timed_out = true;
+    for (const uint64_t id : ids) runner_->cancel(id);
+  };
+  auto finish_of = [timed_out](const GenerateStats& s) {
+    return *timed_out && s.finish == FinishReason::kStopped ? std::string("length") : finish_reason(s);
+  };
 
   const ReplyShape shape{chat, fmt::format("{}-{}", chat ? "chatcmpl" : "cmpl", next_id_++),
                          r.model.empty() ? options_.model_name : r.model, static_cast<int64_t>(std::time(nullptr))};
@@ -428,6 +470,7 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
       std::vector<StepLogprobs> logprobs;
       for (;;) {
         OutputChannel::Update u = channels[i]->wait(std::chrono::seconds(1));
+        check_deadline();
         text += u.text;
         logprobs.insert(logprobs.end(), u.logprobs.begin(), u.logprobs.end());
         if (u.done) {
@@ -437,9 +480,8 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
         }
       }
       size_t offset = characters(echo);
-      choices.push_back(shape.choice(i, text, logprobs_json(logprobs, offset), finish_reason(done.back()), false));
+      choices.push_back(shape.choice(i, text, logprobs_json(logprobs, offset), finish_of(done.back()), false));
     }
-    in_flight_--;
     json reply = shape.envelope(std::move(choices), false);
     reply["usage"] = usage_of(done);
     return send_json(res, 200, reply);
@@ -460,7 +502,7 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, channels, st, shape, chat, include_usage, echo, logprobs_json](size_t, httplib::DataSink& sink) {
+      [this, channels, st, shape, chat, include_usage, echo, logprobs_json, check_deadline, finish_of](size_t, httplib::DataSink& sink) {
         auto write = [&](const std::string& s) {
           st->last_write = std::chrono::steady_clock::now();
           return sink.write(s.data(), s.size());
@@ -481,13 +523,14 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
         for (int i = 0; i < n; ++i) {
           if (st->done[i]) continue;
           OutputChannel::Update u = channels[i]->wait(wait);
+          check_deadline();
           if (!u.text.empty() || !u.logprobs.empty())
             if (!write(sse(shape.envelope(json::array({shape.choice(i, u.text, logprobs_json(u.logprobs, st->offsets[i]), nullptr, true)}), true))))
               return false;
           if (!u.done) continue;
           st->done[i] = u.done;
           metrics_.request_finished(*u.done);
-          if (!write(sse(shape.envelope(json::array({shape.choice(i, "", nullptr, finish_reason(*u.done), true)}), true))))
+          if (!write(sse(shape.envelope(json::array({shape.choice(i, "", nullptr, finish_of(*u.done), true)}), true))))
             return false;
         }
         if (std::any_of(st->done.begin(), st->done.end(), [](const auto& d) { return !d; })) {
@@ -507,13 +550,12 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
         sink.done();
         return true;
       },
-      [this, st, ids](bool) {
+      [this, st, ids, admitted](bool) {  // `admitted` holds the request's place until the reply ends
         for (size_t i = 0; i < ids.size(); ++i)
           if (!st->done[i]) {  // the client left mid-stream
             runner_->cancel(ids[i]);
             metrics_.request_cancelled();
           }
-        in_flight_--;
       });
 }
 

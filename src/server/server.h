@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ struct ServerOptions {
   std::vector<std::string> api_keys;  // empty: no key needed
   size_t max_body_bytes = 8u << 20;
   int max_queue = 64;               // requests waiting beyond `parallel` before 503
+  int max_per_key = 0;              // requests in flight per API key before 429 (0: no limit)
+  double timeout_seconds = 600;     // a completion still generating after this ends ("length"); 0: never
   int64_t prefix_cache_tokens = 16384;  // positions of prompt prefixes kept for reuse (0: off)
   int ping_seconds = 15;            // SSE comment lines keep idle streams open through proxies
   std::string model_name = "moxing";
@@ -70,6 +73,11 @@ class Server {
   void tokenize(const httplib::Request& req, httplib::Response& res);
   void detokenize(const httplib::Request& req, httplib::Response& res);
   void embeddings(const httplib::Request& req, httplib::Response& res);
+  // The index in options_.api_keys of the key the request carries, or -1.
+  int key_index(const httplib::Request& req) const;
+  // Counts a completion in flight (overall and for its key) until the returned token goes;
+  // null if the key is at its limit.
+  std::shared_ptr<void> admit_request(int key);
 
   ServerOptions options_;
   // Set once by attach(), before ready_ turns true; read only after ready_.
@@ -83,6 +91,8 @@ class Server {
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<int> in_flight_{0};
+  std::mutex keys_mutex_;
+  std::vector<int> key_in_flight_;  // per options_.api_keys entry
   std::atomic<uint64_t> next_id_{1};
   Metrics metrics_;
 };

@@ -379,6 +379,40 @@ TEST_F(ServerTest, ASharedSystemPromptComesFromThePrefixCache) {
   EXPECT_NE(metrics.find("moxing_prefix_cache_hit_ratio 0."), std::string::npos) << metrics;
 }
 
+// A long request: 8 choices of 120 tokens, four sequences at a time.
+const json kLongRequest = {{"prompt", "Once upon a time"}, {"max_tokens", 120}, {"n", 8}, {"loop_guard", "off"}};
+
+TEST_F(ServerTest, AKeyAtItsLimitGets429AndOtherKeysGoOn) {
+  ServerOptions o;
+  o.api_keys = {"key-a", "key-b"};
+  o.max_per_key = 1;
+  start(o);
+  auto send = [&](const std::string& key, const json& body) {
+    return client().Post("/v1/completions", httplib::Headers{{"Authorization", "Bearer " + key}}, body.dump(), "application/json");
+  };
+  std::thread busy([&] { EXPECT_EQ(send("key-a", kLongRequest)->status, 200); });
+  for (int i = 0; i < 500 && server_->stats().running == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const json small = {{"prompt", "Hi"}, {"max_tokens", 2}};
+  auto limited = send("key-a", small);
+  EXPECT_EQ(limited->status, 429);
+  EXPECT_EQ(json::parse(limited->body)["error"]["code"], "rate_limit_exceeded");
+  EXPECT_EQ(send("key-b", small)->status, 200);
+  busy.join();
+  EXPECT_EQ(send("key-a", small)->status, 200) << "the place is given back";
+}
+
+TEST_F(ServerTest, ARequestPastItsTimeoutEndsWithLength) {
+  ServerOptions o;
+  o.timeout_seconds = 0.05;
+  start(o);
+  const json r = post("/v1/completions", kLongRequest);
+  ASSERT_EQ(r["choices"].size(), 8u);
+  EXPECT_LT(r["usage"]["completion_tokens"].get<int>(), 8 * 120);
+  for (const json& c : r["choices"]) EXPECT_EQ(c["finish_reason"], "length");
+  for (int i = 0; i < 100 && server_->stats().running > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(server_->stats().running, 0u);
+}
+
 TEST_F(ServerTest, ChatPageModelLookupAndCrossOriginCalls) {
   start();
   auto page = client().Get("/");

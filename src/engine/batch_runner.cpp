@@ -118,8 +118,8 @@ void BatchRunner::loop() {
       }
       // The runner's id is forgotten when the request ends, whichever way it does.
       auto on_done = std::make_shared<std::function<void(const GenerateStats&)>>(std::move(request.on_done));
-      request.on_done = [&scheduled, id, on_done](const GenerateStats& s) {
-        scheduled.erase(id);
+      request.on_done = [&scheduled, runner_id = id, on_done](const GenerateStats& s) {
+        scheduled.erase(runner_id);
         if (*on_done) (*on_done)(s);
       };
       if (auto sid = scheduler_.submit(std::move(request))) {

@@ -15,6 +15,7 @@ KernelTable best_kernels(const CpuFeatures& cpu) {
     x86::install_avx2_float(t.by_type.data());
     x86::install_avx2_q8(t.by_type.data());
     x86::install_avx2_kquants(t.by_type.data());
+    x86::install_avx2_packed(t.by_type.data());
     t.isa = "avx2";
   }
   if (cpu.avx512) {

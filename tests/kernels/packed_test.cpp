@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/aligned_buffer.h"
@@ -65,8 +66,12 @@ TEST(Packed, ReferenceOnPackedRowsEqualsThePlainReference) {
     }
 }
 
-TEST(Packed, SimdMatchesReferenceAndIsBatchInvariant) {
-  const KernelTable best = best_kernels(CpuFeatures::detect());
+class PackedSimd : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(PackedSimd, MatchesReferenceAndIsBatchInvariant) {
+  const CpuFeatures cpu = CpuFeatures::detect();
+  if (std::string(GetParam()) == "avx2" && !cpu.avx2) GTEST_SKIP() << "no AVX2 on this CPU";
+  const KernelTable best = best_kernels(std::string(GetParam()) == "native" ? cpu : cpu.limited_to(GetParam()));
   int checked = 0;
   for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kQ4_K, kQ6_K}) {
     if (!best[type].gemm_packed) continue;
@@ -98,6 +103,11 @@ TEST(Packed, SimdMatchesReferenceAndIsBatchInvariant) {
   }
   if (checked == 0) GTEST_SKIP() << "no packed kernels on this CPU";
 }
+
+// Each instruction set's packed kernels on their own: the AVX2 ones are overridden where
+// AVX-512 VNNI exists, and must still be checked there.
+INSTANTIATE_TEST_SUITE_P(Isa, PackedSimd, ::testing::Values("avx2", "native"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace mx

@@ -4,17 +4,23 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "kernels/isa_tables.h"
 #include "kernels/kernel_table.h"
 #include "kernels/ops.h"
 
 namespace mx {
 namespace {
 
-TEST(Activations, SiluMulMatchesReference) {
-  const KernelTable best = best_kernels(CpuFeatures::detect());
+class ActivationsSimd : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ActivationsSimd, SiluMulMatchesReference) {
+  if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
+  const KernelTable best = table_for(GetParam());
+  ASSERT_NE(best.silu_mul, &ops::silu_mul) << "no SIMD activation for " << GetParam();
   const KernelTable ref = reference_kernels();
   EXPECT_EQ(ref.silu_mul, &ops::silu_mul);
   std::mt19937 rng(3);
@@ -32,6 +38,9 @@ TEST(Activations, SiluMulMatchesReference) {
       ASSERT_NEAR(got[i], want[i], 1e-6f * (1.0f + std::fabs(want[i]))) << "n " << n << " i " << i << " gate " << gate[i];
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Isa, ActivationsSimd, ::testing::Values("avx2", "avx512"),
+                         [](const auto& info) { return std::string(info.param); });
 
 }  // namespace
 }  // namespace mx

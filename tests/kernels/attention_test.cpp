@@ -8,9 +8,11 @@
 
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "kernels/isa_tables.h"
 #include "kernels/kernel_table.h"
 
 namespace mx {
@@ -34,9 +36,12 @@ std::vector<float> run(AttendFn attend, const Case& c, const std::vector<float>&
   return out;
 }
 
-TEST(Attention, SimdMatchesReference) {
-  const KernelTable best = best_kernels(CpuFeatures::detect());
-  if (best.attend == &attend_reference) GTEST_SKIP() << "no SIMD attention on this CPU";
+class AttentionSimd : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(AttentionSimd, MatchesReference) {
+  if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
+  const KernelTable best = table_for(GetParam());
+  ASSERT_NE(best.attend, &attend_reference) << "no SIMD attention for " << GetParam();
   std::mt19937 rng(5);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::vector<Case> cases;
@@ -64,6 +69,9 @@ TEST(Attention, SimdMatchesReference) {
     EXPECT_LT(max_err, 2e-5);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Isa, AttentionSimd, ::testing::Values("avx2", "avx512"),
+                         [](const auto& info) { return std::string(info.param); });
 
 TEST(Attention, ReferenceIsAWeightedAverageOfValues) {
   // Two keys, one query that matches the first: weights e^s / sum by hand.

@@ -13,6 +13,7 @@
 
 #include "core/cpu_features.h"
 #include "kernels/kernel_table.h"
+#include "kernels/isa_tables.h"
 #include "quant/fp16.h"
 #include "quant/quant.h"
 
@@ -21,19 +22,6 @@ namespace {
 
 using enum GgmlType;
 constexpr GgmlType kTypes[] = {kF32, kF16, kBF16, kQ8_0, kQ4_0};
-
-bool cpu_has(const std::string& isa) {
-  const CpuFeatures cpu = CpuFeatures::detect();
-  if (isa == "scalar") return true;
-  if (isa == "avx2") return cpu.avx2;
-  if (isa == "avx512") return cpu.avx512;
-  return true;  // "native": whatever detect() finds
-}
-
-KernelTable table_for(const std::string& isa) {
-  const CpuFeatures cpu = CpuFeatures::detect();
-  return best_kernels(isa == "native" ? cpu : cpu.limited_to(isa));
-}
 
 std::vector<float> gaussian(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);

@@ -13,6 +13,7 @@
 
 #include "core/aligned_buffer.h"
 #include "core/cpu_features.h"
+#include "kernels/isa_tables.h"
 #include "kernels/kernel_table.h"
 #include "quant/quant.h"
 
@@ -69,9 +70,8 @@ TEST(Packed, ReferenceOnPackedRowsEqualsThePlainReference) {
 class PackedSimd : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(PackedSimd, MatchesReferenceAndIsBatchInvariant) {
-  const CpuFeatures cpu = CpuFeatures::detect();
-  if (std::string(GetParam()) == "avx2" && !cpu.avx2) GTEST_SKIP() << "no AVX2 on this CPU";
-  const KernelTable best = best_kernels(std::string(GetParam()) == "native" ? cpu : cpu.limited_to(GetParam()));
+  if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
+  const KernelTable best = table_for(GetParam());
   int checked = 0;
   for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kQ4_K, kQ6_K}) {
     if (!best[type].gemm_packed) continue;

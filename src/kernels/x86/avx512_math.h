@@ -1,5 +1,5 @@
 // Vector math for the avx512_* files (internal linkage: each includes its own copy,
-// compiled with its own flags).
+// compiled with its own flags): e^x, and the 16-float vector the shared templates take.
 #pragma once
 
 #include <immintrin.h>
@@ -24,6 +24,24 @@ namespace {  // NOLINT(google-build-namespaces): per-TU copies
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
   return _mm512_scalef_ps(p, n);
 }
+
+// The 16-float vector the shared templates (attention_blocks.h) take.
+struct Avx512Floats {
+  using Reg = __m512;
+  static constexpr int kWidth = 16;
+  static Reg zero() { return _mm512_setzero_ps(); }
+  static Reg set1(float v) { return _mm512_set1_ps(v); }
+  static Reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, Reg v) { _mm512_storeu_ps(p, v); }
+  static Reg add(Reg a, Reg b) { return _mm512_add_ps(a, b); }
+  static Reg sub(Reg a, Reg b) { return _mm512_sub_ps(a, b); }
+  static Reg mul(Reg a, Reg b) { return _mm512_mul_ps(a, b); }
+  static Reg max(Reg a, Reg b) { return _mm512_max_ps(a, b); }
+  static Reg fmadd(Reg a, Reg b, Reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static Reg exp(Reg v) { return exp512(v); }
+  static float reduce_add(Reg v) { return _mm512_reduce_add_ps(v); }
+  static float reduce_max(Reg v) { return _mm512_reduce_max_ps(v); }
+};
 
 }  // namespace
 }  // namespace mx::x86

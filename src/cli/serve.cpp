@@ -10,6 +10,7 @@
 #include "cli/common.h"
 #include "cli/sampling_options.h"
 #include "core/log.h"
+#include "model/forward.h"
 #include "server/server.h"
 
 namespace mx::cli {
@@ -122,6 +123,10 @@ Runner add_serve(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--prefix-cache", o->server.prefix_cache_tokens,
                  "Positions of computed prompt prefixes kept for reuse (0: off)")
+      ->capture_default_str();
+  app.add_option("-b,--batch-size", o->server.batch_size,
+                 "Most tokens in one step: every generating sequence's next token, then chunks of waiting prompts (at least --parallel)")
+      ->check(CLI::Range(int64_t{1}, kMaxBatch))
       ->capture_default_str();
   app.add_option("--alias", o->server.model_name, "Model name in /v1/models (default: the file's name)");
   add_sampling_options(app, o->sampling);

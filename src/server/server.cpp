@@ -160,8 +160,10 @@ void Server::attach(const Model& model, const Tokenizer& tokenizer, KernelTable 
   dry_breakers_ = dry_breaker_tokens(tokenizer, std::vector<std::string>{"\n", ":", "\"", "*"});
   const int64_t n_ctx = options_.ctx_size > 0 ? options_.ctx_size
                                               : std::min<int64_t>(model.config.n_ctx_train > 0 ? model.config.n_ctx_train : 4096, 4096);
-  runner_ = std::make_unique<BatchRunner>(model, std::move(kernels), options_.threads,
-                                          std::max<int32_t>(1, options_.parallel), n_ctx, kMaxBatch,
+  const int32_t parallel = std::max<int32_t>(1, options_.parallel);
+  // Every generating sequence adds a row to every step: the budget holds them all.
+  const int64_t batch = std::clamp<int64_t>(options_.batch_size, parallel, kMaxBatch);
+  runner_ = std::make_unique<BatchRunner>(model, std::move(kernels), options_.threads, parallel, n_ctx, batch,
                                           options_.prefix_cache_tokens);
   ready_ = true;
 }

@@ -39,6 +39,7 @@ struct ServerOptions {
   int max_per_key = 0;              // requests in flight per API key before 429 (0: no limit)
   double timeout_seconds = 600;     // a completion still generating after this ends ("length"); 0: never
   int64_t prefix_cache_tokens = 16384;  // positions of prompt prefixes kept for reuse (0: off)
+  int64_t batch_size = 128;  // most rows in one step: decode rows first, prompt chunks fill the rest
   int ping_seconds = 15;            // SSE comment lines keep idle streams open through proxies
   std::string model_name = "moxing";
   GenerateOptions defaults;         // sampling when a request does not say

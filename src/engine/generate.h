@@ -32,6 +32,10 @@ struct GenerateOptions {
   // > 0: on_logprobs receives each generated token's log-probability and the top N.
   int top_logprobs = 0;
   bool logprobs = false;  // the chosen token's log-probability alone (top_logprobs = 0)
+  // Scores the prompt: on_prompt_logprobs receives the log-probability (and the top
+  // top_logprobs) of every prompt token after the first, given the ones before it. The
+  // whole prompt is then computed (no prefix-cache reuse). Continuous batching only.
+  bool prompt_logprobs = false;
 };
 
 struct GenerateStats {
@@ -50,6 +54,7 @@ struct GenerateCallbacks {
   std::function<bool(Token)> is_end;    // end-of-generation tokens (EOS, EOT)
   std::function<bool(Token)> on_token;  // returns false to stop early
   std::function<void(const StepLogprobs&)> on_logprobs;  // before on_token, if asked for
+  std::function<void(const StepLogprobs&)> on_prompt_logprobs;  // prompt tokens 1.., in order
 };
 
 // Sequence 0 of the cache continues: `prompt` is appended to what it holds (empty for a

@@ -22,6 +22,14 @@ struct Scheduler::Sequence {
   Clock::time_point submitted, first_token;
 
   bool prefilling() const { return prompt_done < request.prompt.size(); }
+  bool scores_prompt() const { return request.options.prompt_logprobs; }
+};
+
+// A row of the batch whose logits are read: it chooses its sequence's next token, or
+// (scoring a prompt) it gives the probability of the prompt token that follows it.
+struct Scheduler::LogitsRow {
+  Sequence* seq;
+  std::optional<Token> prompt_next;
 };
 
 Scheduler::Scheduler(const Model& model, ExecContext& ctx, KvCache& cache, int64_t max_batch,
@@ -89,7 +97,7 @@ void Scheduler::admit() {
     s->slot = free_slots_.back();
     free_slots_.pop_back();
     cache_.clear(s->slot);
-    if (prefix_cache_) {  // the last prompt token always runs: its logits choose the first token
+    if (prefix_cache_ && !s->scores_prompt()) {  // the last prompt token always runs: its logits choose the first token
       const auto& prompt = s->request.prompt;
       s->prompt_done = static_cast<size_t>(
           prefix_cache_->restore(prompt, static_cast<int64_t>(prompt.size()) - 1, cache_, s->slot));
@@ -103,25 +111,31 @@ Status Scheduler::step() {
   end_cancelled();
   admit();
   batch_.clear();
-  std::vector<Sequence*> wants_logits;  // the owner of each row with logits, in batch order
+  std::vector<LogitsRow> wants_logits;  // the rows with logits, in batch order
   for (auto& s : running_)
     if (s->pending) {
       batch_.add(*s->pending, static_cast<int32_t>(cache_.length(s->slot)), s->slot, true);
-      wants_logits.push_back(s.get());
+      wants_logits.push_back({s.get(), std::nullopt});
     }
   const int64_t decode_rows = batch_.size();
   // Prompts fill what is left, oldest first: a chunk per sequence, its last token's logits
-  // only when the chunk ends the prompt.
+  // only when the chunk ends the prompt (every token's when the prompt is scored; those
+  // chunks stay short, as each such row keeps a whole vocabulary of logits).
+  constexpr int64_t kScoringChunk = 32;
   for (auto& s : running_) {
     const int64_t room = max_batch_ - batch_.size();
     if (room <= 0) break;
     if (!s->prefilling()) continue;
-    const size_t n = std::min<size_t>(static_cast<size_t>(room), s->request.prompt.size() - s->prompt_done);
+    const auto& prompt = s->request.prompt;
+    const size_t n = std::min<size_t>(static_cast<size_t>(s->scores_prompt() ? std::min(room, kScoringChunk) : room),
+                                      prompt.size() - s->prompt_done);
     const int64_t start = cache_.length(s->slot);
     for (size_t i = 0; i < n; ++i) {
-      const bool last = s->prompt_done + i + 1 == s->request.prompt.size();
-      batch_.add(s->request.prompt[s->prompt_done + i], static_cast<int32_t>(start + i), s->slot, last);
-      if (last) wants_logits.push_back(s.get());
+      const size_t at = s->prompt_done + i;
+      const bool last = at + 1 == prompt.size();
+      batch_.add(prompt[at], static_cast<int32_t>(start + i), s->slot, last || s->scores_prompt());
+      if (last) wants_logits.push_back({s.get(), std::nullopt});
+      else if (s->scores_prompt()) wants_logits.push_back({s.get(), prompt[at + 1]});
     }
     s->prompt_done += n;
   }
@@ -142,10 +156,15 @@ Status Scheduler::step() {
         s->prompt_stored = true;
       }
   for (size_t k = 0; k < wants_logits.size(); ++k) {
-    Sequence& s = *wants_logits[k];
+    Sequence& s = *wants_logits[k].seq;
+    const std::span<const float> row(logits_.data() + k * n_vocab, n_vocab);
+    if (const auto next = wants_logits[k].prompt_next) {
+      if (s.request.callbacks.on_prompt_logprobs)
+        s.request.callbacks.on_prompt_logprobs(step_logprobs(row, *next, s.request.options.top_logprobs));
+      continue;
+    }
     if (s.first_token == Clock::time_point{}) s.first_token = Clock::now();
     s.pending.reset();
-    const std::span<const float> row(logits_.data() + k * n_vocab, n_vocab);
     const std::optional<Token> tok = s.generation->next(row, s.request.callbacks);
     if (!tok) {
       end(s, s.generation->stats().finish);

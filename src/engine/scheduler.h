@@ -59,6 +59,7 @@ class Scheduler {
 
  private:
   struct Sequence;
+  struct LogitsRow;
   void admit();
   void end(Sequence& s, FinishReason reason);
   void end_cancelled();

@@ -207,6 +207,9 @@ std::variant<CompletionRequest, ApiError> parse_completion_request(const json& b
       r.options.logprobs = true;
       r.options.top_logprobs = static_cast<int>(integer(body, "logprobs", 0, 5));
     }
+    // Echo with logprobs scores the prompt too, as OpenAI's legacy endpoint does (with
+    // max_tokens 0 that is all it does: lm-eval-harness's loglikelihood).
+    r.options.prompt_logprobs = r.echo && r.options.logprobs;
     read_response_format(body, r);
     if (const json* g = field(body, "grammar")) {
       if (!g->is_string()) bad("grammar", "'grammar' must be a GBNF string");

@@ -1,5 +1,7 @@
 #include "server/output_channel.h"
 
+#include <limits>
+
 namespace mx::server {
 
 OutputChannel::OutputChannel(const Tokenizer& tokenizer, std::vector<std::string> stops, bool starts_text)
@@ -12,6 +14,11 @@ void OutputChannel::attach(ScheduledRequest& request) {
     std::lock_guard lock(state->mutex);
     state->pending.logprobs.push_back(lp);
   };
+  if (request.options.prompt_logprobs && !request.prompt.empty()) {
+    // Nothing precedes the first prompt token: it has no probability (NaN, sent as null).
+    state->pending.logprobs.push_back({{request.prompt.front(), std::numeric_limits<float>::quiet_NaN()}, {}});
+    request.callbacks.on_prompt_logprobs = request.callbacks.on_logprobs;
+  }
   request.callbacks.on_token = [state](Token t) {
     const std::string text = state->stops.push(state->decoder.push(t));
     {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <future>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "server/openai_request.h"
 #include "server/output_channel.h"
 #include "server/web_files.h"
+#include "tokenizer/stream_decoder.h"
 
 namespace mx::server {
 
@@ -80,15 +82,39 @@ size_t characters(std::string_view s) {
   return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
-// The legacy completions logprobs object; `offset`: where the next token starts in the
-// choice's text (advanced past these tokens).
-json text_logprobs(const std::vector<StepLogprobs>& steps, const Tokenizer& tok, size_t& offset) {
+// The text of each prompt token as the echo shows it: pieces through a stream decoder, so
+// they join to the echoed text (from a text prompt the first word loses the space the
+// encoder put before it, as in the echo; BOS and other control tokens are empty).
+std::vector<std::string> prompt_pieces(const Tokenizer& tok, std::span<const Token> prompt, bool from_text) {
+  std::vector<std::string> pieces;
+  size_t i = 0;
+  if (!prompt.empty() && prompt[0] == tok.vocab().bos()) {
+    pieces.emplace_back();
+    i = 1;
+  }
+  StreamDecoder decoder(tok, {.render_special = false, .strip_space_prefix = from_text || i == 0});
+  for (; i < prompt.size(); ++i) pieces.push_back(decoder.push(prompt[i]));
+  if (!pieces.empty()) pieces.back() += decoder.flush();
+  return pieces;
+}
+
+// The legacy completions logprobs object. `offset`: where the next token starts in the
+// choice's text; `rendered`: steps of the choice already sent, the first of which are
+// named by `names` (a scored prompt's pieces); both advance past these steps.
+json text_logprobs(const std::vector<StepLogprobs>& steps, const Tokenizer& tok, std::span<const std::string> names,
+                   size_t& offset, size_t& rendered) {
   json tokens = json::array(), lps = json::array(), tops = json::array(), offsets = json::array();
   for (const StepLogprobs& s : steps) {
-    const std::string piece = tok.token_to_piece(s.chosen.token);
+    const std::string piece = rendered < names.size() ? names[rendered] : tok.token_to_piece(s.chosen.token);
+    ++rendered;
     tokens.push_back(piece);
     offsets.push_back(offset);
     offset += characters(piece);
+    if (std::isnan(s.chosen.logprob)) {  // a prompt's first token: nothing to condition on
+      lps.push_back(nullptr);
+      tops.push_back(nullptr);
+      continue;
+    }
     lps.push_back(s.chosen.logprob);
     json top = json::object();
     for (const TokenLogprob& t : s.top) top[tok.token_to_piece(t.token)] = t.logprob;
@@ -458,10 +484,13 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
                          r.model.empty() ? options_.model_name : r.model, static_cast<int64_t>(std::time(nullptr))};
   const bool want_logprobs = r.options.logprobs || r.options.top_logprobs > 0;
   const std::string echo = r.echo ? (r.prompt_text.empty() ? tokenizer.decode(prompt) : r.prompt_text) : "";
-  auto logprobs_json = [this, chat, want_logprobs](const std::vector<StepLogprobs>& steps, size_t& offset) {
+  auto names = std::make_shared<const std::vector<std::string>>(
+      r.options.prompt_logprobs ? prompt_pieces(tokenizer, prompt, !r.prompt_text.empty()) : std::vector<std::string>{});
+  auto logprobs_json = [this, chat, want_logprobs, names](const std::vector<StepLogprobs>& steps, size_t& offset,
+                                                          size_t& rendered) {
     return !want_logprobs ? json(nullptr)
            : chat         ? json{{"content", chat_logprobs(steps, *tokenizer_)}}
-                          : text_logprobs(steps, *tokenizer_, offset);
+                          : text_logprobs(steps, *tokenizer_, *names, offset, rendered);
   };
 
   if (!r.stream) {
@@ -481,8 +510,8 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
           break;
         }
       }
-      size_t offset = characters(echo);
-      choices.push_back(shape.choice(i, text, logprobs_json(logprobs, offset), finish_of(done.back()), false));
+      size_t offset = r.options.prompt_logprobs ? 0 : characters(echo), rendered = 0;  // a scored prompt comes first
+      choices.push_back(shape.choice(i, text, logprobs_json(logprobs, offset, rendered), finish_of(done.back()), false));
     }
     json reply = shape.envelope(std::move(choices), false);
     reply["usage"] = usage_of(done);
@@ -494,12 +523,14 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
   struct StreamState {
     bool started = false, finished = false;
     std::vector<std::optional<GenerateStats>> done;
-    std::vector<size_t> offsets;  // of each choice's next token in its text
+    std::vector<size_t> offsets;   // of each choice's next token in its text
+    std::vector<size_t> rendered;  // logprobs steps each choice has sent
     std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
   };
   auto st = std::make_shared<StreamState>();
   st->done.resize(channels.size());
-  st->offsets.assign(channels.size(), characters(echo));
+  st->offsets.assign(channels.size(), r.options.prompt_logprobs ? 0 : characters(echo));
+  st->rendered.assign(channels.size(), 0);
   const bool include_usage = r.include_usage;
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
@@ -527,7 +558,7 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
           OutputChannel::Update u = channels[i]->wait(wait);
           check_deadline();
           if (!u.text.empty() || !u.logprobs.empty())
-            if (!write(sse(shape.envelope(json::array({shape.choice(i, u.text, logprobs_json(u.logprobs, st->offsets[i]), nullptr, true)}), true))))
+            if (!write(sse(shape.envelope(json::array({shape.choice(i, u.text, logprobs_json(u.logprobs, st->offsets[i], st->rendered[i]), nullptr, true)}), true))))
               return false;
           if (!u.done) continue;
           st->done[i] = u.done;

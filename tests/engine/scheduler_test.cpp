@@ -1,5 +1,6 @@
 // Continuous batching gives every request exactly the tokens it gets alone: many at once,
-// with small prefill chunks, with more requests than slots, and when one is cancelled.
+// with small prefill chunks, with more requests than slots, and when one is cancelled;
+// and prompt scoring.
 #include "engine/scheduler.h"
 
 #include <gtest/gtest.h>
@@ -135,6 +136,66 @@ TEST_F(SchedulerTest, CancellingOneLeavesTheOthersAlone) {
       EXPECT_NE(got.at(i).stats->finish, FinishReason::kStopped);
     }
   }
+}
+
+// Prompt scoring (OpenAI echo + logprobs, lm-eval-harness's loglikelihood): every prompt
+// token after the first gets its log-probability given the ones before it, exactly what a
+// generation after that prefix reports for it; in small chunks, beside other requests,
+// and with the prompt already in the prefix cache (which scoring must not use).
+TEST_F(SchedulerTest, ScoringAPromptGivesEachTokenItsProbabilityAfterThePrefix) {
+  const std::vector<Token> p = prompt(1);
+  const int32_t n_vocab = model_->config.n_vocab;
+  std::vector<float> want(p.size(), 0.0f);
+  for (size_t i = 1; i < p.size(); ++i) {
+    ExecContext ctx(1, kernels_);
+    KvCache cache(model_->config, 256);
+    GenerateOptions o{.n_predict = 1, .sampling = {.temperature = 0.0f}};
+    o.top_logprobs = n_vocab;
+    auto s = generate(*model_, ctx, cache, std::span(p).first(i), o,
+                      {.is_end = nullptr, .on_token = nullptr, .on_logprobs = [&](const StepLogprobs& lp) {
+                         for (const TokenLogprob& t : lp.top)
+                           if (t.token == p[i]) want[i] = t.logprob;
+                       }});
+    ASSERT_TRUE(s.ok());
+    ASSERT_LT(want[i], 0.0f) << "token " << i;
+  }
+
+  ExecContext ctx(2, kernels_);
+  KvCache cache(model_->config, 256, 3);
+  PrefixCache prefix(model_->config, 1024, 16);
+  Scheduler scheduler(*model_, ctx, cache, 7, &prefix);
+  auto run = [&](ScheduledRequest r) {
+    ASSERT_TRUE(scheduler.submit(std::move(r)).ok());
+  };
+  run({.prompt = p, .options = {.n_predict = 2}, .callbacks = {}, .on_done = nullptr});  // fills the prefix cache
+  while (!scheduler.idle()) ASSERT_TRUE(scheduler.step().ok());
+
+  std::vector<StepLogprobs> scored;
+  std::optional<GenerateStats> done;
+  GenerateOptions scoring{.n_predict = 0};
+  scoring.prompt_logprobs = true;
+  scoring.top_logprobs = 2;
+  ScheduledRequest r{.prompt = p, .options = scoring, .callbacks = {}, .on_done = [&](const GenerateStats& s) { done = s; }};
+  r.callbacks.on_prompt_logprobs = [&](const StepLogprobs& lp) { scored.push_back(lp); };
+  r.callbacks.on_token = [](Token) { ADD_FAILURE() << "max_tokens 0 generates nothing"; return true; };
+  run({.prompt = prompt(0), .options = options(0), .callbacks = {}, .on_done = nullptr});
+  run(std::move(r));
+  run({.prompt = prompt(2), .options = options(2), .callbacks = {}, .on_done = nullptr});
+  while (!scheduler.idle()) ASSERT_TRUE(scheduler.step().ok());
+
+  ASSERT_EQ(scored.size(), p.size() - 1);
+  for (size_t i = 1; i < p.size(); ++i) {
+    const StepLogprobs& lp = scored[i - 1];
+    EXPECT_EQ(lp.chosen.token, p[i]);
+    EXPECT_NEAR(lp.chosen.logprob, want[i], 1e-4) << "token " << i;
+    ASSERT_EQ(lp.top.size(), 2u);
+    EXPECT_GE(lp.top[0].logprob, lp.top[1].logprob);
+    EXPECT_GE(lp.top[0].logprob, lp.chosen.logprob);
+  }
+  ASSERT_TRUE(done);
+  EXPECT_EQ(done->n_generated, 0);
+  EXPECT_EQ(done->n_cached, 0);
+  EXPECT_EQ(done->finish, FinishReason::kLength);
 }
 
 TEST_F(SchedulerTest, RefusesPromptsThatCannotFitAndCancelsWaitingRequests) {

@@ -337,8 +337,7 @@ test('completions logprobs carry text_offset, as OpenAI gives them', async () =>
   for (let i = 1; i < lp.tokens.length; i++) assert.equal(lp.text_offset[i] - lp.text_offset[i - 1], lp.tokens[i - 1].length);
 });
 
-test('completions echo + logprobs + max_tokens 0 scores the prompt tokens (lm-eval-harness loglikelihood)',
-  { todo: 'prompt scoring (logprobs of the echoed prompt) is not implemented yet' }, async () => {
+test('completions echo + logprobs + max_tokens 0 scores the prompt tokens (lm-eval-harness loglikelihood)', async () => {
   // OpenAI's legacy endpoint lists the prompt's own tokens with their logprobs, the first null.
   const s = await client.completions.create({ model: MODEL, prompt: PROMPT, max_tokens: 0, echo: true, logprobs: 1 });
   const sl = s.choices[0].logprobs;
@@ -347,6 +346,22 @@ test('completions echo + logprobs + max_tokens 0 scores the prompt tokens (lm-ev
   assert.equal(sl.tokens.join(''), PROMPT);
   assert.equal(sl.token_logprobs[0], null);
   for (const v of sl.token_logprobs.slice(1)) assert.ok(v <= 0);
+  assert.equal(sl.top_logprobs[0], null);
+  assert.equal(sl.text_offset[0], 0);
+  for (let i = 1; i < sl.tokens.length; i++) assert.equal(sl.text_offset[i] - sl.text_offset[i - 1], sl.tokens[i - 1].length);
+  assert.equal(s.usage.completion_tokens, 0);
+  assert.equal(s.usage.prompt_tokens, sl.tokens.length);
+
+  // The same prompt as token ids, continued greedily: the prompt's scores come first, then
+  // the generated tokens'; the scores do not depend on what follows.
+  const tokenized = await fetch(`${stories.base}/tokenize`, {
+    method: 'POST', headers: { Authorization: `Bearer ${KEY}` }, body: JSON.stringify({ content: PROMPT, add_special: true }),
+  });
+  const ids = (await tokenized.json()).tokens;
+  const g = await client.completions.create({ model: MODEL, prompt: ids, max_tokens: 3, echo: true, logprobs: 1, temperature: 0 });
+  const gl = g.choices[0].logprobs;
+  assert.equal(gl.tokens.length, ids.length + g.usage.completion_tokens);
+  assert.deepEqual(gl.token_logprobs.slice(0, ids.length), sl.token_logprobs);
 });
 
 test('chat logprobs: true, top_logprobs: 3', async () => {

@@ -184,6 +184,8 @@ void Server::attach(const Model& model, const Tokenizer& tokenizer, KernelTable 
   tokenizer_ = &tokenizer;
   format_ = std::make_unique<ChatFormat>(std::move(format));
   dry_breakers_ = dry_breaker_tokens(tokenizer, std::vector<std::string>{"\n", ":", "\"", "*"});
+  for (Token t = 0; t < tokenizer.vocab().size(); ++t)
+    if (tokenizer.vocab().is_eog(t)) end_tokens_.push_back(t);
   const int64_t n_ctx = options_.ctx_size > 0 ? options_.ctx_size
                                               : std::min<int64_t>(model.config.n_ctx_train > 0 ? model.config.n_ctx_train : 4096, 4096);
   const int32_t parallel = std::max<int32_t>(1, options_.parallel);
@@ -432,8 +434,7 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
     if (b.token >= tokenizer.vocab().size())
       return send_error(res, invalid_request(fmt::format("logit_bias token {} is not in the vocabulary", b.token), "logit_bias"));
   if (r.ignore_eos)  // end-of-generation tokens are never drawn
-    for (Token t = 0; t < tokenizer.vocab().size(); ++t)
-      if (tokenizer.vocab().is_eog(t)) r.options.sampling.logit_bias.push_back({t, -1e9f});
+    for (const Token t : end_tokens_) r.options.sampling.logit_bias.push_back({t, -1e9f});
   if (!r.grammar.empty()) {
     auto g = parse_gbnf(r.grammar);
     if (!g) return send_error(res, invalid_request("grammar: " + g.error().message, "grammar"));

@@ -86,6 +86,7 @@ class Server {
   const Tokenizer* tokenizer_ = nullptr;
   std::unique_ptr<ChatFormat> format_;
   std::vector<Token> dry_breakers_;
+  std::vector<Token> end_tokens_;  // end-of-generation tokens, which ignore_eos bans
   std::unique_ptr<BatchRunner> runner_;
   std::atomic<bool> ready_{false};
   std::unique_ptr<httplib::Server> http_;

@@ -7,23 +7,19 @@
 #include <cmath>
 
 #include "gguf/gguf_file.h"
+#include "stories_test.h"
 #include "test_paths.h"
 #include "tokenizer/tokenizer.h"
 
 namespace mx {
 namespace {
 
-class EmbeddingTest : public ::testing::Test {
+class EmbeddingTest : public test::StoriesTest {
  protected:
   void SetUp() override {
-    auto m = Model::load(test::shared_path("models/stories260K.gguf"), kernels_);
-    ASSERT_TRUE(m.ok()) << m.error().message;
-    model_ = std::move(*m);
-    auto file = gguf::File::open(test::shared_path("models/stories260K.gguf"));
-    ASSERT_TRUE(file.ok());
-    auto tok = Tokenizer::from_gguf(*file);
-    ASSERT_TRUE(tok.ok());
-    tokens_ = (*tok)->encode("Lily saw a big red ball in the park and ran to get it.", true, false);
+    StoriesTest::SetUp();
+    if (HasFatalFailure()) return;
+    tokens_ = tokenizer_->encode("Lily saw a big red ball in the park and ran to get it.", true, false);
     ASSERT_GT(tokens_.size(), 8u);
   }
 
@@ -45,8 +41,6 @@ class EmbeddingTest : public ::testing::Test {
     return out;
   }
 
-  KernelTable kernels_ = best_kernels(CpuFeatures::detect());
-  std::unique_ptr<Model> model_;
   ExecContext ctx_{2, kernels_};
   std::vector<Token> tokens_;
 };

@@ -12,21 +12,13 @@
 #include "engine/perplexity.h"
 #include "gguf/gguf_file.h"
 #include "sampling/gbnf.h"
+#include "stories_test.h"
 #include "test_paths.h"
 
 namespace mx {
 namespace {
 
-class GenerateTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto m = Model::load(test::shared_path("models/stories260K.gguf"), kernels_);
-    ASSERT_TRUE(m.ok()) << m.error().message;
-    model_ = std::move(*m);
-  }
-  KernelTable kernels_ = best_kernels(CpuFeatures::detect());
-  std::unique_ptr<Model> model_;
-};
+using GenerateTest = test::StoriesTest;
 
 TEST_F(GenerateTest, GreedyMatchesReferenceIds) {
   std::ifstream in(test::shared_path("golden/stories260K-once-upon-a-time.json"));
@@ -90,10 +82,6 @@ TEST_F(GenerateTest, LogprobsOfEachGeneratedToken) {
 }
 
 TEST_F(GenerateTest, GrammarConstrainedSamplesAllParse) {
-  auto file = gguf::File::open(test::shared_path("models/stories260K.gguf"));
-  ASSERT_TRUE(file.ok());
-  auto tok = Tokenizer::from_gguf(*file);
-  ASSERT_TRUE(tok.ok());
   auto g = parse_gbnf(R"(root ::= "[" num ("," " "? num){0,4} "]"
 num ::= "-"? [0-9]{1,3})");
   ASSERT_TRUE(g.ok()) << g.error().message;
@@ -104,11 +92,11 @@ num ::= "-"? [0-9]{1,3})");
   for (uint64_t seed = 1; seed <= 100; ++seed) {
     KvCache cache(model_->config, 128);
     GenerateOptions opt{.n_predict = 64, .sampling = {.temperature = 1.0f, .seed = seed}};
-    opt.sampling.grammar = grammar_constraint(grammar, **tok);
+    opt.sampling.grammar = grammar_constraint(grammar, *tokenizer_);
     std::string text;
-    auto s = generate(*model_, ctx, cache, (*tok)->encode("Numbers:", true, false), opt,
-                      {.is_end = [&](Token t) { return (*tok)->vocab().is_eog(t); },
-                       .on_token = [&](Token t) { text += (*tok)->token_to_piece(t); return true; },
+    auto s = generate(*model_, ctx, cache, tokenizer_->encode("Numbers:", true, false), opt,
+                      {.is_end = [&](Token t) { return tokenizer_->vocab().is_eog(t); },
+                       .on_token = [&](Token t) { text += tokenizer_->token_to_piece(t); return true; },
                        .on_logprobs = nullptr});
     ASSERT_TRUE(s.ok());
     EXPECT_EQ(s->finish, FinishReason::kEndOfText) << text;

@@ -16,6 +16,7 @@
 #include "gguf/gguf_file.h"
 #include "sampling/gbnf.h"
 #include "sampling/json_schema.h"
+#include "stories_test.h"
 #include "test_paths.h"
 
 namespace mx {
@@ -23,19 +24,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class JsonOutputTest : public ::testing::Test {
+class JsonOutputTest : public test::StoriesTest {
  protected:
-  void SetUp() override {
-    auto m = Model::load(test::shared_path("models/stories260K.gguf"), kernels_);
-    ASSERT_TRUE(m.ok()) << m.error().message;
-    model_ = std::move(*m);
-    auto file = gguf::File::open(test::shared_path("models/stories260K.gguf"));
-    ASSERT_TRUE(file.ok());
-    auto tok = Tokenizer::from_gguf(*file);
-    ASSERT_TRUE(tok.ok());
-    tokenizer_ = std::move(*tok);
-  }
-
   struct Sample {
     std::string text;
     FinishReason finish;
@@ -67,9 +57,6 @@ class JsonOutputTest : public ::testing::Test {
     return out;
   }
 
-  KernelTable kernels_ = best_kernels(CpuFeatures::detect());
-  std::unique_ptr<Model> model_;
-  std::unique_ptr<Tokenizer> tokenizer_;
 };
 
 // Runs the reference validator over the documents; one verdict per document.

@@ -9,22 +9,15 @@
 
 #include "engine/scheduler.h"
 #include "gguf/gguf_file.h"
+#include "stories_test.h"
 #include "test_paths.h"
 #include "tokenizer/tokenizer.h"
 
 namespace mx {
 namespace {
 
-class PrefixCacheTest : public ::testing::Test {
+class PrefixCacheTest : public test::StoriesTest {
  protected:
-  void SetUp() override {
-    auto m = Model::load(test::shared_path("models/stories260K.gguf"), kernels_);
-    ASSERT_TRUE(m.ok()) << m.error().message;
-    model_ = std::move(*m);
-    auto tok = Tokenizer::from_gguf(model_->file);
-    ASSERT_TRUE(tok.ok());
-    tokenizer_ = std::move(*tok);
-  }
   // Runs `tokens` through sequence `seq` of `cache` from position 0.
   void prefill(KvCache& cache, int32_t seq, const std::vector<Token>& tokens) {
     cache.clear(seq);
@@ -46,9 +39,6 @@ class PrefixCacheTest : public ::testing::Test {
     return true;
   }
 
-  KernelTable kernels_ = best_kernels(CpuFeatures::detect());
-  std::unique_ptr<Model> model_;
-  std::unique_ptr<Tokenizer> tokenizer_;
   ExecContext ctx_{2, kernels_};
 };
 

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "gguf/gguf_file.h"
+#include "stories_test.h"
 #include "test_paths.h"
 #include "tokenizer/tokenizer.h"
 
@@ -25,19 +26,8 @@ const char* kPrompts[] = {
     "There was a little bird who could not fly. Every day it watched the other birds",
 };
 
-class SchedulerTest : public ::testing::Test {
+class SchedulerTest : public test::StoriesTest {
  protected:
-  void SetUp() override {
-    auto m = Model::load(test::shared_path("models/stories260K.gguf"), kernels_);
-    ASSERT_TRUE(m.ok()) << m.error().message;
-    model_ = std::move(*m);
-    auto file = gguf::File::open(test::shared_path("models/stories260K.gguf"));
-    ASSERT_TRUE(file.ok());
-    auto tok = Tokenizer::from_gguf(*file);
-    ASSERT_TRUE(tok.ok());
-    tokenizer_ = std::move(*tok);
-  }
-
   GenerateOptions options(int i) const {
     // Greedy for half the requests, seeded sampling for the others.
     GenerateOptions o{.n_predict = 24 + 3 * (i % 5), .sampling = {.temperature = i % 2 ? 0.8f : 0.0f}};
@@ -96,9 +86,6 @@ class SchedulerTest : public ::testing::Test {
     return by_request;
   }
 
-  KernelTable kernels_ = best_kernels(CpuFeatures::detect());
-  std::unique_ptr<Model> model_;
-  std::unique_ptr<Tokenizer> tokenizer_;
 };
 
 TEST_F(SchedulerTest, SixteenAtOnceGiveTheTokensEachGetsAlone) {

@@ -14,6 +14,7 @@
 #include "engine/embedding.h"
 #include "gguf/gguf_file.h"
 #include "server/web_files.h"
+#include "stories_test.h"
 #include "test_paths.h"
 
 namespace mx::server {
@@ -21,20 +22,11 @@ namespace {
 
 using nlohmann::json;
 
-class ServerTest : public ::testing::Test {
+class ServerTest : public test::StoriesTest {
  protected:
-  void load() {
-    auto m = Model::load(test::shared_path("models/stories260K.gguf"), kernels_);
-    ASSERT_TRUE(m.ok()) << m.error().message;
-    model_ = std::move(*m);
-    auto tok = Tokenizer::from_gguf(model_->file);
-    ASSERT_TRUE(tok.ok());
-    tokenizer_ = std::move(*tok);
-  }
   ChatFormat format() const { return *ChatFormat::from_model(model_->file, *tokenizer_); }
   // Listens; with `attach` the model is served at once, else the server waits for it.
   void start(ServerOptions options = {}, bool attach = true) {
-    load();
     options.port = 0;
     options.ctx_size = 256;
     server_ = attach ? std::make_unique<Server>(options, *model_, *tokenizer_, kernels_, format())
@@ -83,9 +75,6 @@ class ServerTest : public ::testing::Test {
     return text;
   }
 
-  KernelTable kernels_ = best_kernels(CpuFeatures::detect());
-  std::unique_ptr<Model> model_;
-  std::unique_ptr<Tokenizer> tokenizer_;
   std::unique_ptr<Server> server_;
   std::thread thread_;
 };

@@ -564,7 +564,8 @@ test('n: 2 gives two choices (indices 0 and 1), streamed too', async () => {
 test('a client abort mid-stream leaves the server healthy', async (t) => {
   const { client } = qwen;
   const MODEL = qwen.name;
-  const long = { model: MODEL, prompt: PROMPT, max_tokens: qwen.ctx - 48, temperature: 1 };
+  // ignore_eos: an unseeded sample could otherwise end before the second chunk, and never abort.
+  const long = { model: MODEL, prompt: PROMPT, max_tokens: qwen.ctx - 48, temperature: 1, ignore_eos: true };
   const stepsBefore = (await metrics(qwen)).moxing_batch_steps_total;
   // The client keeps yielding the events it had already read when abort() was called, then stops.
   const abortOne = async () => {

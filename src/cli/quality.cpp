@@ -168,7 +168,8 @@ int run_quality(const QualityOptions& o) {
                                sample.text += decoder.push(t);
                                return true;
                              },
-                             .on_logprobs = nullptr};
+                             .on_logprobs = nullptr,
+                             .on_prompt_logprobs = nullptr};
         if (auto st = generate(m, ctx, cache, ids, g, cb); !st) {
           MX_LOG_ERROR("{}", st.error().message);
           return kExitBadInput;

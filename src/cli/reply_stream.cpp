@@ -35,6 +35,7 @@ Expected<Reply> stream_reply(const LoadedModel& loaded, ExecContext& ctx, KvCach
             return !stops.stopped();
           },
       .on_logprobs = nullptr,
+      .on_prompt_logprobs = nullptr,
   };
   auto stats = generate(*loaded.model, ctx, cache, new_tokens, options.generate, cb);
   if (!stats) return stats.error();

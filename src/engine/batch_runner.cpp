@@ -13,8 +13,8 @@ BatchRunner::BatchRunner(const Model& model, KernelTable kernels, int n_threads,
                          int64_t max_batch, int64_t prefix_cache_tokens)
     : model_(model),
       ctx_(n_threads, std::move(kernels)),
-      cache_(model.config, n_ctx, n_seq),
-      prefix_cache_(prefix_cache_tokens > 0 ? std::make_unique<PrefixCache>(model.config, prefix_cache_tokens) : nullptr),
+      cache_(model.config, n_ctx, n_seq, PrefixCache::pages_for(prefix_cache_tokens)),
+      prefix_cache_(prefix_cache_tokens > 0 ? std::make_unique<PrefixCache>(cache_, prefix_cache_tokens) : nullptr),
       scheduler_(model, ctx_, cache_, max_batch, prefix_cache_.get()) {
   stats_.kv_capacity = n_ctx * n_seq;
   thread_ = std::thread([this] { loop(); });
@@ -142,6 +142,7 @@ void BatchRunner::loop() {
       stats_.waiting = scheduler_.waiting();
       stats_.kv_used = 0;
       for (int32_t s = 0; s < cache_.n_seq(); ++s) stats_.kv_used += cache_.length(s);
+      stats_.kv_pages = cache_.page_stats();
       stats_.scheduler = scheduler_.stats();
       if (prefix_cache_) stats_.prefix_cache = prefix_cache_->stats();
       if (stopping && scheduler_.idle() && inbox_.empty() && embeds_.empty()) return;

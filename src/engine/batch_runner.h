@@ -20,6 +20,7 @@ namespace mx {
 struct BatchRunnerStats {
   size_t running = 0, waiting = 0;
   int64_t kv_used = 0, kv_capacity = 0;  // positions held in the KV cache / all slots' room
+  KvPageStats kv_pages;                   // the pages behind them (shared prefixes count once)
   SchedulerStats scheduler;
   PrefixCacheStats prefix_cache;
 };

@@ -1,17 +1,22 @@
 #include "engine/prefix_cache.h"
 
 #include <algorithm>
-#include <cstring>
 
 namespace mx {
 
-PrefixCache::PrefixCache(const ModelConfig& config, int64_t capacity_tokens, int64_t block_tokens)
-    : n_layer_(config.n_layer), k_width_(config.k_width()), v_width_(config.v_width()), block_(std::max<int64_t>(1, block_tokens)) {
-  const int64_t slots = std::max<int64_t>(0, capacity_tokens / block_);
-  k_.resize(static_cast<size_t>(slots * n_layer_ * block_ * k_width_));
-  v_.resize(static_cast<size_t>(slots * n_layer_ * block_ * v_width_));
+namespace {
+constexpr int64_t kBlock = PrefixCache::block_tokens();
+}
+
+PrefixCache::PrefixCache(KvCache& cache, int64_t capacity_tokens) : cache_(cache) {
+  const int64_t slots = std::max<int64_t>(0, pages_for(capacity_tokens));
   blocks_.resize(static_cast<size_t>(slots));
   stats_.capacity_blocks = slots;
+}
+
+PrefixCache::~PrefixCache() {
+  for (const Block& b : blocks_)
+    if (b.uid != 0) cache_.release(b.page);
 }
 
 uint64_t PrefixCache::key(uint64_t parent, std::span<const Token> tokens) {
@@ -34,32 +39,33 @@ int64_t PrefixCache::find(uint64_t parent, std::span<const Token> tokens) const 
   return b.parent == parent && std::equal(b.tokens.begin(), b.tokens.end(), tokens.begin(), tokens.end()) ? it->second : -1;
 }
 
-int64_t PrefixCache::restore(std::span<const Token> tokens, int64_t max_tokens, KvCache& cache, int32_t seq) {
+int64_t PrefixCache::restore(std::span<const Token> tokens, int64_t max_tokens, int32_t seq) {
   stats_.lookup_tokens += static_cast<int64_t>(tokens.size());
   std::vector<int64_t> chain;
   uint64_t parent = 0;
-  for (int64_t pos = 0; pos + block_ <= std::min<int64_t>(max_tokens, static_cast<int64_t>(tokens.size())); pos += block_) {
-    const int64_t slot = find(parent, tokens.subspan(static_cast<size_t>(pos), static_cast<size_t>(block_)));
+  for (int64_t pos = 0; pos + kBlock <= std::min<int64_t>(max_tokens, static_cast<int64_t>(tokens.size())); pos += kBlock) {
+    const int64_t slot = find(parent, tokens.subspan(static_cast<size_t>(pos), static_cast<size_t>(kBlock)));
     if (slot < 0) break;
     chain.push_back(slot);
     parent = blocks_[slot].uid;
   }
   // The chain's end gets the oldest stamp, so eviction takes it before its parents.
   for (auto it = chain.rbegin(); it != chain.rend(); ++it) blocks_[*it].last_used = ++tick_;
-  for (size_t i = 0; i < chain.size(); ++i) copy_back(chain[i], cache, seq, static_cast<int64_t>(i) * block_);
-  const int64_t restored = static_cast<int64_t>(chain.size()) * block_;
-  cache.set_length(seq, restored);
+  cache_.clear(seq);
+  for (const int64_t slot : chain) cache_.append_shared_page(seq, blocks_[slot].page);
+  const int64_t restored = static_cast<int64_t>(chain.size()) * kBlock;
   stats_.hit_tokens += restored;
   return restored;
 }
 
-void PrefixCache::store(std::span<const Token> tokens, const KvCache& cache, int32_t seq) {
+void PrefixCache::store(std::span<const Token> tokens, int32_t seq) {
   if (blocks_.empty()) return;
-  const int64_t whole = std::min<int64_t>(static_cast<int64_t>(tokens.size()), cache.length(seq)) / block_;
+  const int64_t whole = std::min<int64_t>(static_cast<int64_t>(tokens.size()), cache_.length(seq)) / kBlock;
+  const auto pages = cache_.page_table(seq);
   uint64_t parent = 0;
   std::vector<int64_t> chain;
   for (int64_t b = 0; b < whole; ++b) {
-    const auto block_tokens = tokens.subspan(static_cast<size_t>(b * block_), static_cast<size_t>(block_));
+    const auto block_tokens = tokens.subspan(static_cast<size_t>(b * kBlock), static_cast<size_t>(kBlock));
     int64_t slot = find(parent, block_tokens);
     if (slot < 0) {
       // Never evict a block of this very chain to make room for its continuation.
@@ -69,8 +75,9 @@ void PrefixCache::store(std::span<const Token> tokens, const KvCache& cache, int
       blk.uid = next_uid_++;
       blk.parent = parent;
       blk.tokens.assign(block_tokens.begin(), block_tokens.end());
+      blk.page = pages[static_cast<size_t>(b)];
+      cache_.retain(blk.page);
       index_[key(parent, block_tokens)] = slot;
-      copy_block(cache, seq, b * block_, slot);
     }
     chain.push_back(slot);
     parent = blocks_[slot].uid;
@@ -89,24 +96,12 @@ int64_t PrefixCache::take_slot() {
     ++stats_.evicted_blocks;
     const auto it = index_.find(key(lru->parent, lru->tokens));
     if (it != index_.end() && it->second == slot) index_.erase(it);
+    cache_.release(lru->page);
+    lru->uid = 0;
     // Blocks that continued this one become unreachable (their parent uid never returns)
     // and age out in turn.
   }
   return slot;
-}
-
-void PrefixCache::copy_block(const KvCache& from, int32_t seq, int64_t pos, int64_t slot) {
-  for (int64_t l = 0; l < n_layer_; ++l) {
-    std::memcpy(k_.data() + k_at(slot, l), from.key(l, seq, pos), static_cast<size_t>(block_ * k_width_) * sizeof(float));
-    std::memcpy(v_.data() + v_at(slot, l), from.value(l, seq, pos), static_cast<size_t>(block_ * v_width_) * sizeof(float));
-  }
-}
-
-void PrefixCache::copy_back(int64_t slot, KvCache& to, int32_t seq, int64_t pos) const {
-  for (int64_t l = 0; l < n_layer_; ++l) {
-    std::memcpy(to.key(l, seq, pos), k_.data() + k_at(slot, l), static_cast<size_t>(block_ * k_width_) * sizeof(float));
-    std::memcpy(to.value(l, seq, pos), v_.data() + v_at(slot, l), static_cast<size_t>(block_ * v_width_) * sizeof(float));
-  }
 }
 
 }  // namespace mx

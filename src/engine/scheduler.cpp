@@ -100,7 +100,7 @@ void Scheduler::admit() {
     if (prefix_cache_ && !s->scores_prompt()) {  // the last prompt token always runs: its logits choose the first token
       const auto& prompt = s->request.prompt;
       s->prompt_done = static_cast<size_t>(
-          prefix_cache_->restore(prompt, static_cast<int64_t>(prompt.size()) - 1, cache_, s->slot));
+          prefix_cache_->restore(prompt, static_cast<int64_t>(prompt.size()) - 1, s->slot));
       s->generation->stats().n_cached = static_cast<int64_t>(s->prompt_done);
     }
     running_.push_back(std::move(s));
@@ -152,7 +152,7 @@ Status Scheduler::step() {
   if (prefix_cache_)
     for (auto& s : running_)
       if (!s->prefilling() && !s->prompt_stored) {
-        prefix_cache_->store(s->request.prompt, cache_, s->slot);
+        prefix_cache_->store(s->request.prompt, s->slot);
         s->prompt_stored = true;
       }
   for (size_t k = 0; k < wants_logits.size(); ++k) {

@@ -11,7 +11,7 @@ void attend_reference(const AttentionArgs& a) {
     const float* q = a.q + h * a.head_dim_k;
     float* scores = a.scratch;
     for (int64_t j = 0; j < a.n_keys; ++j) {
-      const float* k = a.k + j * a.k_stride;
+      const float* k = attention_key(a, j);
       double dot = 0.0;
       for (int64_t d = 0; d < a.head_dim_k; ++d) dot += static_cast<double>(q[d]) * k[d];
       scores[j] = static_cast<float>(dot) * a.scale;
@@ -21,7 +21,7 @@ void attend_reference(const AttentionArgs& a) {
     float* out = a.out + h * a.head_dim_v;
     std::fill(out, out + a.head_dim_v, 0.0f);
     for (int64_t j = 0; j < a.n_keys; ++j) {
-      const float* v = a.v + j * a.v_stride;
+      const float* v = attention_value(a, j);
       for (int64_t d = 0; d < a.head_dim_v; ++d) out[d] += scores[j] * v[d];
     }
   }

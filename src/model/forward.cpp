@@ -74,10 +74,15 @@ void attention(const ModelConfig& c, const Batch& batch, const KvCache& cache, i
               .head_dim_k = c.head_dim_k,
               .head_dim_v = c.head_dim_v,
               .q = s.q.data() + row * c.q_width() + kv_head * group * c.head_dim_k,
-              .k = cache.key(layer, seq, first) + kv_head * c.head_dim_k,
-              .v = cache.value(layer, seq, first) + kv_head * c.head_dim_v,
+              .k = cache.keys(layer) + kv_head * c.head_dim_k,
+              .v = cache.values(layer) + kv_head * c.head_dim_v,
               .k_stride = cache.key_stride(),
               .v_stride = cache.value_stride(),
+              .pages = cache.page_table(seq).data(),
+              .page_tokens = KvCache::kPageTokens,
+              .k_page_stride = cache.key_page_stride(),
+              .v_page_stride = cache.value_page_stride(),
+              .first = first,
               .n_keys = last + 1 - first,
               .scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim_k)),
               .softcap = c.attn_softcap,
@@ -159,6 +164,8 @@ enum class Output { kLogits, kHidden };
 Status run_forward(const Model& model, const Batch& batch, KvCache& cache, ExecContext& ctx, Output what,
                    float* out) {
   if (auto st = validate(model, batch, cache); !st) return st;
+  for (int64_t t = 0; t < batch.size(); ++t)
+    if (auto st = cache.make_writable(batch.seq_ids[t], batch.positions[t]); !st) return st;
   const ModelConfig& c = model.config;
   const int64_t n = batch.size();
   ForwardScratch& s = ctx.scratch_for(c, kMaxBatch, cache.n_ctx());
@@ -174,9 +181,11 @@ Status run_forward(const Model& model, const Batch& batch, KvCache& cache, ExecC
     attention_block(model, batch, cache, layer, ctx, s);
     ffn_block(model, n, layer, ctx, s);
   }
-  for (int64_t t = 0; t < n; ++t)
-    cache.set_length(batch.seq_ids[t], std::max<int64_t>(cache.length(batch.seq_ids[t]),
-                                                         batch.positions[t] + 1));
+  // A sequence's rows continue it in order (validate), so its last row gives its length;
+  // going backwards, the earlier rows never shorten it (which would give pages back).
+  for (int64_t t = n - 1; t >= 0; --t)
+    if (batch.positions[t] + 1 > cache.length(batch.seq_ids[t]))
+      cache.set_length(batch.seq_ids[t], batch.positions[t] + 1);
 
   // Final norm and output projection only for the rows whose output is wanted.
   float* normed = what == Output::kHidden ? out : s.h.data();

@@ -67,6 +67,11 @@ std::string Metrics::prometheus(const BatchRunnerStats& r) const {
          fmt::format("moxing_kv_cache_used_ratio {}\n",
                      r.kv_capacity > 0 ? static_cast<double>(r.kv_used) / static_cast<double>(r.kv_capacity) : 0.0));
   metric("kv_cache_used_tokens", "gauge", "KV cache positions in use.", fmt::format("moxing_kv_cache_used_tokens {}\n", r.kv_used));
+  metric("kv_cache_pages", "gauge",
+         "KV cache pages (32 positions each) held by sequences or the prefix cache, held more than once, and in all.",
+         fmt::format("moxing_kv_cache_pages{{state=\"used\"}} {}\nmoxing_kv_cache_pages{{state=\"shared\"}} {}\n"
+                     "moxing_kv_cache_pages{{state=\"total\"}} {}\n",
+                     r.kv_pages.used, r.kv_pages.shared, r.kv_pages.total));
   const PrefixCacheStats& pc = r.prefix_cache;
   metric("prefix_cache_hit_ratio", "gauge", "Share of prompt tokens restored from the prefix cache instead of computed.",
          fmt::format("moxing_prefix_cache_hit_ratio {}\n",

@@ -148,8 +148,8 @@ TEST_F(SchedulerTest, ScoringAPromptGivesEachTokenItsProbabilityAfterThePrefix) 
   }
 
   ExecContext ctx(2, kernels_);
-  KvCache cache(model_->config, 256, 3);
-  PrefixCache prefix(model_->config, 1024, 16);
+  KvCache cache(model_->config, 256, 3, PrefixCache::pages_for(1024));
+  PrefixCache prefix(cache, 1024);
   Scheduler scheduler(*model_, ctx, cache, 7, &prefix);
   auto run = [&](ScheduledRequest r) {
     ASSERT_TRUE(scheduler.submit(std::move(r)).ok());

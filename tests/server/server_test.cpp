@@ -233,6 +233,8 @@ TEST_F(ServerTest, ClientsThatLeaveMidStreamFreeTheirSequences) {
   wait_idle();
   EXPECT_EQ(server_->stats().running, 0u);
   EXPECT_EQ(server_->stats().kv_used, 0);
+  const BatchRunnerStats idle = server_->stats();
+  EXPECT_EQ(idle.kv_pages.used, idle.prefix_cache.blocks_used) << "the only pages still held are the prefix cache's";
   // And the server still answers.
   post("/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}});
   wait_idle();

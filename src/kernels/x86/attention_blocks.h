@@ -36,9 +36,15 @@ void attend_blocks(const AttentionArgs& a) {
   }
   for (int64_t j0 = 0; j0 < a.n_keys; j0 += kBlock) {
     const int nb = static_cast<int>(std::min<int64_t>(kBlock, a.n_keys - j0));
+    const float* keys[kBlock];
+    const float* values[kBlock];
+    for (int j = 0; j < nb; ++j) {
+      keys[j] = attention_key(a, j0 + j);
+      values[j] = attention_value(a, j0 + j);
+    }
     // Scores of the block, every head; past the last key -inf, which gets no weight.
     for (int j = 0; j < nb; ++j) {
-      const float* k = a.k + (j0 + j) * a.k_stride;
+      const float* k = keys[j];
       for (int64_t h = 0; h < nq; ++h) {
         const float* q = a.q + h * a.head_dim_k;
         R acc = V::mul(V::load(q), V::load(k));
@@ -72,8 +78,7 @@ void attend_blocks(const AttentionArgs& a) {
       float* out = a.out + h * a.head_dim_v;
       for (int64_t c = 0; c < dv; ++c) {
         R acc = V::load(out + W * c);
-        const float* v = a.v + j0 * a.v_stride + W * c;
-        for (int j = 0; j < nb; ++j) acc = V::fmadd(V::set1(s[h][j]), V::load(v + j * a.v_stride), acc);
+        for (int j = 0; j < nb; ++j) acc = V::fmadd(V::set1(s[h][j]), V::load(values[j] + W * c), acc);
         V::store(out + W * c, acc);
       }
     }

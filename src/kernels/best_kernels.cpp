@@ -16,6 +16,7 @@ KernelTable best_kernels(const CpuFeatures& cpu) {
     x86::install_avx2_q8(t.by_type.data());
     x86::install_avx2_kquants(t.by_type.data());
     x86::install_avx2_packed(t.by_type.data());
+    x86::install_avx2_kquants_packed(t.by_type.data());
     x86::install_avx2_attention(&t.attend);
     x86::install_avx2_activations(&t.silu_mul);
     t.isa = "avx2";

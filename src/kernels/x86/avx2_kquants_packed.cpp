@@ -1,0 +1,225 @@
+// AVX2 products of packed Q4_K / Q6_K weights (kernels/packed_kquants.h) with Q8_K
+// activations: the plan of the AVX-512 kernel (avx512_kquants_packed.cpp) with 8 rows per
+// register, so a record's 16 rows are two halves (a dword of the record is 64 bytes, half
+// h's lanes are its bytes 32h .. 32h + 31).
+//
+// Without VNNI, maddubs multiplies the unsigned quants by broadcast activation bytes and
+// sums pairs into int16. Nothing saturates: a Q4_K pair is at most 2 * 15 * 128 = 3840, so
+// a sub-block's 8 maddubs add up exactly in int16 (<= 30720); a Q6_K pair is at most
+// 2 * 63 * 128 = 16128, so two add up (<= 32256). One madd then multiplies by the
+// sub-block's scale, duplicated into both int16 of each dword, and widens to int32.
+// Every super-block's sums are the reference's integers, scaled in the reference's float
+// order: results equal the scalar reference bit for bit, whatever the tokens per call.
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "kernels/packed_kquants.h"
+#include "kernels/x86/install.h"
+
+namespace mx::x86 {
+namespace {
+
+constexpr size_t kQ8KBytes = 292;  // float d, int8 qs[256], int16 bsums[16]
+constexpr size_t kQ8KQs = 4, kQ8KBsums = 260;
+constexpr int kGroupRows = 16, kLanes = 8;
+constexpr int kMaxTok = 2;  // tokens per tile
+constexpr int kDecodeGroups = 4;  // groups one token reads at once
+
+__m256i load256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+__m128i load128(const uint8_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
+__m256i bcast32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof(v));
+  return _mm256_set1_epi32(v);
+}
+__m256 bcast_f32(const uint8_t* p) {
+  float v;
+  std::memcpy(&v, p, sizeof(v));
+  return _mm256_set1_ps(v);
+}
+// int16 pairs (a, b) per dword -> (a, a), or -> (b, b).
+__m256i first_of_pairs(__m256i v) { return _mm256_shufflehi_epi16(_mm256_shufflelo_epi16(v, 0xA0), 0xA0); }
+__m256i second_of_pairs(__m256i v) { return _mm256_shufflehi_epi16(_mm256_shufflelo_epi16(v, 0xF5), 0xF5); }
+
+// acc + d dx isum - dmin dx msum for half h of a Q4_K record and one token's block.
+[[gnu::always_inline]] inline __m256 q4k_scaled(const uint8_t* rec, int h, const uint8_t* xb, __m256i isum, __m256 acc) {
+  const __m256 d = _mm256_cvtph_ps(load128(rec + 16 * h)), dmin = _mm256_cvtph_ps(load128(rec + 32 + 16 * h));
+  int16_t bs[16];
+  std::memcpy(bs, xb + kQ8KBsums, sizeof(bs));
+  __m256i msum = _mm256_setzero_si256();
+  for (int p = 0; p < 4; ++p) {  // (sum of sub-block 2p, of 2p + 1) as an int16 pair
+    const auto lo = static_cast<uint16_t>(bs[4 * p] + bs[4 * p + 1]);
+    const auto hi = static_cast<uint16_t>(bs[4 * p + 2] + bs[4 * p + 3]);
+    const __m256i m_pair = _mm256_cvtepu8_epi16(load128(rec + kpacked::kQ4KMins + 32 * p + 16 * h));
+    msum = _mm256_add_epi32(
+        msum, _mm256_madd_epi16(m_pair, _mm256_set1_epi32(static_cast<int32_t>(lo | (uint32_t{hi} << 16)))));
+  }
+  const __m256 dx = bcast_f32(xb);
+  return _mm256_add_ps(acc, _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(d, dx), _mm256_cvtepi32_ps(isum)),
+                                          _mm256_mul_ps(_mm256_mul_ps(dmin, dx), _mm256_cvtepi32_ps(msum))));
+}
+
+// acc + d dx (isum - 32 offset) for half h of a Q6_K record and one token's block.
+[[gnu::always_inline]] inline __m256 q6k_scaled(const uint8_t* rec, int h, const uint8_t* xb, __m256i isum, __m256i offset,
+                                                __m256 acc) {
+  const __m256 d = _mm256_cvtph_ps(load128(rec + 16 * h));
+  const __m256i total = _mm256_sub_epi32(isum, _mm256_slli_epi32(offset, 5));
+  return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_mul_ps(d, bcast_f32(xb)), _mm256_cvtepi32_ps(total)));
+}
+
+// Sub-block s's dot of 8 rows (quants at q, dwords 64 bytes apart) with 8 broadcast
+// activation dwords, times the rows' scales: Q4_K (low nibbles, then high nibbles).
+[[gnu::always_inline]] inline __m256i q4k_sub_dot(const uint8_t* q, const __m256i a[8], __m256i sc) {
+  const __m256i nib = _mm256_set1_epi8(0x0f);
+  __m256i dot = _mm256_setzero_si256();
+#pragma GCC unroll 4
+  for (int j = 0; j < 4; ++j) {
+    const __m256i v = load256(q + 64 * j);
+    dot = _mm256_add_epi16(dot, _mm256_maddubs_epi16(_mm256_and_si256(v, nib), a[j]));
+    dot = _mm256_add_epi16(dot, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), nib), a[j + 4]));
+  }
+  return _mm256_madd_epi16(dot, sc);
+}
+
+// Group gr's dot of 8 rows with 4 broadcast activation dwords, times the scales: Q6_K
+// (int16 holds two maddubs exactly, not four).
+[[gnu::always_inline]] inline __m256i q6k_group_dot(const uint8_t* q, const __m256i a[4], __m256i sc) {
+  const __m256i d01 = _mm256_add_epi16(_mm256_maddubs_epi16(load256(q), a[0]), _mm256_maddubs_epi16(load256(q + 64), a[1]));
+  const __m256i d23 = _mm256_add_epi16(_mm256_maddubs_epi16(load256(q + 128), a[2]), _mm256_maddubs_epi16(load256(q + 192), a[3]));
+  return _mm256_add_epi32(_mm256_madd_epi16(d01, sc), _mm256_madd_epi16(d23, sc));
+}
+
+// One super-block of G records (G groups: G memory streams) and T tokens, both halves of
+// each record: acc[g][h][t] += what the super-block adds. Each token's activation
+// broadcasts serve 16 G rows.
+template <int G, int T>
+[[gnu::always_inline]] inline void q4k_block(const uint8_t* const rec[G], const uint8_t* const xb[T], __m256 acc[G][2][T]) {
+  __m256i isum[G][2][T];
+  for (auto& g : isum)
+    for (auto& h : g)
+      for (auto& t : h) t = _mm256_setzero_si256();
+#pragma GCC unroll 8
+  for (int s = 0; s < 8; ++s)
+#pragma GCC unroll 2
+    for (int t = 0; t < T; ++t) {
+      __m256i a[8];
+#pragma GCC unroll 8
+      for (int j = 0; j < 8; ++j) a[j] = bcast32(xb[t] + kQ8KQs + 32 * s + 4 * j);
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g)
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {
+          const __m256i sc_pair = _mm256_cvtepu8_epi16(load128(rec[g] + kpacked::kQ4KScales + 32 * (s / 2) + 16 * h));
+          const __m256i sc = s % 2 == 0 ? first_of_pairs(sc_pair) : second_of_pairs(sc_pair);
+          isum[g][h][t] = _mm256_add_epi32(isum[g][h][t], q4k_sub_dot(rec[g] + kpacked::kQ4KQuants + 256 * s + 32 * h, a, sc));
+        }
+    }
+  for (int g = 0; g < G; ++g)
+    for (int h = 0; h < 2; ++h)
+      for (int t = 0; t < T; ++t) acc[g][h][t] = q4k_scaled(rec[g], h, xb[t], isum[g][h][t], acc[g][h][t]);
+}
+
+template <int G, int T>
+[[gnu::always_inline]] inline void q6k_block(const uint8_t* const rec[G], const uint8_t* const xb[T], __m256 acc[G][2][T]) {
+  __m256i isum[G][2][T], offset[G][2][T];
+  for (int g = 0; g < G; ++g)
+    for (int h = 0; h < 2; ++h)
+      for (int t = 0; t < T; ++t) isum[g][h][t] = offset[g][h][t] = _mm256_setzero_si256();
+#pragma GCC unroll 16
+  for (int gr = 0; gr < 16; ++gr)  // groups of 16 quants, each with its own scale
+#pragma GCC unroll 2
+    for (int t = 0; t < T; ++t) {
+      __m256i a[4];
+#pragma GCC unroll 4
+      for (int j = 0; j < 4; ++j) a[j] = bcast32(xb[t] + kQ8KQs + 16 * gr + 4 * j);
+      const __m256i bsum_pair = bcast32(xb[t] + kQ8KBsums + 4 * (gr / 2));  // (bsums[2p], bsums[2p + 1])
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g)
+#pragma GCC unroll 2
+        for (int h = 0; h < 2; ++h) {
+          const __m256i sc_pair = _mm256_cvtepi8_epi16(load128(rec[g] + kpacked::kQ6KScales + 32 * (gr / 2) + 16 * h));
+          const __m256i sc = gr % 2 == 0 ? first_of_pairs(sc_pair) : second_of_pairs(sc_pair);
+          isum[g][h][t] = _mm256_add_epi32(isum[g][h][t], q6k_group_dot(rec[g] + kpacked::kQ6KQuants + 256 * gr + 32 * h, a, sc));
+          if (gr % 2 == 0) offset[g][h][t] = _mm256_add_epi32(offset[g][h][t], _mm256_madd_epi16(sc_pair, bsum_pair));
+        }
+    }
+  for (int g = 0; g < G; ++g)
+    for (int h = 0; h < 2; ++h)
+      for (int t = 0; t < T; ++t) acc[g][h][t] = q6k_scaled(rec[g], h, xb[t], isum[g][h][t], offset[g][h][t], acc[g][h][t]);
+}
+
+// G groups of 16 rows (`valid` rows real in all) times T tokens over all super-blocks.
+template <GgmlType Type, int G, int T>
+void tile(const uint8_t* groups, size_t group_bytes, int64_t nb, const uint8_t* x, size_t xs, int valid, float* y,
+          size_t ys) {
+  constexpr size_t kRecord = Type == GgmlType::kQ4_K ? kpacked::kQ4KRecord : kpacked::kQ6KRecord;
+  __m256 acc[G][2][T];
+  for (auto& g : acc)
+    for (auto& h : g)
+      for (auto& t : h) t = _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* rec[G];
+    for (int g = 0; g < G; ++g) rec[g] = groups + g * group_bytes + b * kRecord;
+    const uint8_t* xb[T];
+    for (int t = 0; t < T; ++t) xb[t] = x + t * xs + b * kQ8KBytes;
+    if constexpr (Type == GgmlType::kQ4_K) q4k_block<G, T>(rec, xb, acc);
+    else q6k_block<G, T>(rec, xb, acc);
+  }
+  for (int g = 0; g < G; ++g)
+    for (int h = 0; h < 2; ++h) {
+      const int rows = std::clamp(valid - kGroupRows * g - kLanes * h, 0, kLanes);
+      for (int t = 0; t < T; ++t) {
+        float* out = y + t * ys + kGroupRows * g + kLanes * h;
+        if (rows == kLanes) {
+          _mm256_storeu_ps(out, acc[g][h][t]);
+        } else if (rows > 0) {
+          alignas(32) float tmp[kLanes];
+          _mm256_store_ps(tmp, acc[g][h][t]);
+          std::memcpy(out, tmp, sizeof(float) * static_cast<size_t>(rows));
+        }
+      }
+    }
+}
+
+template <GgmlType Type>
+void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t xs, int64_t n_tok, float* y,
+                 size_t ys) {
+  constexpr size_t kRecord = Type == GgmlType::kQ4_K ? kpacked::kQ4KRecord : kpacked::kQ6KRecord;
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* xb = static_cast<const uint8_t*>(x);
+  const int64_t nb = n / 256;
+  const size_t group_bytes = static_cast<size_t>(nb) * kRecord;
+  // One token: several groups at once (memory streams). More: groups outer, token tiles
+  // inner, so a group's records stay in L1/L2 while every tile of tokens passes over them.
+  const int64_t step = n_tok == 1 ? kDecodeGroups : 1;
+  for (int64_t r0 = 0; r0 < n_rows; r0 += step * kGroupRows) {
+    const uint8_t* groups = wb + (r0 / kGroupRows) * group_bytes;
+    const int valid = static_cast<int>(std::min<int64_t>(step * kGroupRows, n_rows - r0));
+    static_assert(kDecodeGroups == 4);
+    switch ((valid + kGroupRows - 1) / kGroupRows) {  // never past the last group
+      case 4: tile<Type, 4, 1>(groups, group_bytes, nb, xb, xs, valid, y + r0, ys); continue;
+      case 3: tile<Type, 3, 1>(groups, group_bytes, nb, xb, xs, valid, y + r0, ys); continue;
+      case 2: tile<Type, 2, 1>(groups, group_bytes, nb, xb, xs, valid, y + r0, ys); continue;
+      default: break;
+    }
+    for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTok) {
+      const uint8_t* xt = xb + t0 * xs;
+      float* yt = y + t0 * ys + r0;
+      if (n_tok - t0 == 1) tile<Type, 1, 1>(groups, group_bytes, nb, xt, xs, valid, yt, ys);
+      else tile<Type, 1, 2>(groups, group_bytes, nb, xt, xs, valid, yt, ys);
+    }
+  }
+}
+
+}  // namespace
+
+void install_avx2_kquants_packed(TypeKernels* slots) {
+  slots[static_cast<size_t>(GgmlType::kQ4_K)].gemm_packed = &gemm_packed<GgmlType::kQ4_K>;
+  slots[static_cast<size_t>(GgmlType::kQ6_K)].gemm_packed = &gemm_packed<GgmlType::kQ6_K>;
+}
+
+}  // namespace mx::x86
+#endif

@@ -22,6 +22,9 @@ struct Candidates {
   bool sorted = false;  // by logit, descending
 
   void reset(std::span<const float> logits);  // one candidate per vocabulary entry
+  // Only the k largest logits, sorted as top-k leaves them (ties: the lower id first):
+  // what reset() and a top-k of k give, without a candidate per vocabulary entry.
+  void reset_top(std::span<const float> logits, size_t k);
   void sort_desc();                          // stable: ties keep the lower id first
   void softmax();                            // fills p from logits (sorts first)
   void truncate(size_t n) { if (n < items.size()) items.resize(n); }

@@ -23,10 +23,19 @@ bool known_stage(std::string_view name) {
 }  // namespace
 
 Token argmax(std::span<const float> logits) {
-  Token best = 0;
-  for (size_t i = 1; i < logits.size(); ++i)
-    if (logits[i] > logits[best]) best = static_cast<Token>(i);
-  return best;
+  // Eight running maxima, so no compare waits for the one before; then the first index
+  // holding the largest. (One running index made each step wait for the last load.)
+  constexpr size_t kLanes = 8;
+  float m[kLanes];
+  std::fill(std::begin(m), std::end(m), -INFINITY);
+  size_t i = 0;
+  for (; i + kLanes <= logits.size(); i += kLanes)
+    for (size_t k = 0; k < kLanes; ++k) m[k] = logits[i + k] > m[k] ? logits[i + k] : m[k];
+  for (; i < logits.size(); ++i) m[0] = logits[i] > m[0] ? logits[i] : m[0];
+  const float best = *std::max_element(std::begin(m), std::end(m));
+  for (i = 0; i < logits.size(); ++i)
+    if (logits[i] == best) return static_cast<Token>(i);
+  return 0;  // empty, or only NaN
 }
 
 Expected<std::vector<std::string>> parse_sampler_order(std::string_view text) {
@@ -100,6 +109,12 @@ SamplerChain::SamplerChain(const SamplingParams& p, int64_t n_vocab)
     mirostat_.emplace(p.mirostat, p.mirostat_tau, p.mirostat_eta, n_vocab);
   }
   reshapes_ = !p.logit_bias.empty() || p.penalties.active() || p.dry.active();
+  const auto first_narrowing = std::find_if(stages_.begin(), stages_.end(), [this](Sampler* s) {
+    return s != penalties_ && s != dry_;  // those two only reshape, and only when active
+  });
+  if (first_narrowing != stages_.end())
+    if (const auto* top_k = dynamic_cast<const TopK*>(*first_narrowing); top_k && top_k->k() > 0)
+      prefilter_k_ = top_k->k();
   if (p.grammar) grammar_ = std::make_unique<GrammarSampler>(*p.grammar);
 }
 
@@ -116,7 +131,10 @@ void SamplerChain::strengthen_penalties(const PenaltyParams& penalties, const Dr
 
 Token SamplerChain::choose(std::span<const float> logits, bool constrained) {
   if (greedy_ && !reshapes_ && !constrained) return argmax(logits);
-  candidates_.reset(logits);
+  // Nothing reshapes the logits before top-k: only its k survive, so only they become
+  // candidates (a pass over the vocabulary instead of a candidate per entry and a sort).
+  if (prefilter_k_ > 0 && !reshapes_ && !constrained) candidates_.reset_top(logits, static_cast<size_t>(prefilter_k_));
+  else candidates_.reset(logits);
   if (constrained) {
     grammar_->apply(candidates_);
     const bool any = std::any_of(candidates_.items.begin(), candidates_.items.end(),

@@ -80,6 +80,7 @@ class SamplerChain {
   Rng rng_;
   bool greedy_;
   bool reshapes_;  // some stage may change the logits (else greedy is a plain argmax)
+  int prefilter_k_ = 0;  // > 0: top-k is the first stage that narrows (see choose())
 };
 
 // Index of the largest value, the first one on ties (as the reference does).

@@ -10,6 +10,7 @@ class TopK final : public Sampler {
   explicit TopK(int k) : k_(k) {}
   std::string_view name() const override { return "top-k"; }
   void apply(Candidates& c) override;
+  int k() const { return k_; }
 
  private:
   int k_;

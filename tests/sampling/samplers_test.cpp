@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <algorithm>
 #include <map>
+#include <random>
 
 #include "sampling/chain.h"
 #include "sampling/temperature.h"
@@ -47,6 +49,61 @@ TEST(TopK, KeepsTheKLargest) {
   auto all = make({1, 2, 3});
   TopK(0).apply(all);
   EXPECT_EQ(all.items.size(), 3u);
+}
+
+// Logits with many ties (few distinct values) and some -inf, as masks leave them.
+std::vector<float> tied_logits(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<float> logits(n);
+  for (float& x : logits) x = rng() % 13 == 0 ? -INFINITY : static_cast<float>(rng() % 20) * 0.5f;
+  return logits;
+}
+
+TEST(Candidates, ResetTopIsResetThenTopK) {
+  for (uint32_t seed : {1u, 2u, 3u})
+    for (size_t k : {1u, 2u, 7u, 40u, 999u, 1000u, 1500u}) {
+      const auto logits = tied_logits(1000, seed);
+      Candidates want;
+      want.reset(logits);
+      TopK(static_cast<int>(k)).apply(want);
+      want.sort_desc();  // k >= n leaves them unsorted: compare in top-k's order
+      Candidates got;
+      got.reset_top(logits, k);
+      ASSERT_EQ(got.items.size(), want.items.size()) << "k " << k;
+      for (size_t i = 0; i < got.items.size(); ++i) {
+        EXPECT_EQ(got.items[i].id, want.items[i].id) << "k " << k << " at " << i;
+        EXPECT_EQ(got.items[i].logit, want.items[i].logit);
+      }
+      EXPECT_TRUE(got.sorted);
+    }
+}
+
+TEST(Argmax, FirstOfTheLargestAtAnyLength) {
+  std::mt19937 rng(4);
+  for (size_t n = 1; n < 40; ++n)
+    for (int trial = 0; trial < 20; ++trial) {
+      std::vector<float> logits(n);
+      for (float& x : logits) x = static_cast<float>(rng() % 5);
+      const auto want = static_cast<Token>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+      ASSERT_EQ(argmax(logits), want) << "n " << n;
+    }
+  EXPECT_EQ(argmax(std::vector<float>{-INFINITY, -INFINITY}), 0);
+  EXPECT_EQ(argmax(std::vector<float>{NAN, 1.0f, 3.0f, NAN, 3.0f}), 2) << "NaN never wins";
+}
+
+TEST(SamplerChain, TopKFirstGivesTheSameTokensAsTheFullCandidateList) {
+  // With top-k the first stage that narrows, the chain builds only the k best candidates;
+  // an idle min-p ahead of it makes the chain take the full path. Same seed, same tokens.
+  const auto logits = tied_logits(5000, 7);
+  SamplingParams fast;
+  fast.temperature = 1.5f;
+  fast.top_p = 0.9f;
+  fast.min_p = 0.0f;
+  fast.seed = 11;
+  SamplingParams full = fast;
+  full.order = {"min_p", "penalties", "dry", "top_k", "typ_p", "top_p", "xtc", "temperature"};
+  SamplerChain a(fast), b(full);
+  for (int i = 0; i < 300; ++i) ASSERT_EQ(a.sample(logits), b.sample(logits)) << "draw " << i;
 }
 
 TEST(TopP, KeepsSmallestSetReachingMass) {

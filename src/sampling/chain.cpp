@@ -113,7 +113,8 @@ SamplerChain::SamplerChain(const SamplingParams& p, int64_t n_vocab)
     return s != penalties_ && s != dry_;  // those two only reshape, and only when active
   });
   if (first_narrowing != stages_.end())
-    if (const auto* top_k = dynamic_cast<const TopK*>(*first_narrowing); top_k && top_k->k() > 0)
+    // (An insertion into the kept list moves up to k entries: large k takes the sort.)
+    if (const auto* top_k = dynamic_cast<const TopK*>(*first_narrowing); top_k && top_k->k() > 0 && top_k->k() <= 256)
       prefilter_k_ = top_k->k();
   if (p.grammar) grammar_ = std::make_unique<GrammarSampler>(*p.grammar);
 }

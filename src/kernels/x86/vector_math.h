@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 
 namespace mx::x86 {
 namespace {  // NOLINT(google-build-namespaces): per-TU copies, see above

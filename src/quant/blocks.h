@@ -2,6 +2,7 @@
 // scales are kept as raw uint16_t bits; convert them with fp16_to_fp32.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace mx {
@@ -60,6 +61,8 @@ struct BlockQ8_K {
   int8_t qs[kQK_K];
   int16_t bsums[kQK_K / 16];  // sum of each group of 16 qs
 };
+// Where its fields start, for kernels that address Q8_K rows as bytes.
+inline constexpr size_t kQ8KQsAt = offsetof(BlockQ8_K, qs), kQ8KBsumsAt = offsetof(BlockQ8_K, bsums);
 
 // Q4_K: 8 sub-blocks of 32, x = d * sc * q - dmin * m with 6-bit sc, m.
 struct BlockQ4_K {

@@ -9,14 +9,14 @@
 #include <cstring>
 
 #include "kernels/x86/install.h"
+#include "quant/blocks.h"
 #include "kernels/x86/kquant_scales.h"
 
 namespace mx::x86 {
 namespace {
 
 // Byte offsets in the blocks (see quant/blocks.h).
-constexpr size_t kQ8KBytes = 292;       // float d, int8 qs[256], int16 bsums[16]
-constexpr size_t kQ8KQs = 4, kQ8KBsums = 260;
+constexpr size_t kQ8KBytes = sizeof(BlockQ8_K), kQ8KQs = kQ8KQsAt, kQ8KBsums = kQ8KBsumsAt;
 
 float load_half(const uint8_t* p) {
   uint16_t h;

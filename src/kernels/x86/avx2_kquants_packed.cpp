@@ -18,12 +18,12 @@
 
 #include "kernels/packed_kquants.h"
 #include "kernels/x86/install.h"
+#include "quant/blocks.h"
 
 namespace mx::x86 {
 namespace {
 
-constexpr size_t kQ8KBytes = 292;  // float d, int8 qs[256], int16 bsums[16]
-constexpr size_t kQ8KQs = 4, kQ8KBsums = 260;
+constexpr size_t kQ8KBytes = sizeof(BlockQ8_K), kQ8KQs = kQ8KQsAt, kQ8KBsums = kQ8KBsumsAt;
 constexpr int kGroupRows = 16, kLanes = 8;
 constexpr int kMaxTok = 2;  // tokens per tile
 constexpr int kDecodeGroups = 4;  // groups one token reads at once

@@ -16,12 +16,12 @@
 
 #include "kernels/packed_kquants.h"
 #include "kernels/x86/install.h"
+#include "quant/blocks.h"
 
 namespace mx::x86 {
 namespace {
 
-constexpr size_t kQ8KBytes = 292;  // float d, int8 qs[256], int16 bsums[16]
-constexpr size_t kQ8KQs = 4, kQ8KBsums = 260;
+constexpr size_t kQ8KBytes = sizeof(BlockQ8_K), kQ8KQs = kQ8KQsAt, kQ8KBsums = kQ8KBsumsAt;
 constexpr int kLanes = 16, kMaxTok = 4;
 
 __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }

@@ -77,7 +77,7 @@ TEST_P(PackedSimd, MatchesReferenceAndIsBatchInvariant) {
     if (!best[type].gemm_packed) continue;
     const GgmlType xt = best[type].vec_dot_type;
     for (int64_t n : {32, 96, 512, 2048 + 32, 4864})
-      for (int64_t rows : {1, 16, 23, 48}) {
+      for (int64_t rows : {1, 16, 23, 48, 71, 150}) {  // 71, 150: decode tiles of 4 groups, then the rest
         if (n % traits(type).block_size != 0) continue;
         const int64_t max_tok = 11;
         const size_t xs = row_size(xt, n);

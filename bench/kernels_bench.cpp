@@ -1,9 +1,13 @@
 // Kernel micro-benchmarks per weight type and instruction set, measured against the
 // speed of light: decode-like products (one token) report GB/s of weights read, to set
 // against the memory read bandwidth measured by BM_ReadBandwidth; prefill-like products
-// (64 tokens) report GFLOP/s. Single thread, through kernels/matmul.cpp as the model
-// calls it; Q8_0/Q4_0 also with packed weights.
+// (64 tokens) report GFLOP/s, to set against the int8 rate measured by BM_VnniPeak.
+// Single thread, through kernels/matmul.cpp as the model calls it; packable types also
+// with packed weights.
 #include <benchmark/benchmark.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
@@ -161,8 +165,34 @@ void BM_ReadBandwidth(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(words * 8));
 }
 
+#if defined(__x86_64__)
+// The speed of light for prefill: one core's int8 rate, 16 independent vpdpbusd chains
+// (64 multiply-adds each, counted as 2 operations) with nothing else in the loop.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void BM_VnniPeak(benchmark::State& state) {
+  constexpr int kChains = 16, kSteps = 4096;
+  if (!CpuFeatures::detect().avx512_vnni) {
+    state.SkipWithError("no AVX-512 VNNI on this CPU");
+    return;
+  }
+  const __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(2);
+  for (auto _ : state) {
+    __m512i acc[kChains];
+    for (auto& v : acc) v = _mm512_setzero_si512();
+    for (int i = 0; i < kSteps; ++i)
+#pragma GCC unroll 16
+      for (auto& v : acc) v = _mm512_dpbusd_epi32(v, a, b);
+    for (auto& v : acc) benchmark::DoNotOptimize(v);
+  }
+  state.counters["GOP/s"] = benchmark::Counter(static_cast<double>(state.iterations()) * kChains * kSteps * 128,
+                                               benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+#endif
+
 const int kRegistered = [] {
   benchmark::RegisterBenchmark("ReadBandwidth/256MB", BM_ReadBandwidth)->Unit(benchmark::kMillisecond);
+#if defined(__x86_64__)
+  benchmark::RegisterBenchmark("VnniPeak", BM_VnniPeak);
+#endif
   const GgmlType types[] = {kF32, kF16, kBF16, kQ8_0, kQ5_0, kQ4_0, kQ4_K, kQ5_K, kQ6_K};
   for (const char* isa : {"scalar", "avx2", "avx512", "native"}) {
     for (GgmlType t : types) {

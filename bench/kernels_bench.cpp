@@ -19,6 +19,7 @@
 #include "core/cpu_features.h"
 #include "core/aligned_buffer.h"
 #include "core/thread_pool.h"
+#include "kernels/attention.h"
 #include "kernels/kernel_table.h"
 #include "kernels/matmul.h"
 #include "kernels/packed.h"
@@ -165,6 +166,35 @@ void BM_ReadBandwidth(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * static_cast<int64_t>(words * 8));
 }
 
+// Attention of one query row over a cache of n_keys positions (pages of 32, in order):
+// a group of 7 query heads sharing a key/value head of 64 dims, as in Qwen2.5-0.5B.
+// GFLOP/s counts the two products (scores and the weighted sum of values).
+void BM_Attention(benchmark::State& state, std::string isa, int64_t n_keys) {
+  if (!cpu_has(isa)) return state.SkipWithError("CPU lacks this ISA");
+  const KernelTable kt = table_for(isa);
+  constexpr int64_t kHeads = 7, kDim = 64, kPage = 32;
+  const int64_t n_pages = (n_keys + kPage - 1) / kPage;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> dist;
+  std::vector<float> q(kHeads * kDim), k(n_pages * kPage * kDim), v(k.size()), out(kHeads * kDim);
+  for (auto* buf : {&q, &k, &v})
+    for (float& x : *buf) x = dist(rng);
+  std::vector<int32_t> pages(n_pages);
+  for (int64_t p = 0; p < n_pages; ++p) pages[p] = static_cast<int32_t>(p);
+  std::vector<float> scratch(attention_scratch_floats(kHeads, n_keys));
+  const AttentionArgs args{.n_q = kHeads, .head_dim_k = kDim, .head_dim_v = kDim, .q = q.data(), .k = k.data(),
+                           .v = v.data(), .k_stride = kDim, .v_stride = kDim, .pages = pages.data(),
+                           .page_tokens = kPage, .k_page_stride = kPage * kDim, .v_page_stride = kPage * kDim,
+                           .first = 0, .n_keys = n_keys, .scale = 0.125f, .out = out.data(),
+                           .scratch = scratch.data()};
+  for (auto _ : state) {
+    kt.attend(args);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(4.0 * kHeads * kDim * static_cast<double>(n_keys) * 1e-9,
+                                                 benchmark::Counter::kIsIterationInvariantRate);
+}
+
 #if defined(__x86_64__)
 // The speed of light for prefill: one core's int8 rate, 16 independent vpdpbusd chains
 // (64 multiply-adds each, counted as 2 operations) with nothing else in the loop.
@@ -220,6 +250,9 @@ const int kRegistered = [] {
       for (int64_t toks : {1, 2, 3, 4, 8, 16, 64})
         benchmark::RegisterBenchmark(("Tokens/" + std::string(type_name(t)) + "/" + isa + "/" + std::to_string(toks)).c_str(),
                                      BM_Product, isa, t, Shape{1024, toks, false}, packable(t));
+    for (int64_t keys : {512, 4096})
+      benchmark::RegisterBenchmark(("Attention/" + std::string(isa) + "/" + std::to_string(keys)).c_str(),
+                                   BM_Attention, isa, keys);
     for (GgmlType t : {kF16, kBF16, kQ8_0})
       benchmark::RegisterBenchmark(("FromFloat/" + std::string(type_name(t)) + "/" + isa).c_str(),
                                    BM_FromFloat, isa, t);

@@ -7,7 +7,7 @@
 // vector width, or groups of more than 16 heads, use the reference.
 //
 // V provides: Reg, kWidth; zero, set1, load, store, add, sub, mul, max, fmadd; reduce_add,
-// reduce_max; exp.
+// reduce_max, sums_of; exp.
 #pragma once
 
 #include <algorithm>
@@ -36,22 +36,33 @@ void attend_blocks(const AttentionArgs& a) {
   }
   for (int64_t j0 = 0; j0 < a.n_keys; j0 += kBlock) {
     const int nb = static_cast<int>(std::min<int64_t>(kBlock, a.n_keys - j0));
+    // Past the last key the pointers repeat the last one: their scores are computed and
+    // then replaced by -inf, so the loops below need no branches.
     const float* keys[kBlock];
     const float* values[kBlock];
-    for (int j = 0; j < nb; ++j) {
-      keys[j] = attention_key(a, j0 + j);
-      values[j] = attention_value(a, j0 + j);
+    for (int j = 0; j < kBlock; ++j) {
+      keys[j] = attention_key(a, j0 + std::min(j, nb - 1));
+      values[j] = attention_value(a, j0 + std::min(j, nb - 1));
     }
-    // Scores of the block, every head; past the last key -inf, which gets no weight.
-    for (int j = 0; j < nb; ++j) {
-      const float* k = keys[j];
+    // Scores of the block, every head, W keys at a time: W independent FMA chains over
+    // the head dims give registers of partial sums, and one sums_of turns them into a
+    // register of W scores (a horizontal sum per score, and one chain per key, were
+    // latency-bound).
+    const R scale = V::set1(a.scale);
+    for (int jw = 0; jw < nb; jw += W)
       for (int64_t h = 0; h < nq; ++h) {
         const float* q = a.q + h * a.head_dim_k;
-        R acc = V::mul(V::load(q), V::load(k));
-        for (int64_t c = 1; c < dk; ++c) acc = V::fmadd(V::load(q + W * c), V::load(k + W * c), acc);
-        s[h][j] = V::reduce_add(acc) * a.scale;
+        R dots[W];
+        R qc = V::load(q);
+#pragma GCC unroll 16
+        for (int j = 0; j < W; ++j) dots[j] = V::mul(qc, V::load(keys[jw + j]));
+        for (int64_t c = 1; c < dk; ++c) {
+          qc = V::load(q + W * c);
+#pragma GCC unroll 16
+          for (int j = 0; j < W; ++j) dots[j] = V::fmadd(qc, V::load(keys[jw + j] + W * c), dots[j]);
+        }
+        V::store(s[h] + jw, V::mul(V::sums_of(dots), scale));
       }
-    }
     // Online softmax: new max, rescale what came before, probabilities of this block.
     for (int64_t h = 0; h < nq; ++h) {
       if (a.softcap > 0)
@@ -73,13 +84,19 @@ void attend_blocks(const AttentionArgs& a) {
         for (int64_t c = 0; c < dv; ++c) V::store(out + W * c, V::mul(V::load(out + W * c), corr));
       }
     }
-    // out_h += sum_j p_hj · v_j, W output dims at a time held in a register.
+    // out_h += sum_j p_hj · v_j, W output dims at a time held in registers. Four
+    // accumulators take turns over the keys: one would chain every FMA on the one
+    // before it, and that latency made this loop half of a long prompt's time.
     for (int64_t h = 0; h < nq; ++h) {
       float* out = a.out + h * a.head_dim_v;
       for (int64_t c = 0; c < dv; ++c) {
-        R acc = V::load(out + W * c);
-        for (int j = 0; j < nb; ++j) acc = V::fmadd(V::set1(s[h][j]), V::load(values[j] + W * c), acc);
-        V::store(out + W * c, acc);
+        R acc[4] = {V::load(out + W * c), V::zero(), V::zero(), V::zero()};
+        int j = 0;
+        for (; j + 4 <= nb; j += 4)
+          for (int u = 0; u < 4; ++u)
+            acc[u] = V::fmadd(V::set1(s[h][j + u]), V::load(values[j + u] + W * c), acc[u]);
+        for (; j < nb; ++j) acc[0] = V::fmadd(V::set1(s[h][j]), V::load(values[j] + W * c), acc[0]);
+        V::store(out + W * c, V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])));
       }
     }
   }

@@ -41,6 +41,20 @@ struct Avx2Floats {
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     return _mm_cvtss_f32(_mm_max_ss(s, _mm_movehdup_ps(s)));
   }
+  // Lane i = the sum of v[i]'s lanes (see Avx512Floats::sums_of): v[2m + k]'s sum comes
+  // out in lane 4k + m, and one permute puts it back in order.
+  static Reg sums_of(const Reg v[kWidth]) {
+    Reg u[4], x[2];
+    for (int i = 0; i < 4; ++i)  // lanes 0-3: v[2i]'s four partial sums, 4-7: v[2i + 1]'s
+      u[i] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * i], v[2 * i + 1], 0x20),
+                           _mm256_permute2f128_ps(v[2 * i], v[2 * i + 1], 0x31));
+    for (int i = 0; i < 2; ++i)  // 128-bit half k: two halves of v[4i + k], then of v[4i + 2 + k]
+      x[i] = _mm256_add_ps(_mm256_shuffle_ps(u[2 * i], u[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                           _mm256_shuffle_ps(u[2 * i], u[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    const Reg r = _mm256_add_ps(_mm256_shuffle_ps(x[0], x[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                _mm256_shuffle_ps(x[0], x[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+  }
 };
 
 }  // namespace

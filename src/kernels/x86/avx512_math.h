@@ -30,6 +30,25 @@ struct Avx512Floats {
   static Reg exp(Reg v) { return vexp<Avx512Floats>(v); }
   static float reduce_add(Reg v) { return _mm512_reduce_add_ps(v); }
   static float reduce_max(Reg v) { return _mm512_reduce_max_ps(v); }
+  // Lane i = the sum of v[i]'s lanes: 16 horizontal sums for 31 shuffles and 15 adds,
+  // where 16 reduce_add calls take 64 of each. Halves meet halves at each level; what
+  // comes out has v[4m + k]'s sum in lane 4k + m, which one permute puts back in order.
+  static Reg sums_of(const Reg v[kWidth]) {
+    Reg u[8], w[4], x[2];
+    for (int i = 0; i < 8; ++i)  // lanes 0-7: v[2i]'s eight partial sums, 8-15: v[2i + 1]'s
+      u[i] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                           _mm512_shuffle_f32x4(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    for (int i = 0; i < 4; ++i)  // 128-bit block k: v[4i + k]'s four partial sums
+      w[i] = _mm512_add_ps(_mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                           _mm512_shuffle_f32x4(u[2 * i], u[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    for (int i = 0; i < 2; ++i)  // block k: two halves of v[8i + k], then of v[8i + 4 + k]
+      x[i] = _mm512_add_ps(_mm512_shuffle_ps(w[2 * i], w[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                           _mm512_shuffle_ps(w[2 * i], w[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    const Reg r = _mm512_add_ps(_mm512_shuffle_ps(x[0], x[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                _mm512_shuffle_ps(x[0], x[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    const __m512i order = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+    return _mm512_permutexvar_ps(order, r);
+  }
 };
 
 }  // namespace

@@ -19,6 +19,35 @@
 namespace mx::x86 {
 namespace {  // NOLINT(google-build-namespaces): per-TU copies, see above
 
+// outs[h][0 .. W) += sum over keys j < nb of probs[h][j] · values[j][offset .. offset + W),
+// for H heads.
+template <class V, int H>
+void add_values(const float* const probs[], float* const outs[], const float* const values[], int nb,
+                int64_t offset) {
+  using R = typename V::Reg;
+  R acc[H][2];
+#pragma GCC unroll 8
+  for (int h = 0; h < H; ++h) {
+    acc[h][0] = V::load(outs[h]);
+    acc[h][1] = V::zero();
+  }
+  int j = 0;
+  for (; j + 2 <= nb; j += 2)
+#pragma GCC unroll 2
+    for (int u = 0; u < 2; ++u) {
+      const R v = V::load(values[j + u] + offset);
+#pragma GCC unroll 8
+      for (int h = 0; h < H; ++h) acc[h][u] = V::fmadd(V::set1(probs[h][j + u]), v, acc[h][u]);
+    }
+  if (j < nb) {
+    const R v = V::load(values[j] + offset);
+#pragma GCC unroll 8
+    for (int h = 0; h < H; ++h) acc[h][0] = V::fmadd(V::set1(probs[h][j]), v, acc[h][0]);
+  }
+#pragma GCC unroll 8
+  for (int h = 0; h < H; ++h) V::store(outs[h], V::add(acc[h][0], acc[h][1]));
+}
+
 template <class V>
 void attend_blocks(const AttentionArgs& a) {
   constexpr int kBlock = 32;  // keys per online-softmax step
@@ -84,21 +113,30 @@ void attend_blocks(const AttentionArgs& a) {
         for (int64_t c = 0; c < dv; ++c) V::store(out + W * c, V::mul(V::load(out + W * c), corr));
       }
     }
-    // out_h += sum_j p_hj · v_j, W output dims at a time held in registers. Four
-    // accumulators take turns over the keys: one would chain every FMA on the one
-    // before it, and that latency made this loop half of a long prompt's time.
-    for (int64_t h = 0; h < nq; ++h) {
-      float* out = a.out + h * a.head_dim_v;
-      for (int64_t c = 0; c < dv; ++c) {
-        R acc[4] = {V::load(out + W * c), V::zero(), V::zero(), V::zero()};
-        int j = 0;
-        for (; j + 4 <= nb; j += 4)
-          for (int u = 0; u < 4; ++u)
-            acc[u] = V::fmadd(V::set1(s[h][j + u]), V::load(values[j + u] + W * c), acc[u]);
-        for (; j < nb; ++j) acc[0] = V::fmadd(V::set1(s[h][j]), V::load(values[j] + W * c), acc[0]);
-        V::store(out + W * c, V::add(V::add(acc[0], acc[1]), V::add(acc[2], acc[3])));
+    // out_h += sum_j p_hj · v_j, W output dims at a time, up to 8 heads at once: each
+    // value register loaded serves every head, and two accumulators per head over even
+    // and odd keys keep enough FMAs in flight (one chain per head and one load per FMA
+    // made this loop half of the kernel's time).
+    for (int64_t c = 0; c < dv; ++c)
+      for (int64_t h0 = 0; h0 < nq; h0 += 8) {
+        const float* probs[8];
+        float* outs[8];
+        const int hn = static_cast<int>(std::min<int64_t>(8, nq - h0));
+        for (int h = 0; h < hn; ++h) {
+          probs[h] = s[h0 + h];
+          outs[h] = a.out + (h0 + h) * a.head_dim_v + W * c;
+        }
+        switch (hn) {
+          case 1: add_values<V, 1>(probs, outs, values, nb, W * c); break;
+          case 2: add_values<V, 2>(probs, outs, values, nb, W * c); break;
+          case 3: add_values<V, 3>(probs, outs, values, nb, W * c); break;
+          case 4: add_values<V, 4>(probs, outs, values, nb, W * c); break;
+          case 5: add_values<V, 5>(probs, outs, values, nb, W * c); break;
+          case 6: add_values<V, 6>(probs, outs, values, nb, W * c); break;
+          case 7: add_values<V, 7>(probs, outs, values, nb, W * c); break;
+          default: add_values<V, 8>(probs, outs, values, nb, W * c); break;
+        }
       }
-    }
   }
   for (int64_t h = 0; h < nq; ++h) {
     const R inv = V::set1(1.0f / l[h]);

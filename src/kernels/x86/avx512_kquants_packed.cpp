@@ -15,6 +15,7 @@
 #include <cstring>
 
 #include "kernels/packed_kquants.h"
+#include "kernels/x86/avx512_dpbusd.h"
 #include "kernels/x86/install.h"
 #include "quant/blocks.h"
 
@@ -64,7 +65,7 @@ void q4k_block(const uint8_t* rec, const uint8_t* const xb[T], __m512 acc[T]) {
         const uint8_t* a = xb[t] + kQ8KQs + 32 * s;
         __m512i dot = _mm512_setzero_si512();
 #pragma GCC unroll 8
-        for (int j = 0; j < 8; ++j) dot = _mm512_dpbusd_epi32(dot, w[j], bcast32(a + 4 * j));
+        for (int j = 0; j < 8; ++j) dot = dpbusd_broadcast(dot, w[j], a + 4 * j);
         isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot, sc));
       }
     }
@@ -109,7 +110,7 @@ void q6k_block(const uint8_t* rec, const uint8_t* const xb[T], __m512 acc[T]) {
         const uint8_t* a = xb[t] + kQ8KQs + 16 * g;
         __m512i dot = _mm512_setzero_si512();
 #pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) dot = _mm512_dpbusd_epi32(dot, w[j], bcast32(a + 4 * j));
+        for (int j = 0; j < 4; ++j) dot = dpbusd_broadcast(dot, w[j], a + 4 * j);
         isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot, sc));
       }
     }

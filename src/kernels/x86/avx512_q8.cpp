@@ -27,6 +27,7 @@
 #include <cstring>
 #include <memory>
 
+#include "kernels/x86/avx512_dpbusd.h"
 #include "kernels/x86/install.h"
 
 namespace mx::x86 {
@@ -214,14 +215,6 @@ void fill_token_side(TokenSide& side, const uint8_t* x, size_t xs, int n_tok, in
       side.start[b - c0][t] = -bias * sum_i8x32(xb + 2);
       side.d[b - c0][t] = load_half(xb);
     }
-}
-
-// acc + wt · (the 4 bytes at p in every lane). The broadcast is folded into the product
-// as an embedded {1to16} memory operand, which GCC does not do from intrinsics: one
-// instruction instead of two, and the prefill tile is bound by instruction count.
-[[gnu::always_inline]] inline __m512i dpbusd_broadcast(__m512i acc, __m512i wt, const uint8_t* p) {
-  asm("vpdpbusd %2%{1to16%}, %1, %0" : "+v"(acc) : "v"(wt), "m"(*reinterpret_cast<const int32_t*>(p)));
-  return acc;
 }
 
 // One block of 16 rows (wt: transposed unsigned quants, dw: their scales) against T

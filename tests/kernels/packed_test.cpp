@@ -104,6 +104,42 @@ TEST_P(PackedSimd, MatchesReferenceAndIsBatchInvariant) {
   if (checked == 0) GTEST_SKIP() << "no packed kernels on this CPU";
 }
 
+// Prefill-sized batches: paths that take tokens in register tiles (a full tile at a time,
+// then the rest) give every token what it gets alone, bit for bit, and match the reference.
+TEST_P(PackedSimd, ManyTokensGiveEachTokenItsOwnResult) {
+  if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
+  const KernelTable best = table_for(GetParam());
+  int checked = 0;
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kQ4_K, kQ6_K}) {
+    if (!best[type].gemm_packed) continue;
+    const GgmlType xt = best[type].vec_dot_type;
+    for (int64_t n : {256, 32 * 70})  // 70 blocks: more than one pass over the blocks
+      for (int64_t rows : {16, 40, 150}) {
+        if (n % traits(type).block_size != 0) continue;
+        const size_t xs = row_size(xt, n);
+        const auto w = random_rows(type, n, rows, 5);
+        const AlignedBuffer p = pack(type, w, rows, n);
+        for (int64_t n_tok : {16, 37, 64, 80}) {  // whole tiles of tokens, and leftovers
+          const auto x = random_rows(xt, n, n_tok, 6);
+          std::vector<float> batch(rows * n_tok), want(rows * n_tok), alone(rows);
+          best[type].gemm_packed(n, p.data(), rows, x.data(), xs, n_tok, batch.data(), rows);
+          gemm_packed_reference(type, n, p.data(), rows, x.data(), xs, n_tok, want.data(), rows);
+          for (int64_t t = 0; t < n_tok; ++t) {
+            best[type].gemm_packed(n, p.data(), rows, x.data() + t * xs, xs, 1, alone.data(), rows);
+            for (int64_t r = 0; r < rows; ++r) {
+              const float got = batch[t * rows + r];
+              ASSERT_EQ(got, alone[r]) << type_name(type) << " n " << n << " rows " << rows << " tokens " << n_tok
+                                       << " token " << t << " row " << r;
+              ASSERT_NEAR(got, want[t * rows + r], xt == kQ8_K ? 0.0 : 1e-4 * (1 + std::fabs(want[t * rows + r])));
+            }
+          }
+        }
+        ++checked;
+      }
+  }
+  if (checked == 0) GTEST_SKIP() << "no packed kernels on this CPU";
+}
+
 // Each instruction set's packed kernels on their own: the AVX2 ones are overridden where
 // AVX-512 VNNI exists, and must still be checked there.
 INSTANTIATE_TEST_SUITE_P(Isa, PackedSimd, ::testing::Values("avx2", "native"),

@@ -6,65 +6,28 @@
 //
 // The reference needs python3 with jinja2 (Debian: python3-jinja2). Without it the test
 // fails rather than skips: CI installs it, and a silent skip would hide every regression.
-#include <sys/wait.h>
+
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "chat/template.h"
+#include "reference_renderer.h"
 #include "test_paths.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
-
-struct CommandResult {
-  int status = -1;  // exit status
-  std::string out;
-  std::string err;
-};
-
-// Debian's interpreter first: scripts/setup.sh installs python3-jinja2 for it, and a
-// version manager's shim earlier on PATH (pyenv) costs ~0.2 s a start, which over the
-// ~1,200 renders here made this test 4x slower (424 s against 107 s).
-std::string python() {
-  const char* p = std::getenv("MOXING_PYTHON");
-  if (p && *p) return p;
-  return fs::exists("/usr/bin/python3") ? "/usr/bin/python3" : "python3";
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-CommandResult run_command(const std::string& cmd, const fs::path& err_file) {
-  CommandResult r;
-  FILE* p = popen((cmd + " 2>" + quote(err_file.string())).c_str(), "r");
-  if (!p) return r;
-  char buf[65536];
-  size_t n = 0;
-  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) r.out.append(buf, n);
-  const int st = pclose(p);
-  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  r.err = mx::test::read_text_file(err_file.string());
-  return r;
-}
 
 // The reference's fixed clock: 2026-01-15 12:00, a Thursday.
 std::tm reference_now() {
@@ -100,11 +63,8 @@ std::string excerpt(const std::string& a, const std::string& b) {
          "\n  moxing:    " + ordered_json(b.substr(from, 200)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-Outcome check(const Case& c, const fs::path& err_file) {
+Outcome check(const Case& c, const mx::test::ReferenceRender& ref) {
   const std::string source = mx::test::read_text_file(c.template_path.string());
-  const CommandResult ref = run_command(python() + " " + quote(mx::test::shared_path("tools/render_chat_template.py")) + " " +
-                                  quote(c.template_path.string()) + " " + quote(c.context_path.string()),
-                              err_file);
   mx::chat::RenderOptions options;
   options.now = reference_now();
   auto tmpl = mx::chat::ChatTemplate::parse(source);
@@ -130,11 +90,6 @@ Outcome check(const Case& c, const fs::path& err_file) {
 }
 
 TEST(ChatDifferential, EveryTemplateMatchesTheReference) {
-  const CommandResult probe = run_command(python() + " -c 'import jinja2'", fs::temp_directory_path() / "moxing_jinja_probe.txt");
-  ASSERT_EQ(probe.status, 0) << "the reference renderer needs python3 with jinja2 (apt-get install python3-jinja2; "
-                                "scripts/setup.sh installs it). Set MOXING_PYTHON to use another interpreter.\n"
-                             << probe.err;
-
   const fs::path data = fs::path(__FILE__).parent_path() / "data" / "conversations.json";
   std::ifstream in(data);
   ASSERT_TRUE(in) << "cannot read " << data;
@@ -164,18 +119,16 @@ TEST(ChatDifferential, EveryTemplateMatchesTheReference) {
     }
   }
 
+  std::vector<std::pair<fs::path, fs::path>> jobs;
+  for (const Case& c : cases) jobs.emplace_back(c.template_path, c.context_path);
+  const std::vector<mx::test::ReferenceRender> reference = mx::test::render_with_reference(jobs, dir);
+  ASSERT_NE(reference.front().status, -1)
+      << "the reference renderer needs python3 with jinja2 (apt-get install python3-jinja2; scripts/setup.sh "
+         "installs it). Set MOXING_PYTHON to use another interpreter.\n"
+      << reference.front().err;
+
   std::vector<Outcome> outcomes(cases.size());
-  std::atomic<size_t> next{0};
-  // Most of the time is the reference interpreter starting up, so run more than one per core.
-  const unsigned workers = std::max(4u, 2 * std::thread::hardware_concurrency());
-  std::vector<std::thread> pool;
-  for (unsigned w = 0; w < workers; ++w) {
-    pool.emplace_back([&, w] {
-      const fs::path err_file = dir / ("stderr_" + std::to_string(w) + ".txt");
-      for (size_t i = next++; i < cases.size(); i = next++) outcomes[i] = check(cases[i], err_file);
-    });
-  }
-  for (auto& t : pool) t.join();
+  for (size_t i = 0; i < cases.size(); ++i) outcomes[i] = check(cases[i], reference[i]);
 
   std::map<std::string, std::pair<int, int>> per_template;
   int passed = 0;

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chat/reference_renderer.h"
 #include "cli/cli_runner.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
@@ -48,15 +49,8 @@ std::vector<std::string> lines(const std::string& text) {
 }
 
 // What python3-jinja2 renders (the reference renderer the chat library is tested against).
-test::CliResult reference_render(const std::string& tmpl, const std::string& context) {
-  const std::string out = temp_file("ref_out"), err = temp_file("ref_err");
-  const std::string cmd = "python3 " + test::shared_path("tools/render_chat_template.py") + " " +
-                          tmpl + " " + context + " >" + out + " 2>" + err;
-  const int status = std::system(cmd.c_str());
-  test::CliResult r{WEXITSTATUS(status), test::read_text_file(out), test::read_text_file(err)};
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return r;
+test::ReferenceRender reference_render(const std::string& tmpl, const std::string& context) {
+  return test::render_with_reference({{tmpl, context}}, std::filesystem::temp_directory_path()).front();
 }
 
 TEST(CliTemplate, RendersLikeTheReferenceRenderer) {
@@ -78,7 +72,8 @@ TEST(CliTemplate, RendersLikeTheReferenceRenderer) {
       const auto ours = run_cli("template " + tmpl + " " + context);
       const auto want = reference_render(tmpl, context);
       SCOPED_TRACE(std::string(name) + " / " + conv);
-      if (want.exit_code != 0) {  // the template refuses this conversation: so must we
+      ASSERT_NE(want.status, -1) << want.err;
+      if (want.status != 0) {  // the template refuses this conversation: so must we
         EXPECT_EQ(ours.exit_code, 4) << ours.out;
         continue;
       }

@@ -87,6 +87,7 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   // chunks per thread, each a multiple of the grain.
   const int64_t target = static_cast<int64_t>(n_threads_) * kChunksPerThread;
   const int64_t chunk = ((n + target - 1) / target + grain - 1) / grain * grain;
+  if (chunk >= n) return fn(0, n);  // one chunk: waking the others would only cost time
   std::atomic<int64_t> next{0};
   run([&](int, int) {
     for (;;) {

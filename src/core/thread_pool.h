@@ -25,7 +25,8 @@ class ThreadPool {
   // Runs fn(ith, nth) on every thread (the caller is thread 0); returns when all are done.
   void run(const std::function<void(int ith, int nth)>& fn);
 
-  // Splits [0, n) into contiguous chunks, one per thread, each a multiple of `grain`.
+  // Splits [0, n) into contiguous chunks, a few per thread, each a multiple of `grain`;
+  // runs on the calling thread alone when [0, n) is a single chunk.
   void parallel_for(int64_t n, int64_t grain,
                     const std::function<void(int64_t begin, int64_t end)>& fn);
 

@@ -26,33 +26,63 @@ void QuantizedRows::convert(const KernelTable& kt, ThreadPool& pool, GgmlType ve
   });
 }
 
-void matmul(const KernelTable& kt, ThreadPool& pool, const WeightView& w, const QuantizedRows& x,
-            float* y, size_t y_stride) {
-  const TypeKernels& k = kt[w.type];
-  MX_CHECK(k.gemm != nullptr && k.vec_dot_type == x.type() && x.cols() == w.cols);
-  MX_CHECK(!w.packed || k.gemm_packed != nullptr);
+namespace {
+
+// Rows [r0, r1) of one matrix (r0 a multiple of kPackRows).
+void matmul_rows(const TypeKernels& k, const WeightView& w, const QuantizedRows& x, float* y,
+                 size_t y_stride, int64_t r0, int64_t r1) {
   const size_t w_stride = w.row_bytes();
   const size_t group_bytes = w.packed ? packed_group_bytes(w.type, w.cols) : 0;
-  // Chunks of 16 rows keep SIMD tiles full, give each thread a contiguous stream and
-  // start packed groups.
-  constexpr int64_t kRowGrain = kPackRows;
-  pool.parallel_for(w.rows, kRowGrain, [&](int64_t r0, int64_t r1) {
-    // A block of weight rows stays in L2 while every token block passes it, so weights
-    // are read from memory once per matmul; activations are re-read from cache.
-    const int64_t kRowBlock = w.packed ? 256 : 64, kTokBlock = 64;
-    for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
-      const int64_t nr = std::min(kRowBlock, r1 - rb);
-      for (int64_t t0 = 0; t0 < x.n_tok(); t0 += kTokBlock) {
-        const int64_t nt = std::min(kTokBlock, x.n_tok() - t0);
-        if (w.packed)  // rb is a multiple of 16: the start of a packed group
-          k.gemm_packed(w.cols, w.packed + (rb / kPackRows) * group_bytes, nr, x.data() + t0 * x.stride(),
-                        x.stride(), nt, y + t0 * y_stride + rb, y_stride);
-        else
-          k.gemm(w.cols, w.data + rb * w_stride, w_stride, nr, x.data() + t0 * x.stride(),
-                 x.stride(), nt, y + t0 * y_stride + rb, y_stride);
-      }
+  // A block of weight rows stays in L2 while every token block passes it, so weights
+  // are read from memory once per matmul; activations are re-read from cache.
+  const int64_t kRowBlock = w.packed ? 256 : 64, kTokBlock = 64;
+  for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
+    const int64_t nr = std::min(kRowBlock, r1 - rb);
+    for (int64_t t0 = 0; t0 < x.n_tok(); t0 += kTokBlock) {
+      const int64_t nt = std::min(kTokBlock, x.n_tok() - t0);
+      if (w.packed)  // rb is a multiple of 16: the start of a packed group
+        k.gemm_packed(w.cols, w.packed + (rb / kPackRows) * group_bytes, nr, x.data() + t0 * x.stride(),
+                      x.stride(), nt, y + t0 * y_stride + rb, y_stride);
+      else
+        k.gemm(w.cols, w.data + rb * w_stride, w_stride, nr, x.data() + t0 * x.stride(), x.stride(), nt,
+               y + t0 * y_stride + rb, y_stride);
+    }
+  }
+}
+
+int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+// Threads share out rows in multiples of 4 packed groups: a one-token tile reads 4 groups
+// as 4 streams side by side, and fewer would leave the memory system idle.
+constexpr int64_t kRowGrain = 4 * kPackRows;
+
+}  // namespace
+
+void matmul(const KernelTable& kt, ThreadPool& pool, std::span<const MatmulTarget> targets,
+            const QuantizedRows& x) {
+  // The matrices' rows laid end to end, each padded to a multiple of the grain so that
+  // every chunk starts a packed group and keeps SIMD tiles full.
+  int64_t total = 0;
+  for (const MatmulTarget& t : targets) {
+    const TypeKernels& k = kt[t.w->type];
+    MX_CHECK(k.gemm != nullptr && k.vec_dot_type == x.type() && x.cols() == t.w->cols);
+    MX_CHECK(!t.w->packed || k.gemm_packed != nullptr);
+    total += round_up(t.w->rows, kRowGrain);
+  }
+  pool.parallel_for(total, kRowGrain, [&](int64_t b, int64_t e) {
+    int64_t offset = 0;
+    for (const MatmulTarget& t : targets) {
+      const int64_t r0 = std::max<int64_t>(b - offset, 0), r1 = std::min(e - offset, t.w->rows);
+      if (r0 < r1) matmul_rows(kt[t.w->type], *t.w, x, t.y, t.y_stride, r0, r1);
+      offset += round_up(t.w->rows, kRowGrain);
     }
   });
+}
+
+void matmul(const KernelTable& kt, ThreadPool& pool, const WeightView& w, const QuantizedRows& x,
+            float* y, size_t y_stride) {
+  const MatmulTarget target{&w, y, y_stride};
+  matmul(kt, pool, std::span<const MatmulTarget>(&target, 1), x);
 }
 
 }  // namespace mx

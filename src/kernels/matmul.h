@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -47,5 +48,16 @@ class QuantizedRows {
 // thread count.
 void matmul(const KernelTable& kt, ThreadPool& pool, const WeightView& w, const QuantizedRows& x,
             float* y, size_t y_stride);
+
+// One product of several matrices that read the same activations (q, k and v; gate and
+// up), each with its own output: the threads share out all their rows in one dispatch, so
+// a token pays one start and one end-of-work wait instead of one per matrix.
+struct MatmulTarget {
+  const WeightView* w = nullptr;
+  float* y = nullptr;
+  size_t y_stride = 0;
+};
+void matmul(const KernelTable& kt, ThreadPool& pool, std::span<const MatmulTarget> targets,
+            const QuantizedRows& x);
 
 }  // namespace mx

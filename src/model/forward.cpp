@@ -1,7 +1,11 @@
 #include "model/forward.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <initializer_list>
+#include <span>
+#include <utility>
 
 #include "kernels/ops.h"
 
@@ -52,6 +56,23 @@ void project(ExecContext& ctx, ForwardScratch& s, const WeightView& w, const flo
   matmul(kt, ctx.pool(), w, s.xq, y, static_cast<size_t>(w.rows));
 }
 
+// Projections of the same rows by several matrices (q, k, v; gate, up): those whose
+// activation type agrees with the first's share one conversion and one pass over the pool.
+void project_together(ExecContext& ctx, ForwardScratch& s,
+                      std::initializer_list<std::pair<const WeightView*, float*>> outs, const float* x,
+                      int64_t n_tok) {
+  const auto& kt = ctx.kernels();
+  const GgmlType xq_type = kt[outs.begin()->first->type].vec_dot_type;
+  s.xq.convert(kt, ctx.pool(), xq_type, x, n_tok, outs.begin()->first->cols);
+  std::array<MatmulTarget, 3> together;
+  size_t n_together = 0;
+  for (const auto& [w, y] : outs)
+    if (kt[w->type].vec_dot_type == xq_type) together.at(n_together++) = {w, y, static_cast<size_t>(w->rows)};
+  matmul(kt, ctx.pool(), std::span<const MatmulTarget>(together.data(), n_together), s.xq);
+  for (const auto& [w, y] : outs)
+    if (kt[w->type].vec_dot_type != xq_type) project(ctx, s, *w, x, n_tok, y);
+}
+
 // Causal attention of every (row, head) over its sequence's cached keys. Rows are
 // dealt round-robin to threads so long and short rows balance.
 void attention(const ModelConfig& c, const Batch& batch, const KvCache& cache, int64_t layer,
@@ -100,15 +121,7 @@ void attention_block(const Model& model, const Batch& batch, KvCache& cache, int
   for (int64_t t = 0; t < n; ++t)
     ops::rms_norm(&s.x[t * c.n_embd], w.attn_norm, &s.h[t * c.n_embd], c.n_embd, c.rms_eps);
 
-  // q, k and v read the same normed rows: convert them once when the types agree.
-  project(ctx, s, w.wq, s.h.data(), n, s.q.data());
-  const auto& kt = ctx.kernels();
-  for (const auto& [wt, out] : {std::pair{&w.wk, s.k.data()}, std::pair{&w.wv, s.v.data()}}) {
-    if (kt[wt->type].vec_dot_type == s.xq.type())
-      matmul(kt, ctx.pool(), *wt, s.xq, out, static_cast<size_t>(wt->rows));
-    else
-      project(ctx, s, *wt, s.h.data(), n, out);
-  }
+  project_together(ctx, s, {{&w.wq, s.q.data()}, {&w.wk, s.k.data()}, {&w.wv, s.v.data()}}, s.h.data(), n);
   add_bias(s.q.data(), w.bq, n, c.q_width());
   add_bias(s.k.data(), w.bk, n, c.k_width());
   add_bias(s.v.data(), w.bv, n, c.v_width());
@@ -142,16 +155,13 @@ void ffn_block(const Model& model, int64_t n, int64_t layer, ExecContext& ctx, F
   const LayerWeights& w = model.weights.layers[layer];
   for (int64_t t = 0; t < n; ++t)
     ops::rms_norm(&s.x[t * c.n_embd], w.ffn_norm, &s.h[t * c.n_embd], c.n_embd, c.rms_eps);
-  project(ctx, s, w.w_gate, s.h.data(), n, s.gate.data());
+  project_together(ctx, s, {{&w.w_gate, s.gate.data()}, {&w.w_up, s.up.data()}}, s.h.data(), n);
   const auto& kt = ctx.kernels();
-  if (kt[w.w_up.type].vec_dot_type == s.xq.type())
-    matmul(kt, ctx.pool(), w.w_up, s.xq, s.up.data(), static_cast<size_t>(c.n_ff));
-  else
-    project(ctx, s, w.w_up, s.h.data(), n, s.up.data());
   if (c.arch.gelu)
     ops::gelu_mul(s.gate.data(), s.up.data(), s.gate.data(), n * c.n_ff);
   else
-    ctx.pool().parallel_for(n * c.n_ff, 64, [&](int64_t b, int64_t e) {
+    // Chunks of 8 K elements: one token's few thousand stay on this thread.
+    ctx.pool().parallel_for(n * c.n_ff, 8192, [&](int64_t b, int64_t e) {
       kt.silu_mul(s.gate.data() + b, s.up.data() + b, s.gate.data() + b, e - b);
     });
   project(ctx, s, w.w_down, s.gate.data(), n, s.proj.data());

@@ -447,7 +447,9 @@ void packed_tile(const PackedGroup<W>* groups, int valid, int64_t c0, int64_t c1
 template <class W>
 void packed_tile_any(int nt, int n_groups, const PackedGroup<W>* groups, int valid, int64_t c0, int64_t c1,
                      const TokenSide& side, float* y, size_t ys) {
-  if (n_groups == 4 && nt == 1) return packed_tile<W, 1, 4>(groups, valid, c0, c1, side, y, ys);
+  if (nt == 1 && n_groups == 4) return packed_tile<W, 1, 4>(groups, valid, c0, c1, side, y, ys);
+  if (nt == 1 && n_groups == 3) return packed_tile<W, 1, 3>(groups, valid, c0, c1, side, y, ys);
+  if (nt == 1 && n_groups == 2) return packed_tile<W, 1, 2>(groups, valid, c0, c1, side, y, ys);
   if (n_groups == 2 && nt == 2) return packed_tile<W, 2, 2>(groups, valid, c0, c1, side, y, ys);
   switch (nt) {
     case 1: return packed_tile<W, 1, 1>(groups, valid, c0, c1, side, y, ys);
@@ -484,10 +486,12 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
       fill_token_side(sides[c], xt, xs, nt, c * kChunk, std::min(nb, (c + 1) * kChunk), W::kBias);
     // Each group's records are one sequential stream: read it start to end. (The sums
     // come out the same in any loop order: every output adds its blocks in order.)
-    // One token: 4 groups at a time; two tokens: 2 (what the registers hold).
+    // One token: up to 4 groups at a time (the rest of a call too: one stream alone
+    // reads far below the bandwidth); two tokens: 2 (what the registers hold).
     const int64_t step = nt == 1 ? 4 : nt == 2 ? 2 : 1;
     for (int64_t r0 = 0; r0 < n_rows;) {
-      const int64_t g_count = n_rows - r0 >= step * kLanes ? step : 1;
+      const int64_t groups_left = (n_rows - r0 + kLanes - 1) / kLanes;
+      const int64_t g_count = nt == 1 ? std::min(step, groups_left) : n_rows - r0 >= step * kLanes ? step : 1;
       const int64_t rows_here = std::min(n_rows - r0, g_count * kLanes);
       const int valid = static_cast<int>(rows_here - (g_count - 1) * kLanes);
       PackedGroup<W> groups[4];

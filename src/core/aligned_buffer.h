@@ -1,5 +1,9 @@
-// A heap buffer aligned to a cache line (64 bytes): what SIMD kernels stream from.
+// A heap buffer aligned to a cache line (64 bytes): what SIMD kernels stream from. Buffers
+// of 2 MiB or more are aligned to 2 MiB and asked for transparent huge pages: streaming
+// packed weights then costs one TLB miss per 2 MiB instead of one per 4 KiB page.
 #pragma once
+
+#include <sys/mman.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -12,16 +16,19 @@ namespace mx {
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
-  explicit AlignedBuffer(size_t bytes)
-      : data_(static_cast<uint8_t*>(std::aligned_alloc(64, round_up(bytes)))), size_(bytes) {
+  explicit AlignedBuffer(size_t bytes) : size_(bytes) {
+    const size_t align = bytes >= kHugePage ? kHugePage : 64;
+    data_.reset(static_cast<uint8_t*>(std::aligned_alloc(align, round_up(bytes, align))));
     if (bytes != 0 && !data_) throw std::bad_alloc();
+    if (align == kHugePage) ::madvise(data_.get(), round_up(bytes, align), MADV_HUGEPAGE);
   }
   uint8_t* data() { return data_.get(); }
   const uint8_t* data() const { return data_.get(); }
   size_t size() const { return size_; }
 
  private:
-  static size_t round_up(size_t n) { return (n + 63) / 64 * 64 + (n == 0 ? 64 : 0); }
+  static constexpr size_t kHugePage = size_t{2} << 20;
+  static size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a + (n == 0 ? a : 0); }
   struct Free {
     void operator()(uint8_t* p) const { std::free(p); }
   };

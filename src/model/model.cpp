@@ -8,6 +8,8 @@ namespace mx {
 
 namespace {
 
+size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
+
 // Packs every matrix whose kernels are faster on packed rows, and releases the file's pages
 // of each tensor as soon as nothing reads it unpacked any more, so memory never holds both
 // copies of the whole model. The token embedding stays as it is (rows are looked up from
@@ -28,13 +30,19 @@ std::vector<const gguf::TensorInfo*> pack_for_kernels(Model& m, const KernelTabl
       if (overlaps(*w, t) && !will_pack(*w)) return false;
     return true;
   };
+  // One buffer for all packed matrices: large enough for huge pages (AlignedBuffer), which
+  // spare the page walks of streaming the weights at 4 KB a page, with no per-matrix slack.
+  size_t total = 0;
+  for (const WeightView* w : views)
+    if (will_pack(*w)) total += round_up(packed_size(w->type, w->rows, w->cols), 64);
+  m.packed = AlignedBuffer(total);
+  size_t offset = 0;
   std::vector<const gguf::TensorInfo*> released;
   for (WeightView* w : views) {
     if (!will_pack(*w)) continue;
-    AlignedBuffer buffer(packed_size(w->type, w->rows, w->cols));
-    pack_rows(w->type, w->data, w->row_bytes(), w->rows, w->cols, buffer.data());
-    w->packed = buffer.data();
-    m.packed.push_back(std::move(buffer));
+    w->packed = m.packed.data() + offset;
+    pack_rows(w->type, w->data, w->row_bytes(), w->rows, w->cols, m.packed.data() + offset);
+    offset += round_up(packed_size(w->type, w->rows, w->cols), 64);
     for (const auto& t : m.file.tensors()) {
       if (!overlaps(*w, t) || !releasable(t)) continue;
       bool all_packed = true;  // fused matrices: wait for the last slice

@@ -23,7 +23,7 @@ struct Model {
   ModelWeights weights;
   // Copies of weight matrices rearranged for the kernels (kernels/packed.h); the views in
   // `weights` point into them.
-  std::vector<AlignedBuffer> packed;
+  AlignedBuffer packed;
   // Tensors read only through `packed` copies; their file pages were released.
   std::vector<const gguf::TensorInfo*> released_tensors;
 

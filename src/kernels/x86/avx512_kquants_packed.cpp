@@ -132,7 +132,15 @@ void group_tile(const uint8_t* group, int64_t nb, const uint8_t* x, size_t xs, i
   constexpr size_t kRecord = Type == GgmlType::kQ4_K ? kpacked::kQ4KRecord : kpacked::kQ6KRecord;
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  // Software prefetch ~4 KB ahead (past this group's end is the next group, read next):
+  // the hardware prefetcher alone left one-token products at ~60% of the read bandwidth.
+  constexpr size_t kAhead = (4096 + kRecord - 1) / kRecord * kRecord;
   for (int64_t b = 0; b < nb; ++b) {
+    if constexpr (T == 1) {
+#pragma GCC unroll 8
+      for (size_t off = 0; off < kRecord; off += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(group + b * kRecord + kAhead + off), _MM_HINT_T0);
+    }
     const uint8_t* xb[T];
     for (int t = 0; t < T; ++t) xb[t] = x + t * xs + b * kQ8KBytes;
     if constexpr (Type == GgmlType::kQ4_K) q4k_block<T>(group + b * kRecord, xb, acc);

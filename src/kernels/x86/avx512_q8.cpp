@@ -424,12 +424,18 @@ void packed_tile(const PackedGroup<W>* groups, int valid, int64_t c0, int64_t c1
     for (int t = 0; t < T; ++t)
       acc[g][t] = c0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, y + g * kLanes + t * ys);
   }
-  // No software prefetch: each group is one sequential stream, which the hardware
-  // prefetcher follows (measured: prefetching 4, 8 or 16 records ahead was 10-25% slower).
   for (int64_t b = c0; b < c1; ++b) {
 #pragma GCC unroll 4
     for (int g = 0; g < G; ++g) {
       const uint8_t* rec = groups[g].record(b);
+      // One token: prefetch 8 records (2.3-4.4 KB) ahead in each stream. The hardware
+      // prefetcher alone kept the product at ~60% of the read bandwidth at two threads
+      // (measured on Zen 5 with huge pages: GgmlShape/Q4_0/n1 31-39 -> 45-52 GB/s).
+      if constexpr (T == 1) {
+#pragma GCC unroll 16
+        for (size_t off = 0; off < PackedGroup<W>::kRecord; off += 64)
+          _mm_prefetch(reinterpret_cast<const char*>(rec + 8 * PackedGroup<W>::kRecord + off), _MM_HINT_T0);
+      }
       __m512i wt[8];
       W::unpack_packed(rec + 32, wt);
       const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec)));

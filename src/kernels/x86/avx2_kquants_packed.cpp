@@ -18,6 +18,7 @@
 
 #include "kernels/packed_kquants.h"
 #include "kernels/x86/install.h"
+#include "kernels/x86/prefetch.h"
 #include "quant/blocks.h"
 
 namespace mx::x86 {
@@ -163,11 +164,8 @@ void tile(const uint8_t* groups, size_t group_bytes, int64_t nb, const uint8_t* 
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* rec[G];
     for (int g = 0; g < G; ++g) rec[g] = groups + g * group_bytes + b * kRecord;
-    if constexpr (T == 1) {  // one token: prefetch the next record of each stream (2-4 KB ahead)
-      for (int g = 0; g < G; ++g)
-        for (size_t off = 0; off < kRecord; off += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(rec[g] + kRecord + off), _MM_HINT_T0);
-    }
+    if constexpr (T == 1)  // one token: the next record of each stream (2-4 KB ahead)
+      for (int g = 0; g < G; ++g) prefetch_ahead<kRecord>(rec[g], kRecord);
     const uint8_t* xb[T];
     for (int t = 0; t < T; ++t) xb[t] = x + t * xs + b * kQ8KBytes;
     if constexpr (Type == GgmlType::kQ4_K) q4k_block<G, T>(rec, xb, acc);

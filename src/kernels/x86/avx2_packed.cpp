@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "kernels/x86/install.h"
+#include "kernels/x86/prefetch.h"
 
 namespace mx::x86 {
 namespace {
@@ -154,11 +155,7 @@ void tile(const uint8_t* groups, size_t group_bytes, int valid, int64_t nb, cons
 #pragma GCC unroll 2
     for (int g = 0; g < G; ++g) {
       const uint8_t* rec = groups + g * group_bytes + b * kRecord;
-      if constexpr (T == 1) {  // one token: prefetch 8 records ahead (see avx512_q8.cpp)
-#pragma GCC unroll 16
-        for (size_t off = 0; off < kRecord; off += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(rec + 8 * kRecord + off), _MM_HINT_T0);
-      }
+      if constexpr (T == 1) prefetch_ahead<kRecord>(rec, 8 * kRecord);  // as avx512_q8.cpp
       __m256i s[2][T];
       W::template block<T, 2>(rec + 32, x + b * kQ8Bytes + 2, xs, s);
 #pragma GCC unroll 2

@@ -17,6 +17,7 @@
 #include "kernels/packed_kquants.h"
 #include "kernels/x86/avx512_dpbusd.h"
 #include "kernels/x86/install.h"
+#include "kernels/x86/prefetch.h"
 #include "quant/blocks.h"
 
 namespace mx::x86 {
@@ -136,11 +137,7 @@ void group_tile(const uint8_t* group, int64_t nb, const uint8_t* x, size_t xs, i
   // the hardware prefetcher alone left one-token products at ~60% of the read bandwidth.
   constexpr size_t kAhead = (4096 + kRecord - 1) / kRecord * kRecord;
   for (int64_t b = 0; b < nb; ++b) {
-    if constexpr (T == 1) {
-#pragma GCC unroll 8
-      for (size_t off = 0; off < kRecord; off += 64)
-        _mm_prefetch(reinterpret_cast<const char*>(group + b * kRecord + kAhead + off), _MM_HINT_T0);
-    }
+    if constexpr (T == 1) prefetch_ahead<kRecord>(group + b * kRecord, kAhead);
     const uint8_t* xb[T];
     for (int t = 0; t < T; ++t) xb[t] = x + t * xs + b * kQ8KBytes;
     if constexpr (Type == GgmlType::kQ4_K) q4k_block<T>(group + b * kRecord, xb, acc);

@@ -29,6 +29,7 @@
 
 #include "kernels/x86/avx512_dpbusd.h"
 #include "kernels/x86/install.h"
+#include "kernels/x86/prefetch.h"
 
 namespace mx::x86 {
 namespace {
@@ -431,11 +432,7 @@ void packed_tile(const PackedGroup<W>* groups, int valid, int64_t c0, int64_t c1
       // One token: prefetch 8 records (2.3-4.4 KB) ahead in each stream. The hardware
       // prefetcher alone kept the product at ~60% of the read bandwidth at two threads
       // (measured on Zen 5 with huge pages: GgmlShape/Q4_0/n1 31-39 -> 45-52 GB/s).
-      if constexpr (T == 1) {
-#pragma GCC unroll 16
-        for (size_t off = 0; off < PackedGroup<W>::kRecord; off += 64)
-          _mm_prefetch(reinterpret_cast<const char*>(rec + 8 * PackedGroup<W>::kRecord + off), _MM_HINT_T0);
-      }
+      if constexpr (T == 1) prefetch_ahead<PackedGroup<W>::kRecord>(rec, 8 * PackedGroup<W>::kRecord);
       __m512i wt[8];
       W::unpack_packed(rec + 32, wt);
       const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(rec)));

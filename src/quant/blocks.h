@@ -89,7 +89,39 @@ struct BlockQ6_K {
   uint16_t d;
 };
 
+// Q2_K: 16 sub-blocks of 16, x = d * (scales[s] & 15) * q - dmin * (scales[s] >> 4), q of
+// 2 bits. Each 32 bytes of qs hold 128 elements: bits 2k..2k+1 of byte l are element
+// 32k + l of that 128.
+struct BlockQ2_K {
+  uint8_t scales[kQK_K / 16];
+  uint8_t qs[kQK_K / 4];
+  uint16_t d;     // fp16 scale of the scales
+  uint16_t dmin;  // fp16 scale of the mins
+};
+
+// Q3_K: 16 sub-blocks of 16, x = d * (sc - 32) * (q - 4), q of 3 bits: the low 2 packed as
+// in Q2_K, the third is bit k of hmask[l] for element 32k + l; sc are 6-bit, packed in 12
+// bytes (low nibbles of sub-blocks 0..15 in bytes 0..7, top 2 bits in bytes 8..11).
+struct BlockQ3_K {
+  uint8_t hmask[kQK_K / 8];
+  uint8_t qs[kQK_K / 4];
+  uint8_t scales[kKScaleBytes];
+  uint16_t d;
+};
+
+// IQ4_NL: x[i] = d * kIQ4NLValues[q[i]], 4-bit indices packed as in Q4_0.
+struct BlockIQ4_NL {
+  uint16_t d;  // fp16
+  uint8_t qs[kQK4_0 / 2];
+};
+// The 16 values of IQ4_NL's non-linear grid (ggml's kvalues_iq4nl).
+inline constexpr int8_t kIQ4NLValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113};
+
 static_assert(sizeof(BlockQ8_0) == 34);
+static_assert(sizeof(BlockQ2_K) == 84);
+static_assert(sizeof(BlockQ3_K) == 110);
+static_assert(sizeof(BlockIQ4_NL) == 18);
 static_assert(sizeof(BlockQ4_0) == 18);
 static_assert(sizeof(BlockQ4_1) == 20);
 static_assert(sizeof(BlockQ5_0) == 22);

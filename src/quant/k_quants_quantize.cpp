@@ -8,125 +8,10 @@
 #include "core/expected.h"
 #include "quant/fp16.h"
 #include "quant/quant.h"
+#include "quant/scale_search.h"
 
 namespace mx {
 namespace {
-
-// Round to nearest, ties to even (the default rounding mode), as ggml's nearest_int.
-int nearest(float v) { return static_cast<int>(std::nearbyint(v)); }
-
-// Asymmetric fit of x[0..n) to scale * L + min, L in [0, nmax], min <= 0: start from the
-// full range, then try nstep + 1 slightly different ranges and keep the one with the least
-// weighted squared error (each candidate solves the weighted least squares for scale and
-// min). Returns the scale; *neg_min receives -min (>= 0).
-float fit_scale_and_min(int n, int nmax, const float* x, const float* weights, uint8_t* L,
-                        float* neg_min, float rmin, float rdelta, int nstep) {
-  float min = x[0], max = x[0];
-  float sum_w = weights[0], sum_x = sum_w * x[0];
-  for (int i = 1; i < n; ++i) {
-    min = std::min(min, x[i]);
-    max = std::max(max, x[i]);
-    sum_w += weights[i];
-    sum_x += weights[i] * x[i];
-  }
-  if (min > 0) min = 0;
-  if (max == min) {
-    std::fill(L, L + n, uint8_t{0});
-    *neg_min = -min;
-    return 0.0f;
-  }
-  float iscale = nmax / (max - min);
-  float scale = 1 / iscale;
-  float best_error = 0;
-  for (int i = 0; i < n; ++i) {
-    L[i] = static_cast<uint8_t>(std::clamp(nearest(iscale * (x[i] - min)), 0, nmax));
-    const float diff = scale * L[i] + min - x[i];
-    best_error += weights[i] * (diff * diff);
-  }
-  uint8_t candidate[32];
-  MX_CHECK(n <= 32);
-  for (int step = 0; step <= nstep; ++step) {
-    iscale = (rmin + rdelta * step + nmax) / (max - min);
-    float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = std::clamp(nearest(iscale * (x[i] - min)), 0, nmax);
-      candidate[i] = static_cast<uint8_t>(l);
-      const float w = weights[i];
-      sum_l += w * l;
-      sum_l2 += w * l * l;
-      sum_xl += w * l * x[i];
-    }
-    const float det = sum_w * sum_l2 - sum_l * sum_l;
-    if (det <= 0) continue;
-    float this_scale = (sum_w * sum_xl - sum_x * sum_l) / det;
-    float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / det;
-    if (this_min > 0) {
-      this_min = 0;
-      this_scale = sum_xl / sum_l2;
-    }
-    float error = 0;
-    for (int i = 0; i < n; ++i) {
-      const float diff = this_scale * candidate[i] + this_min - x[i];
-      error += weights[i] * (diff * diff);
-    }
-    if (error < best_error) {
-      std::copy(candidate, candidate + n, L);
-      best_error = error;
-      scale = this_scale;
-      min = this_min;
-    }
-  }
-  *neg_min = -min;
-  return scale;
-}
-
-// Symmetric fit of x[0..n) to scale * (L - nmax), L in [0, 2 nmax), weighting each
-// element by x^2: the element of largest magnitude maps to -nmax, then 18 nearby scales
-// are tried and the best least-squares one kept.
-float fit_symmetric_scale(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    if (std::fabs(x[i]) > amax) {
-      amax = std::fabs(x[i]);
-      max = x[i];
-    }
-  }
-  if (amax < 1e-15f) {
-    std::fill(L, L + n, int8_t{0});
-    return 0.0f;
-  }
-  auto quantize_at = [&](float iscale, int i) {
-    return std::clamp(nearest(iscale * x[i]), -nmax, nmax - 1);
-  };
-  float iscale = -nmax / max;
-  float sum_lx = 0, sum_l2 = 0;
-  for (int i = 0; i < n; ++i) {
-    const int l = quantize_at(iscale, i);
-    L[i] = static_cast<int8_t>(l + nmax);
-    const float w = x[i] * x[i];
-    sum_lx += w * x[i] * l;
-    sum_l2 += w * l * l;
-  }
-  float scale = sum_l2 != 0 ? sum_lx / sum_l2 : 0.0f;
-  float best = scale * sum_lx;
-  for (int step = -9; step <= 9; ++step) {
-    if (step == 0) continue;
-    iscale = -(nmax + 0.1f * step) / max;
-    sum_lx = sum_l2 = 0;
-    for (int i = 0; i < n; ++i) {
-      const int l = quantize_at(iscale, i);
-      const float w = x[i] * x[i];
-      sum_lx += w * x[i] * l;
-      sum_l2 += w * l * l;
-    }
-    if (sum_l2 > 0 && sum_lx * sum_lx > best * sum_l2) {
-      for (int i = 0; i < n; ++i) L[i] = static_cast<int8_t>(quantize_at(iscale, i) + nmax);
-      scale = sum_lx / sum_l2;
-      best = scale * sum_lx;
-    }
-  }
-  return scale;
-}
 
 // Inverse of unpack_k_scale_min: packs the eight 6-bit scales and mins.
 void pack_k_scales(const uint8_t sc[8], const uint8_t m[8], uint8_t* q) {
@@ -156,7 +41,7 @@ void quantize_super_block_with_mins(const float* x, Block& y, int nmax, float rm
     for (int l = 0; l < 32; ++l) sum_x2 += xs[l] * xs[l];
     const float rms = std::sqrt(sum_x2 / 32);
     for (int l = 0; l < 32; ++l) weights[l] = rms + std::fabs(xs[l]);
-    scales[j] = fit_scale_and_min(32, nmax, xs, weights, L + 32 * j, &mins[j], rmin, 0.1f, nstep);
+    scales[j] = fit_scale_and_min(32, nmax, xs, weights, L + 32 * j, &mins[j], rmin, 0.1f, nstep, false);
     max_scale = std::max(max_scale, scales[j]);
     max_min = std::max(max_min, mins[j]);
   }

@@ -12,7 +12,8 @@ bool can_dequantize(GgmlType type) {
     case GgmlType::kF32: case GgmlType::kF16: case GgmlType::kBF16:
     case GgmlType::kQ8_0: case GgmlType::kQ8_1: case GgmlType::kQ4_0: case GgmlType::kQ4_1:
     case GgmlType::kQ5_0: case GgmlType::kQ5_1: case GgmlType::kQ8_K:
-    case GgmlType::kQ4_K: case GgmlType::kQ5_K: case GgmlType::kQ6_K:
+    case GgmlType::kQ2_K: case GgmlType::kQ3_K: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
+    case GgmlType::kQ6_K: case GgmlType::kIQ4_NL:
       return true;
     default:
       return false;
@@ -36,6 +37,9 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
     case GgmlType::kQ4_K: return dequantize_row_q4_K(static_cast<const BlockQ4_K*>(src), dst, n);
     case GgmlType::kQ5_K: return dequantize_row_q5_K(static_cast<const BlockQ5_K*>(src), dst, n);
     case GgmlType::kQ6_K: return dequantize_row_q6_K(static_cast<const BlockQ6_K*>(src), dst, n);
+    case GgmlType::kQ2_K: return dequantize_row_q2_K(static_cast<const BlockQ2_K*>(src), dst, n);
+    case GgmlType::kQ3_K: return dequantize_row_q3_K(static_cast<const BlockQ3_K*>(src), dst, n);
+    case GgmlType::kIQ4_NL: return dequantize_row_iq4_nl(static_cast<const BlockIQ4_NL*>(src), dst, n);
     default: MX_CHECK(false && "dequantize_row: unsupported type");
   }
 }
@@ -55,6 +59,9 @@ void quantize_row(GgmlType type, const float* src, void* dst, int64_t n) {
     case GgmlType::kQ4_K: return quantize_row_q4_K(src, static_cast<BlockQ4_K*>(dst), n);
     case GgmlType::kQ5_K: return quantize_row_q5_K(src, static_cast<BlockQ5_K*>(dst), n);
     case GgmlType::kQ6_K: return quantize_row_q6_K(src, static_cast<BlockQ6_K*>(dst), n);
+    case GgmlType::kQ2_K: return quantize_row_q2_K(src, static_cast<BlockQ2_K*>(dst), n);
+    case GgmlType::kQ3_K: return quantize_row_q3_K(src, static_cast<BlockQ3_K*>(dst), n);
+    case GgmlType::kIQ4_NL: return quantize_row_iq4_nl(src, static_cast<BlockIQ4_NL*>(dst), n);
     default: MX_CHECK(false && "quantize_row: unsupported type");
   }
 }

@@ -55,6 +55,18 @@ void dequantize_row_q4_K(const BlockQ4_K* src, float* dst, int64_t n);
 void dequantize_row_q5_K(const BlockQ5_K* src, float* dst, int64_t n);
 void dequantize_row_q6_K(const BlockQ6_K* src, float* dst, int64_t n);
 
+// ---- Q2_K / Q3_K (the low-bit K-quants) and IQ4_NL (a 4-bit non-linear grid): the
+// searches of llama-quantize without an importance matrix, the same bytes.
+void quantize_row_q2_K(const float* src, BlockQ2_K* dst, int64_t n);
+void quantize_row_q3_K(const float* src, BlockQ3_K* dst, int64_t n);
+void quantize_row_iq4_nl(const float* src, BlockIQ4_NL* dst, int64_t n);
+void dequantize_row_q2_K(const BlockQ2_K* src, float* dst, int64_t n);
+void dequantize_row_q3_K(const BlockQ3_K* src, float* dst, int64_t n);
+void dequantize_row_iq4_nl(const BlockIQ4_NL* src, float* dst, int64_t n);
+
+// The signed 6-bit scale (-32..31) of sub-block s (0..15) of a Q3_K super-block.
+int q3_k_scale(const uint8_t* scales, int s);
+
 // The 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes of Q4_K / Q5_K.
 void unpack_k_scale_min(const uint8_t* scales, int j, uint8_t* sc, uint8_t* m);
 

@@ -281,6 +281,64 @@ TEST(KQuants, Q6_KHandBlock) {
   for (int i = 0; i < 256; ++i) ASSERT_EQ(y[i], static_cast<float>((i / 16 - 8) * (i % 8))) << i;
 }
 
+// Q2_K / Q3_K keep element 128h + 32k + l's two low bits at bits 2k of qs[32h + l].
+void put_low_bits(uint8_t* qs, int e, int v) {
+  qs[32 * (e / 128) + e % 32] |= static_cast<uint8_t>(v << (2 * ((e % 128) / 32)));
+}
+
+TEST(KQuants, Q2_KHandBlock) {
+  // d = 1, dmin = 0.5; sub-block s (16 elements) has scale s % 16 and min 15 - s; q = e % 4.
+  BlockQ2_K b{};
+  b.d = 0x3c00;
+  b.dmin = 0x3800;
+  for (int s = 0; s < 16; ++s) b.scales[s] = static_cast<uint8_t>(s | ((15 - s) << 4));
+  for (int e = 0; e < 256; ++e) put_low_bits(b.qs, e, e % 4);
+  float y[256];
+  dequantize_row_q2_K(&b, y, 256);
+  for (int e = 0; e < 256; ++e)
+    ASSERT_EQ(y[e], static_cast<float>((e / 16) * (e % 4)) - 0.5f * (15 - e / 16)) << e;
+}
+
+TEST(KQuants, Q3_KHandBlock) {
+  // d = 1; sub-block s has the 6-bit scale 2s + 1 (stored + 32, low nibbles in bytes 0..7,
+  // top 2 bits in bytes 8..11); q = e % 8 - 4 with the third bit in hmask[e % 32], bit e / 32.
+  BlockQ3_K b{};
+  b.d = 0x3c00;
+  for (int s = 0; s < 16; ++s) {
+    const int l = 2 * s + 1 + 32;
+    b.scales[s % 8] |= static_cast<uint8_t>((l & 0x0f) << (s < 8 ? 0 : 4));
+    b.scales[8 + s % 4] |= static_cast<uint8_t>((l >> 4) << (2 * (s / 4)));
+  }
+  for (int e = 0; e < 256; ++e) {
+    put_low_bits(b.qs, e, e % 4);
+    if (e % 8 >= 4) b.hmask[e % 32] |= static_cast<uint8_t>(1 << (e / 32));
+  }
+  float y[256];
+  dequantize_row_q3_K(&b, y, 256);
+  for (int e = 0; e < 256; ++e) ASSERT_EQ(y[e], static_cast<float>((2 * (e / 16) + 1) * (e % 8 - 4))) << e;
+  EXPECT_EQ(q3_k_scale(b.scales, 15), 31);
+}
+
+TEST(IQ4_NL, HandBlockAndGrid) {
+  // d = 0.5; element j indexes grid entry j % 16 (nibbles packed as in Q4_0).
+  BlockIQ4_NL b{};
+  b.d = 0x3800;
+  for (int j = 0; j < 16; ++j) b.qs[j] = static_cast<uint8_t>(j | ((15 - j) << 4));
+  float y[32];
+  dequantize_row_iq4_nl(&b, y, 32);
+  for (int j = 0; j < 16; ++j) {
+    ASSERT_EQ(y[j], 0.5f * kIQ4NLValues[j]);
+    ASSERT_EQ(y[j + 16], 0.5f * kIQ4NLValues[15 - j]);
+  }
+  // A block that lies on the grid comes back exactly.
+  float x[32];
+  for (int j = 0; j < 32; ++j) x[j] = 0.25f * kIQ4NLValues[(j * 7) % 16];
+  BlockIQ4_NL q;
+  quantize_row_iq4_nl(x, &q, 32);
+  dequantize_row_iq4_nl(&q, y, 32);
+  for (int j = 0; j < 32; ++j) ASSERT_EQ(y[j], x[j]) << j;
+}
+
 TEST(Generic, DispatchMatchesFormatFunctions) {
   const int64_t n = 512;
   auto x = gaussian(n, 5);
@@ -305,8 +363,10 @@ TEST(Generic, DispatchMatchesFormatFunctions) {
   for (int64_t i = 0; i < n; ++i) ASSERT_EQ(h[i], fp32_to_fp16(x[i]));
   EXPECT_TRUE(can_quantize(GgmlType::kQ4_K));
   EXPECT_TRUE(can_dequantize(GgmlType::kQ6_K));
-  EXPECT_FALSE(can_quantize(GgmlType::kQ2_K));
-  EXPECT_FALSE(can_dequantize(GgmlType::kQ2_K));
+  EXPECT_TRUE(can_quantize(GgmlType::kQ2_K));
+  EXPECT_TRUE(can_dequantize(GgmlType::kIQ4_NL));
+  EXPECT_FALSE(can_quantize(GgmlType::kI8));  // not a weight format: rejected, not converted
+  EXPECT_FALSE(can_dequantize(GgmlType::kF64));
 }
 
 }  // namespace

@@ -80,12 +80,18 @@ INSTANTIATE_TEST_SUITE_P(
                     GgmlDigest{GgmlType::kQ8_1, 0x976cc7913048a0d8ULL},
                     GgmlDigest{GgmlType::kQ4_K, 0x1985e6e9fb4c38f9ULL},
                     GgmlDigest{GgmlType::kQ5_K, 0x008cd32d6e0ed1abULL},
-                    GgmlDigest{GgmlType::kQ6_K, 0xcb1be8e28580e902ULL}),
+                    GgmlDigest{GgmlType::kQ6_K, 0xcb1be8e28580e902ULL},
+                    // Q2_K, Q3_K: quantize_row_*_ref; IQ4_NL: quantize_iq4_nl without an
+                    // importance matrix (what llama-quantize calls), llama.cpp c392e50.
+                    GgmlDigest{GgmlType::kQ2_K, 0xd0b38eca5e64e567ULL},
+                    GgmlDigest{GgmlType::kQ3_K, 0x7fc4898e81889d7aULL},
+                    GgmlDigest{GgmlType::kIQ4_NL, 0xd4be018159d413b6ULL}),
     [](const testing::TestParamInfo<GgmlDigest>& p) { return std::string(type_name(p.param.type)); });
 
 // Root-mean-square error of a round trip relative to the RMS of centred Gaussian rows:
 // each bound is ~1.2x the error measured (Q4_0 0.081, Q4_1 0.075, Q5_0 0.041, Q5_1 0.036,
-// Q8_0 0.0051, Q4_K 0.068, Q5_K 0.035, Q6_K 0.017), so a worse search would fail.
+// Q8_0 0.0051, Q4_K 0.068, Q5_K 0.035, Q6_K 0.017, Q2_K 0.282, Q3_K 0.145, IQ4_NL 0.074),
+// so a worse search would fail.
 struct ErrorBound {
   GgmlType type;
   double max_relative_rms;
@@ -117,12 +123,15 @@ INSTANTIATE_TEST_SUITE_P(
     testing::Values(ErrorBound{GgmlType::kQ4_0, 0.097}, ErrorBound{GgmlType::kQ4_1, 0.09},
                     ErrorBound{GgmlType::kQ5_0, 0.049}, ErrorBound{GgmlType::kQ5_1, 0.044},
                     ErrorBound{GgmlType::kQ8_0, 0.0062}, ErrorBound{GgmlType::kQ4_K, 0.082},
-                    ErrorBound{GgmlType::kQ5_K, 0.042}, ErrorBound{GgmlType::kQ6_K, 0.021}),
+                    ErrorBound{GgmlType::kQ5_K, 0.042}, ErrorBound{GgmlType::kQ6_K, 0.021},
+                    ErrorBound{GgmlType::kQ2_K, 0.34}, ErrorBound{GgmlType::kQ3_K, 0.175},
+                    ErrorBound{GgmlType::kIQ4_NL, 0.089}),
     [](const testing::TestParamInfo<ErrorBound>& p) { return std::string(type_name(p.param.type)); });
 
 TEST(KQuantize, ZeroRowsGiveZeroBlocks) {
   const std::vector<float> zeros(512, 0.0f);
-  for (GgmlType t : {GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K}) {
+  for (GgmlType t : {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
+                     GgmlType::kIQ4_NL}) {
     std::vector<uint8_t> q = quantize(t, zeros, 512);
     std::vector<float> back(512, 1.0f);
     dequantize_row(t, q.data(), back.data(), 512);

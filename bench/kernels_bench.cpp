@@ -51,14 +51,16 @@ std::vector<uint8_t> random_rows(GgmlType type, int64_t n, int64_t rows, uint32_
   for (int64_t r = 0; r < rows; ++r) {
     // Quantizing every row is slow for 100s of MB: fill a few, copy them around.
     if (r < 64 && !can_quantize(type)) {
-      // K-quants have no quantizer here: random bytes with small fp16 scales (0x1c00).
+      // K-quants have no quantizer here: random bytes with small fp16 scales (0x1c00) in d,
+      // and in dmin (the next 2 bytes) where the type has one.
       for (size_t i = 0; i < rs; ++i) out[r * rs + i] = static_cast<uint8_t>(rng());
       const size_t bs = traits(type).type_size;
+      const size_t d_at = type == kQ6_K ? 208 : type == kQ2_K ? 80 : type == kQ3_K ? 108 : 0;
+      const bool has_dmin = type == kQ2_K || type == kQ4_K || type == kQ5_K;
       for (size_t b = 0; b < rs / bs; ++b) {
-        uint8_t* blk = out.data() + r * rs + b * bs;
-        uint8_t* d = type == kQ6_K ? blk + 208 : blk;
+        uint8_t* d = out.data() + r * rs + b * bs + d_at;
         d[0] = 0x00, d[1] = 0x1c;
-        if (type != kQ6_K) blk[2] = 0x00, blk[3] = 0x1c;
+        if (has_dmin) d[2] = 0x00, d[3] = 0x1c;
       }
     } else if (r < 64) {
       for (auto& v : x) v = dist(rng);
@@ -254,7 +256,7 @@ const int kRegistered = [] {
       ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("VnniPeak", BM_VnniPeak);
 #endif
-  const GgmlType types[] = {kF32, kF16, kBF16, kQ8_0, kQ5_0, kQ4_0, kQ4_K, kQ5_K, kQ6_K};
+  const GgmlType types[] = {kF32, kF16, kBF16, kQ8_0, kQ5_0, kQ4_0, kQ2_K, kQ3_K, kQ4_K, kQ5_K, kQ6_K};
   for (const char* isa : {"scalar", "avx2", "avx512", "native"}) {
     for (GgmlType t : types) {
       const std::string name(type_name(t));

@@ -37,14 +37,17 @@ int packed_quant(GgmlType type, const uint8_t* record, int lane, int j) {
   if (packs_as_bytes(type)) return static_cast<int>(q[(j / 4) * 64 + lane * 4 + j % 4]) - 128;
   const int byte = j % 16;
   const uint8_t b = q[(byte / 4) * 64 + lane * 4 + byte % 4];
-  return (j < 16 ? (b & 0x0f) : (b >> 4)) - 8;
+  const int nibble = j < 16 ? (b & 0x0f) : (b >> 4);
+  return type == GgmlType::kIQ4_NL ? kIQ4NLValues[nibble] : nibble - 8;
 }
 
 bool is_k_quant(GgmlType type) { return type == GgmlType::kQ4_K || type == GgmlType::kQ6_K; }
 
 }  // namespace
 
-bool packable(GgmlType type) { return packs_as_bytes(type) || type == GgmlType::kQ4_0 || is_k_quant(type); }
+bool packable(GgmlType type) {
+  return packs_as_bytes(type) || type == GgmlType::kQ4_0 || type == GgmlType::kIQ4_NL || is_k_quant(type);
+}
 
 size_t packed_record_bytes(GgmlType type) {
   if (type == GgmlType::kQ4_K) return kpacked::kQ4KRecord;

@@ -1,6 +1,6 @@
-// Interleaved ("packed") weight rows: Q8_0, Q5_0 and Q4_0 matrices rearranged once at load so
-// the VNNI kernels read registers straight from memory instead of transposing blocks on
-// every pass (the idea behind ggml's repacked Q4_0 8x8 and ik_llama.cpp's interleaved rows).
+// Interleaved ("packed") weight rows: Q8_0, Q5_0, Q4_0 and IQ4_NL matrices rearranged once
+// at load so the VNNI kernels read registers straight from memory instead of transposing
+// blocks on every pass (the idea behind ggml's repacked Q4_0 8x8 and ik_llama.cpp's interleaved rows).
 //
 // Rows go in groups of 16 (the last group padded with zero rows). Group g, block b is
 // one record at g * group_bytes + b * record_bytes:
@@ -9,7 +9,8 @@
 //              lane i (4 bytes) = quant bytes 4k..4k+3 of row i
 // Q8_0 quants are stored biased (q + 128, as unsigned bytes), and so are Q5_0's (q - 16
 // as int8: Q5_0 takes the Q8_0 layout and kernels); Q4_0 bytes are as in GGUF
-// (element j in the low nibble, j + 16 in the high one). So one 64-byte load is one
+// (element j in the low nibble, j + 16 in the high one), and so are IQ4_NL's grid indices
+// (its kernels map them to grid values in registers). So one 64-byte load is one
 // register of 16 rows' worth of a dword, which vpdpbusd takes as it is.
 //
 // Each (row, token) output is still one block-ordered float sum of exact integer block
@@ -26,7 +27,7 @@ namespace mx {
 
 inline constexpr int kPackRows = 16;
 
-bool packable(GgmlType type);  // Q8_0, Q5_0, Q4_0
+bool packable(GgmlType type);  // Q8_0, Q5_0, Q4_0, IQ4_NL, Q4_K, Q6_K
 size_t packed_record_bytes(GgmlType type);                    // one block of 16 rows
 size_t packed_group_bytes(GgmlType type, int64_t cols);       // all blocks of 16 rows
 size_t packed_size(GgmlType type, int64_t rows, int64_t cols);  // whole matrix, padded

@@ -167,6 +167,69 @@ void vec_dot_q6_K(int64_t n, const void* w, const void* x, float* out) {
   *out = sum;
 }
 
+// Q2_K: x = d * sc * q - dmin * m per sub-block of 16, q of 2 bits.
+void unpack_q2_K(const BlockQ2_K& b, int q[kQK_K]) {
+  for (int e = 0; e < kQK_K; ++e) q[e] = (b.qs[32 * (e / 128) + e % 32] >> (2 * ((e % 128) / 32))) & 3;
+}
+
+void vec_dot_q2_K(int64_t n, const void* w, const void* x, float* out) {
+  const auto* a = static_cast<const BlockQ2_K*>(w);
+  const auto* b = static_cast<const BlockQ8_K*>(x);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    int q[kQK_K];
+    unpack_q2_K(a[i], q);
+    int isum = 0, msum = 0;
+    for (int s = 0; s < 16; ++s) {
+      int dot = 0;
+      for (int l = 0; l < 16; ++l) dot += q[16 * s + l] * b[i].qs[16 * s + l];
+      isum += (a[i].scales[s] & 0x0f) * dot;
+      msum += (a[i].scales[s] >> 4) * b[i].bsums[s];
+    }
+    sum += fp16_to_fp32(a[i].d) * b[i].d * static_cast<float>(isum) -
+           fp16_to_fp32(a[i].dmin) * b[i].d * static_cast<float>(msum);
+  }
+  *out = sum;
+}
+
+// Q3_K: x = d * sc * (q - 4) per sub-block of 16, q of 3 bits, sc signed 6-bit.
+void vec_dot_q3_K(int64_t n, const void* w, const void* x, float* out) {
+  const auto* a = static_cast<const BlockQ3_K*>(w);
+  const auto* b = static_cast<const BlockQ8_K*>(x);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    BlockQ2_K low{};
+    std::memcpy(low.qs, a[i].qs, sizeof(low.qs));
+    int q[kQK_K];
+    unpack_q2_K(low, q);
+    int isum = 0;
+    for (int s = 0; s < 16; ++s) {
+      int dot = 0;
+      for (int l = 0; l < 16; ++l) {
+        const int e = 16 * s + l;
+        dot += (q[e] + ((a[i].hmask[e % 32] >> (e / 32)) & 1 ? 0 : -4)) * b[i].qs[e];
+      }
+      isum += q3_k_scale(a[i].scales, s) * dot;
+    }
+    sum += fp16_to_fp32(a[i].d) * b[i].d * static_cast<float>(isum);
+  }
+  *out = sum;
+}
+
+// IQ4_NL against Q8_0: x = d * grid[q].
+void vec_dot_iq4_nl(int64_t n, const void* w, const void* x, float* out) {
+  const auto* a = static_cast<const BlockIQ4_NL*>(w);
+  const auto* b = static_cast<const BlockQ8_0*>(x);
+  float sum = 0.0f;
+  for (int64_t i = 0; i < n / kQK4_0; ++i) {
+    int sumi = 0;
+    for (int j = 0; j < kQK4_0 / 2; ++j)
+      sumi += kIQ4NLValues[a[i].qs[j] & 0x0f] * b[i].qs[j] + kIQ4NLValues[a[i].qs[j] >> 4] * b[i].qs[j + kQK4_0 / 2];
+    sum += static_cast<float>(sumi) * (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
+  }
+  *out = sum;
+}
+
 // The reference gemm is the definition: one vec_dot per (token, row).
 template <void (*VecDot)(int64_t, const void*, const void*, float*)>
 void gemm_by_rows(int64_t n, const void* w, size_t w_stride, int64_t n_rows, const void* x,
@@ -210,6 +273,9 @@ KernelTable reference_kernels() {
   t[kQ4_K] = make<kQ4_K, kQ8_K, vec_dot_q45_K<BlockQ4_K, unpack_q4_K>>();
   t[kQ5_K] = make<kQ5_K, kQ8_K, vec_dot_q45_K<BlockQ5_K, unpack_q5_K>>();
   t[kQ6_K] = make<kQ6_K, kQ8_K, vec_dot_q6_K>();
+  t[kQ2_K] = make<kQ2_K, kQ8_K, vec_dot_q2_K>();
+  t[kQ3_K] = make<kQ3_K, kQ8_K, vec_dot_q3_K>();
+  t[kIQ4_NL] = make<kIQ4_NL, kQ8_0, vec_dot_iq4_nl>();
   // Q8_K and Q8_1 are only activation formats: conversions, no dot of their own.
   t[kQ8_K].vec_dot_type = kQ8_K;
   t[kQ8_K].to_float = &to_float<kQ8_K>;

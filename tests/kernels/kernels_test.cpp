@@ -21,7 +21,7 @@ namespace mx {
 namespace {
 
 using enum GgmlType;
-constexpr GgmlType kTypes[] = {kF32, kF16, kBF16, kQ8_0, kQ4_0};
+constexpr GgmlType kTypes[] = {kF32, kF16, kBF16, kQ8_0, kQ4_0, kIQ4_NL};
 
 std::vector<float> gaussian(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -167,7 +167,7 @@ TEST_P(Kernels, GemmMatchesReferenceOnLargerShapes) {
 // file may hold.
 TEST_P(Kernels, QuantizedDotsAreExactWithUnitScales) {
   std::mt19937 rng(7);
-  for (GgmlType t : {kQ8_0, kQ4_0}) {
+  for (GgmlType t : {kQ8_0, kQ4_0, kIQ4_NL}) {
     const int64_t n = 1024, rows = 19, toks = 11;
     const size_t wsz = traits(t).type_size, ws = row_size(t, n) + 2, xs = row_size(kQ8_0, n) + 4;
     std::vector<uint8_t> w(ws * rows), x(xs * toks);
@@ -256,7 +256,12 @@ TEST_P(Kernels, ToFloatIsBitExactOnEveryHalf) {
   }
 }
 
-// K-quant weights have no quantizer here: random bytes with sane fp16 scales.
+// Where a K-quant block keeps its fp16 d, and its dmin (the next 2 bytes) if it has one.
+size_t kquant_d_at(GgmlType t) { return t == kQ6_K ? 208 : t == kQ2_K ? 80 : t == kQ3_K ? 108 : 0; }
+bool kquant_has_dmin(GgmlType t) { return t == kQ2_K || t == kQ4_K || t == kQ5_K; }
+
+// K-quant weights as random bytes (every quant and scale pattern, which a quantizer would
+// not give) with sane fp16 scales.
 Rows random_kquant_rows(GgmlType type, int64_t n, int64_t count, uint32_t seed) {
   std::mt19937 rng(seed);
   Rows r;
@@ -270,18 +275,14 @@ Rows random_kquant_rows(GgmlType type, int64_t n, int64_t count, uint32_t seed) 
     for (int64_t b = 0; b < n / 256; ++b) {
       uint8_t* blk = r.row(i) + b * bs;
       const uint16_t d = fp32_to_fp16(scale(rng)), dmin = fp32_to_fp16(scale(rng));
-      if (type == kQ6_K) {
-        std::memcpy(blk + 208, &d, 2);
-      } else {
-        std::memcpy(blk, &d, 2);
-        std::memcpy(blk + 2, &dmin, 2);
-      }
+      std::memcpy(blk + kquant_d_at(type), &d, 2);
+      if (kquant_has_dmin(type)) std::memcpy(blk + kquant_d_at(type) + 2, &dmin, 2);
     }
   return r;
 }
 
 TEST_P(Kernels, KQuantDotsMatchReference) {
-  for (GgmlType t : {kQ4_K, kQ5_K, kQ6_K}) {
+  for (GgmlType t : {kQ2_K, kQ3_K, kQ4_K, kQ5_K, kQ6_K}) {
     ASSERT_EQ(kt_[t].vec_dot_type, kQ8_K);
     for (int64_t n : {256, 512, 256 * 17}) {
       const int64_t rows = 5, toks = 3;
@@ -317,7 +318,7 @@ TEST_P(Kernels, KQuantDotsMatchReference) {
 
 // Unit scales make K-quant dots exact integers too (d = dmin = 1, Q8_K d = 1).
 TEST_P(Kernels, KQuantDotsAreExactWithUnitScales) {
-  for (GgmlType t : {kQ4_K, kQ5_K, kQ6_K}) {
+  for (GgmlType t : {kQ2_K, kQ3_K, kQ4_K, kQ5_K, kQ6_K}) {
     const int64_t n = 1024;
     Rows w = random_kquant_rows(t, n, 2, 11);
     const size_t bs = traits(t).type_size;
@@ -325,8 +326,8 @@ TEST_P(Kernels, KQuantDotsAreExactWithUnitScales) {
       for (int64_t b = 0; b < n / 256; ++b) {
         uint8_t* blk = w.row(i) + b * bs;
         const uint16_t one = 0x3c00;
-        std::memcpy(blk + (t == kQ6_K ? 208 : 0), &one, 2);
-        if (t != kQ6_K) std::memcpy(blk + 2, &one, 2);
+        std::memcpy(blk + kquant_d_at(t), &one, 2);
+        if (kquant_has_dmin(t)) std::memcpy(blk + kquant_d_at(t) + 2, &one, 2);
       }
     Rows x = make_rows(kQ8_K, n, 1, 12);
     for (int64_t b = 0; b < n / 256; ++b) {

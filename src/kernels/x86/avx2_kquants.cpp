@@ -1,7 +1,7 @@
-// AVX2 dot products of the K-quant weights (Q4_K, Q5_K, Q6_K) against Q8_K activations.
-// maddubs multiplies the unsigned quants by the signed activations into pairs of int16
-// (at most 2 * 63 * 127, no saturation) and madd folds in each sub-block's scale, so a
-// super-block's sums stay exact integers until one float scale per super-block.
+// AVX2 dot products of the K-quant weights (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) against Q8_K
+// activations. maddubs multiplies the unsigned quants by the signed activations into
+// pairs of int16 (at most 2 * 63 * 128, no saturation) and madd folds in each sub-block's
+// scale, so a super-block's sums stay exact integers until one float scale per super-block.
 // The gemm is one dot per output: these formats are decode-sized in practice.
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -35,6 +35,83 @@ float hsum(__m256 v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
+}
+
+// Q2_K and Q3_K share their layout of 16 sub-blocks of 16 with 2 bits of every element in
+// qs: field k (bits 2k..2k+1) of byte l of half h is element 128h + 32k + l. Returns the
+// 8 int32 partial sums of sum over sub-blocks s of sc16[s] * (q . y over s), where q is
+// the 2-bit field, plus 4 * (bit e / 32 of hmask[e % 32]) for Q3_K (q in 0..7: unsigned,
+// as maddubs needs; the caller takes off the 4). y is the 256 activation quants.
+template <bool kQ3>
+__m256i scaled_dot_2bit(const uint8_t* qs, const uint8_t* hmask, const uint8_t* y, __m256i sc16) {
+  const __m256i three = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1);
+  const __m256i hm = kQ3 ? load256(hmask) : _mm256_setzero_si256();
+  __m256i isum = _mm256_setzero_si256();
+  for (int h = 0; h < 2; ++h) {
+    const __m256i raw = load256(qs + 32 * h);
+    // This half's 8 scales in both 128-bit lanes, so an in-lane shuffle can pick them.
+    const __m256i sc = _mm256_permute4x64_epi64(sc16, h ? 0xee : 0x44);
+    for (int k = 0; k < 4; ++k) {
+      __m256i q = _mm256_and_si256(_mm256_srli_epi16(raw, 2 * k), three);
+      if constexpr (kQ3) q = _mm256_or_si256(q, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + k), one), 2));
+      const __m256i pairs = _mm256_maddubs_epi16(q, load256(y + 128 * h + 32 * k));
+      // int16 lanes 0..7 are sub-block 8h + 2k, lanes 8..15 sub-block 8h + 2k + 1.
+      const __m256i pick = _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(0x0302 + 0x0404 * k)),
+                                            _mm_set1_epi16(static_cast<int16_t>(0x0100 + 0x0404 * k)));
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(pairs, _mm256_shuffle_epi8(sc, pick)));
+    }
+  }
+  return isum;
+}
+
+// Q2_K (84 bytes: scales[16], qs[64], d, dmin): scale in the low nibble, min in the high.
+void vec_dot_q2_K(int64_t n, const void* w, const void* x, float* out) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* xb = static_cast<const uint8_t*>(x);
+  const __m128i nib = _mm_set1_epi8(0x0f);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 256; ++i, wb += 84, xb += kQ8KBytes) {
+    const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb));
+    const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc8, nib));
+    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), nib));
+    const __m256i isum = scaled_dot_2bit<false>(wb + 16, nullptr, xb + kQ8KQs, sc16);
+    const __m256i msum = _mm256_madd_epi16(load256(xb + kQ8KBsums), m16);
+    const float dy = load_f32(xb);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(load_half(wb + 80) * dy), acc);
+    acc = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(load_half(wb + 82) * dy), acc);
+  }
+  *out = hsum(acc);
+}
+
+// The 16 six-bit scales of a Q3_K super-block (0..63, still offset by 32), from its 12
+// packed bytes read as words A, B, C: sub-blocks 0..3 take the low nibbles of A, 4..7 of
+// B, 8..11 the high nibbles of A, 12..15 of B; the top 2 bits are pairs of bits of C.
+__m128i unpack_q3_k_scales(const uint8_t* packed) {
+  uint32_t a, b, c;
+  std::memcpy(&a, packed, 4);
+  std::memcpy(&b, packed + 4, 4);
+  std::memcpy(&c, packed + 8, 4);
+  constexpr uint32_t kLow = 0x0f0f0f0fu, kTop = 0x03030303u;
+  return _mm_setr_epi32(static_cast<int>((a & kLow) | ((c & kTop) << 4)),
+                        static_cast<int>((b & kLow) | (((c >> 2) & kTop) << 4)),
+                        static_cast<int>(((a >> 4) & kLow) | (((c >> 4) & kTop) << 4)),
+                        static_cast<int>(((b >> 4) & kLow) | (((c >> 6) & kTop) << 4)));
+}
+
+// Q3_K (110 bytes: hmask[32], qs[64], scales[12], d): x = d * sc * (q - 4) with q the
+// 3-bit field; the - 4 is applied as -4 * sum over sub-blocks of sc * (group sum).
+void vec_dot_q3_K(int64_t n, const void* w, const void* x, float* out) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* xb = static_cast<const uint8_t*>(x);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 256; ++i, wb += 110, xb += kQ8KBytes) {
+    const __m256i sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(unpack_q3_k_scales(wb + 96)), _mm256_set1_epi16(32));
+    __m256i isum = scaled_dot_2bit<true>(wb + 32, wb, xb + kQ8KQs, sc16);
+    const __m256i offset = _mm256_madd_epi16(load256(xb + kQ8KBsums), sc16);
+    isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(offset, 2));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(load_half(wb + 108) * load_f32(xb)), acc);
+  }
+  *out = hsum(acc);
 }
 
 // Q4_K (144 bytes: d, dmin, scales[12], qs[128]) and Q5_K (176: the same with qh[32]
@@ -121,6 +198,12 @@ void gemm_by_dots(int64_t n, const void* w, size_t ws, int64_t n_rows, const voi
 }  // namespace
 
 void install_avx2_kquants(TypeKernels* slots) {
+  TypeKernels& q2 = slots[static_cast<size_t>(GgmlType::kQ2_K)];
+  q2.vec_dot = &vec_dot_q2_K;
+  q2.gemm = &gemm_by_dots<vec_dot_q2_K>;
+  TypeKernels& q3 = slots[static_cast<size_t>(GgmlType::kQ3_K)];
+  q3.vec_dot = &vec_dot_q3_K;
+  q3.gemm = &gemm_by_dots<vec_dot_q3_K>;
   TypeKernels& q4 = slots[static_cast<size_t>(GgmlType::kQ4_K)];
   q4.vec_dot = &vec_dot_q45_K<false>;
   q4.gemm = &gemm_by_dots<vec_dot_q45_K<false>>;

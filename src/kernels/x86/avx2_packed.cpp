@@ -1,4 +1,5 @@
-// AVX2 products with packed weights (kernels/packed.h): Q4_0, and Q8_0 / Q5_0 (byte layout).
+// AVX2 products with packed weights (kernels/packed.h): Q4_0, IQ4_NL, and Q8_0 / Q5_0 (byte
+// layout).
 //
 // Rows in lanes: one 256-bit register holds dword k of a block for 8 rows, so a maddubs
 // multiplies 4 quants of 8 rows by 4 activation bytes broadcast to every lane, and a block
@@ -24,6 +25,7 @@
 
 #include "kernels/x86/install.h"
 #include "kernels/x86/prefetch.h"
+#include "quant/blocks.h"
 
 namespace mx::x86 {
 namespace {
@@ -111,6 +113,45 @@ struct Q8Packed {
           const __m256i pairs = _mm256_maddubs_epi16(mag[h], _mm256_sign_epi8(xq, w[h]));
           s[h][t] = _mm256_add_epi32(s[h][t], _mm256_madd_epi16(pairs, ones));
         }
+      }
+    }
+  }
+};
+
+// IQ4_NL (Q4_0's nibbles are grid indices): a byte shuffle gives the signed grid values,
+// then Q8_0's sign trick (|value| <= 127); every maddubs widens to int32 at once.
+struct IQ4NLPacked {
+  static constexpr int kDwords = 4;
+  static constexpr int32_t kBias = 0;
+  template <int T, int H>
+  [[gnu::always_inline]] static void block(const uint8_t* q, const uint8_t* x, size_t xs, __m256i s[H][T]) {
+    const __m256i nibble = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+    const __m256i grid = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4NLValues)));
+#pragma GCC unroll 2
+    for (int h = 0; h < H; ++h)
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) s[h][t] = _mm256_setzero_si256();
+#pragma GCC unroll 4
+    for (int k = 0; k < kDwords; ++k) {
+      __m256i w[H][2], mag[H][2];  // [0]: elements 4k..4k+3, [1]: 16+4k..
+#pragma GCC unroll 2
+      for (int h = 0; h < H; ++h) {
+        const __m256i raw = load256(q + k * 64 + 32 * h);
+        w[h][0] = _mm256_shuffle_epi8(grid, _mm256_and_si256(raw, nibble));
+        w[h][1] = _mm256_shuffle_epi8(grid, _mm256_and_si256(_mm256_srli_epi16(raw, 4), nibble));
+        mag[h][0] = _mm256_abs_epi8(w[h][0]);
+        mag[h][1] = _mm256_abs_epi8(w[h][1]);
+      }
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const __m256i xq[2] = {broadcast_u32(x + t * xs + 4 * k), broadcast_u32(x + t * xs + 16 + 4 * k)};
+#pragma GCC unroll 2
+        for (int h = 0; h < H; ++h)
+#pragma GCC unroll 2
+          for (int p = 0; p < 2; ++p) {
+            const __m256i pairs = _mm256_maddubs_epi16(mag[h][p], _mm256_sign_epi8(xq[p], w[h][p]));
+            s[h][t] = _mm256_add_epi32(s[h][t], _mm256_madd_epi16(pairs, ones));
+          }
       }
     }
   }
@@ -230,6 +271,7 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
 void install_avx2_packed(TypeKernels* slots) {
   slots[static_cast<size_t>(GgmlType::kQ4_0)].gemm_packed = &gemm_packed<Q4Packed>;
   slots[static_cast<size_t>(GgmlType::kQ8_0)].gemm_packed = &gemm_packed<Q8Packed>;
+  slots[static_cast<size_t>(GgmlType::kIQ4_NL)].gemm_packed = &gemm_packed<IQ4NLPacked>;
   // Q5_0 is packed into the Q8_0 layout (kernels/packed.h): the same product, exactly.
   slots[static_cast<size_t>(GgmlType::kQ5_0)].gemm_packed = &gemm_packed<Q8Packed>;
 }

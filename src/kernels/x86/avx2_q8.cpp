@@ -1,4 +1,4 @@
-// AVX2 paths for the 8-bit family: Q8_0 and Q4_0 weights against Q8_0 activations, and
+// AVX2 paths for the 8-bit family: Q8_0, Q4_0 and IQ4_NL weights against Q8_0 activations, and
 // the f32 -> Q8_0 activation quantizer. Without VNNI the int8 products go through
 // maddubs (u8 x s8 -> pairs of int16): the sign of each weight is moved onto the
 // activation so the unsigned side is |w| <= 128 and a pair never saturates
@@ -11,6 +11,7 @@
 
 #include "kernels/x86/install.h"
 #include "kernels/x86/tiling.h"
+#include "quant/blocks.h"
 
 namespace mx::x86 {
 namespace {
@@ -39,6 +40,20 @@ struct Q4W {
     const __m128i lo = _mm_and_si128(raw, mask);
     const __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
     return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
+  }
+};
+
+// IQ4_NL: Q4_0's nibbles index the grid; a byte shuffle gives the signed grid values
+// (|value| <= 127, so maddubs pairs cannot saturate).
+struct IQ4NLW {
+  static constexpr size_t kBytes = 18;
+  static __m256i load(const uint8_t* blk) {
+    const __m128i grid = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4NLValues));
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
+    const __m128i mask = _mm_set1_epi8(0x0f);
+    const __m128i lo = _mm_shuffle_epi8(grid, _mm_and_si128(raw, mask));
+    const __m128i hi = _mm_shuffle_epi8(grid, _mm_and_si128(_mm_srli_epi16(raw, 4), mask));
+    return _mm256_set_m128i(hi, lo);
   }
 };
 
@@ -149,6 +164,11 @@ void install_avx2_q8(TypeKernels* slots) {
   q4.vec_dot = &vec_dot<Q4W>;
   q4.gemm = &gemm<Q4W>;
   q4.from_float = &quantize_q8_0;  // Q4_0 weights dot Q8_0 activations
+
+  TypeKernels& iq4 = slots[static_cast<size_t>(GgmlType::kIQ4_NL)];
+  iq4.vec_dot = &vec_dot<IQ4NLW>;
+  iq4.gemm = &gemm<IQ4NLW>;
+  iq4.from_float = &quantize_q8_0;
 }
 
 }  // namespace mx::x86

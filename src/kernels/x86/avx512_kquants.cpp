@@ -1,8 +1,8 @@
-// AVX-512 dot products of the K-quant weights (Q4_K, Q5_K, Q6_K) against Q8_K
-// activations: two sub-blocks per 64-byte step. maddubs makes pairs of int16 (no
-// saturation: at most 2 * 63 * 127) and vpdpwssd (VNNI) multiplies them by each
-// sub-block's scale into the int32 sums, so a super-block's sums stay exact integers
-// until one float scale per super-block. Installed with the VNNI paths.
+// AVX-512 dot products of the K-quant weights (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) against
+// Q8_K activations, 64 activations per step (two sub-blocks of 32 or four of 16).
+// maddubs makes pairs of int16 (no saturation: at most 2 * 63 * 127) and vpdpwssd (VNNI)
+// multiplies them by each sub-block's scale into the int32 sums, so a super-block's sums
+// stay exact integers until one float scale per super-block. Installed with the VNNI paths.
 // The gemm is one dot per output: these formats are decode-sized in practice.
 #if defined(__x86_64__)
 // GCC 12's AVX-512 headers warn on their own _mm512_undefined_*() (GCC bug 105593).
@@ -45,6 +45,91 @@ float hsum256(__m256 v) {
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
+}
+
+// Q2_K and Q3_K: 16 sub-blocks of 16, 2 bits of every element in qs (field k of byte l of
+// half h is element 128h + 32k + l; Q3_K's third bit of element e is bit e / 32 of
+// hmask[e % 32]). Returns the int32 partial sums of sum over sub-blocks s of
+// sc16[s] * (q . y over s), with q the 2-bit field plus, for Q3_K, 4 * the third bit (q in
+// 0..7, unsigned as maddubs needs; the caller takes off the 4).
+template <bool kQ3>
+__m512i scaled_dot_2bit(const uint8_t* qs, const uint8_t* hmask, const uint8_t* y, __m256i sc16) {
+  const __m512i three = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
+  const __m512i sc = _mm512_zextsi256_si512(sc16);
+  const __m512i hm = kQ3 ? _mm512_broadcast_i64x4(load256(hmask)) : _mm512_setzero_si512();
+  __m512i isum = _mm512_setzero_si512();
+  for (int c = 0; c < 4; ++c) {
+    // Elements 64c..64c+63: fields 2j and 2j + 1 (j = c % 2) of qs half c / 2, one per
+    // 256-bit half (per-half variable shifts), and bits 2c, 2c + 1 of hmask.
+    const __m512i raw = _mm512_broadcast_i64x4(load256(qs + 32 * (c / 2)));
+    const int k = 2 * (c % 2);
+    __m512i q = _mm512_and_si512(_mm512_srlv_epi16(raw, join(_mm256_set1_epi16(static_cast<int16_t>(2 * k)),
+                                                              _mm256_set1_epi16(static_cast<int16_t>(2 * k + 2)))),
+                                 three);
+    if constexpr (kQ3) {
+      const __m512i bit = join(_mm256_set1_epi8(static_cast<char>(1 << (2 * c))), _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1))));
+      q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hm, bit), q, four);
+    }
+    const __m512i pairs = _mm512_maddubs_epi16(q, load512(y + 64 * c));
+    // int16 lanes 8j..8j+7 belong to sub-block 4c + j.
+    const __m512i scale = _mm512_permutexvar_epi16(
+        join(_mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(4 * c + 1)), _mm_set1_epi16(static_cast<int16_t>(4 * c))),
+             _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(4 * c + 3)), _mm_set1_epi16(static_cast<int16_t>(4 * c + 2)))),
+        sc);
+    isum = _mm512_dpwssd_epi32(isum, pairs, scale);
+  }
+  return isum;
+}
+
+// Q2_K (84 bytes: scales[16], qs[64], d, dmin): scale in the low nibble, min in the high.
+void vec_dot_q2_K(int64_t n, const void* w, const void* x, float* out) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* xb = static_cast<const uint8_t*>(x);
+  const __m128i nib = _mm_set1_epi8(0x0f);
+  __m512 acc = _mm512_setzero_ps();
+  __m256 macc = _mm256_setzero_ps();
+  for (int64_t i = 0; i < n / 256; ++i, wb += 84, xb += kQ8KBytes) {
+    const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb));
+    const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc8, nib));
+    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), nib));
+    const __m512i isum = scaled_dot_2bit<false>(wb + 16, nullptr, xb + kQ8KQs, sc16);
+    const __m256i msum = _mm256_madd_epi16(load256(xb + kQ8KBsums), m16);
+    const float dy = load_f32(xb);
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(load_half(wb + 80) * dy), acc);
+    macc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(load_half(wb + 82) * dy), macc);
+  }
+  *out = _mm512_reduce_add_ps(acc) - hsum256(macc);
+}
+
+// The 16 six-bit scales of a Q3_K super-block (0..63, still offset by 32), from its 12
+// packed bytes read as words A, B, C: sub-blocks 0..3 take the low nibbles of A, 4..7 of
+// B, 8..11 the high nibbles of A, 12..15 of B; the top 2 bits are pairs of bits of C.
+__m128i unpack_q3_k_scales(const uint8_t* packed) {
+  uint32_t a, b, c;
+  std::memcpy(&a, packed, 4);
+  std::memcpy(&b, packed + 4, 4);
+  std::memcpy(&c, packed + 8, 4);
+  constexpr uint32_t kLow = 0x0f0f0f0fu, kTop = 0x03030303u;
+  return _mm_setr_epi32(static_cast<int>((a & kLow) | ((c & kTop) << 4)),
+                        static_cast<int>((b & kLow) | (((c >> 2) & kTop) << 4)),
+                        static_cast<int>(((a >> 4) & kLow) | (((c >> 4) & kTop) << 4)),
+                        static_cast<int>(((b >> 4) & kLow) | (((c >> 6) & kTop) << 4)));
+}
+
+// Q3_K (110 bytes: hmask[32], qs[64], scales[12], d): x = d * sc * (q - 4) with q the
+// 3-bit field; the - 4 is applied as -4 * sum over sub-blocks of sc * (group sum).
+void vec_dot_q3_K(int64_t n, const void* w, const void* x, float* out) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* xb = static_cast<const uint8_t*>(x);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t i = 0; i < n / 256; ++i, wb += 110, xb += kQ8KBytes) {
+    const __m256i sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(unpack_q3_k_scales(wb + 96)), _mm256_set1_epi16(32));
+    __m512i isum = scaled_dot_2bit<true>(wb + 32, wb, xb + kQ8KQs, sc16);
+    const __m256i offset = _mm256_madd_epi16(load256(xb + kQ8KBsums), sc16);
+    isum = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(offset, 2)));
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(load_half(wb + 108) * load_f32(xb)), acc);
+  }
+  *out = _mm512_reduce_add_ps(acc);
 }
 
 template <bool kQ5>
@@ -132,6 +217,12 @@ void gemm_by_dots(int64_t n, const void* w, size_t ws, int64_t n_rows, const voi
 }  // namespace
 
 void install_avx512_kquants(TypeKernels* slots) {
+  TypeKernels& q2 = slots[static_cast<size_t>(GgmlType::kQ2_K)];
+  q2.vec_dot = &vec_dot_q2_K;
+  q2.gemm = &gemm_by_dots<vec_dot_q2_K>;
+  TypeKernels& q3 = slots[static_cast<size_t>(GgmlType::kQ3_K)];
+  q3.vec_dot = &vec_dot_q3_K;
+  q3.gemm = &gemm_by_dots<vec_dot_q3_K>;
   TypeKernels& q4 = slots[static_cast<size_t>(GgmlType::kQ4_K)];
   q4.vec_dot = &vec_dot_q45_K<false>;
   q4.gemm = &gemm_by_dots<vec_dot_q45_K<false>>;

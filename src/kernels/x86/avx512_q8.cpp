@@ -1,4 +1,4 @@
-// AVX-512 VNNI paths for the 8-bit family: Q8_0 and Q4_0 weights against Q8_0
+// AVX-512 VNNI paths for the 8-bit family: Q8_0, Q4_0 and IQ4_NL weights against Q8_0
 // activations, and the f32 -> Q8_0 activation quantizer. Installed only on CPUs with
 // AVX512_VNNI (the file is compiled with every AVX-512 flag CMake gives avx512_*).
 //
@@ -24,12 +24,14 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 
 #include "kernels/x86/avx512_dpbusd.h"
 #include "kernels/x86/install.h"
 #include "kernels/x86/prefetch.h"
+#include "quant/blocks.h"
 
 namespace mx::x86 {
 namespace {
@@ -183,6 +185,40 @@ struct Q4Weights {
     const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
     const __m128i mask = _mm_set1_epi8(0x0f);
     return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask), _mm_and_si128(raw, mask));
+  }
+};
+
+// IQ4_NL: Q4_0's nibbles, each an index into the grid. A byte shuffle turns the indices
+// into grid value + 128 (unsigned), so the products are Q8_0's with Q4_0's bytes.
+struct IQ4NLWeights {
+  static constexpr size_t kBytes = 18;
+  static constexpr int32_t kBias = 128;
+  static constexpr int kPackedDwords = 4;
+  static __m128i grid() {
+    alignas(16) static constexpr auto kBiased = [] {
+      std::array<uint8_t, 16> g{};
+      for (int i = 0; i < 16; ++i) g[i] = static_cast<uint8_t>(kIQ4NLValues[i] + 128);
+      return g;
+    }();
+    return _mm_load_si128(reinterpret_cast<const __m128i*>(kBiased.data()));
+  }
+  [[gnu::always_inline]] static void to_values(__m512i wt[8]) {
+    const __m512i g = _mm512_broadcast_i32x4(grid());
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; ++k) wt[k] = _mm512_shuffle_epi8(g, wt[k]);
+  }
+  template <class Rows>
+  [[gnu::always_inline]] static void unpack(const Rows& rows, size_t blk, __m512i wt[8]) {
+    Q4Weights::unpack(rows, blk, wt);
+    to_values(wt);
+  }
+  [[gnu::always_inline]] static void unpack_packed(const uint8_t* q, __m512i wt[8]) {
+    Q4Weights::unpack_packed(q, wt);
+    to_values(wt);
+  }
+  static __m256i load(const uint8_t* blk) {
+    const __m128i g = grid();
+    return _mm256_shuffle_epi8(_mm256_set_m128i(g, g), Q4Weights::load(blk));
   }
 };
 
@@ -579,6 +615,12 @@ void install_avx512_vnni(TypeKernels* slots) {
   TypeKernels& q5 = slots[static_cast<size_t>(GgmlType::kQ5_0)];
   q5.gemm_packed = &gemm_packed<Q8Weights>;
   q5.from_float = &quantize_q8_0;
+
+  TypeKernels& iq4 = slots[static_cast<size_t>(GgmlType::kIQ4_NL)];
+  iq4.vec_dot = &vec_dot<IQ4NLWeights>;
+  iq4.gemm = &gemm<IQ4NLWeights>;
+  iq4.gemm_packed = &gemm_packed<IQ4NLWeights>;
+  iq4.from_float = &quantize_q8_0;
 }
 
 }  // namespace mx::x86

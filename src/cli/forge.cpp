@@ -48,8 +48,10 @@ int run_forge(const ForgeCliOptions& o) {
     return kExitUsage;
   }
   // The same tensor mix `moxing quantize` gives a real model of this shape.
-  const QuantMix mix(*file_type, {.n_layer = preset->n_layer, .has_output = !preset->tied_embeddings},
-                     o.pure);
+  const MixShape shape{.n_layer = preset->n_layer,
+                       .n_gqa = preset->n_head / preset->n_head_kv,
+                       .has_output = !preset->tied_embeddings};
+  const QuantMix mix(*file_type, shape, o.pure);
   std::optional<ProgressBar> bar;  // created once the total size is known
   ForgeOptions options{
       .weight_type = [&](std::string_view name, const std::vector<int64_t>& dims) {

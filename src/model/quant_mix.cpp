@@ -24,6 +24,11 @@ constexpr std::array kFileTypes = {
     FileTypeInfo{FileType::kQ4_K_S, "Q4_K_S", kQ4_K, "Q4_K, first ffn_down/attn_v Q5_K"},
     FileTypeInfo{FileType::kQ4_1, "Q4_1", kQ4_1, "5 bits per weight"},
     FileTypeInfo{FileType::kQ4_0, "Q4_0", kQ4_0, "4.5 bits per weight"},
+    FileTypeInfo{FileType::kIQ4_NL, "IQ4_NL", kIQ4_NL, "4.5 bits per weight, non-linear grid"},
+    FileTypeInfo{FileType::kQ3_K_L, "Q3_K_L", kQ3_K, "Q3_K, attn_v/attn_output/ffn_down Q5_K"},
+    FileTypeInfo{FileType::kQ3_K_M, "Q3_K_M", kQ3_K, "Q3_K, attn_v/attn_output/ffn_down Q4_K-Q5_K"},
+    FileTypeInfo{FileType::kQ3_K_S, "Q3_K_S", kQ3_K, "Q3_K throughout"},
+    FileTypeInfo{FileType::kQ2_K, "Q2_K", kQ2_K, "Q2_K, attn_v/attn_output/ffn_down Q3_K-Q4_K"},
 };
 
 std::string upper(std::string_view s) {
@@ -56,6 +61,7 @@ bool uses_more_bits(int64_t layer, int64_t n_layer) {
 // A type whose blocks divide rows the K-quants' 256-element blocks do not.
 GgmlType fallback_for(GgmlType t) {
   switch (t) {
+    case kQ2_K: case kQ3_K: return kIQ4_NL;
     case kQ4_K: return kQ5_0;
     case kQ5_K: return kQ5_1;
     case kQ6_K: return kQ8_0;
@@ -69,6 +75,7 @@ std::span<const FileTypeInfo> file_types() { return kFileTypes; }
 
 std::optional<FileTypeInfo> find_file_type(std::string_view name) {
   std::string key = upper(name);
+  if (key == "Q3_K") key = "Q3_K_M";
   if (key == "Q4_K") key = "Q4_K_M";
   if (key == "Q5_K") key = "Q5_K_M";
   for (const FileTypeInfo& f : kFileTypes)
@@ -94,6 +101,7 @@ bool QuantMix::is_weight_matrix(std::string_view name, const std::vector<int64_t
 }
 
 GgmlType QuantMix::mixed_type(std::string_view name, int64_t row_length) const {
+  using FT = FileType;
   const GgmlType base = file_type_.base;
   const FileType ft = file_type_.id;
   const bool classifier = name == "output.weight" || (!shape_.has_output && name == "token_embd.weight");
@@ -102,30 +110,56 @@ GgmlType QuantMix::mixed_type(std::string_view name, int64_t row_length) const {
     return base == kQ8_0 ? kQ8_0 : kQ6_K;
   }
   const int64_t layer = layer_of(name), n_layer = shape_.n_layer;
-  const bool eight_experts = shape_.n_expert == 8;
+  const bool eight_experts = shape_.n_expert == 8, falcon = shape_.falcon;
+  const bool grouped = shape_.n_gqa >= 4;  // small attn_v: more bits cost little
   if (contains(name, "attn_v.weight")) {
     if (eight_experts) return kQ8_0;
-    if ((ft == FileType::kQ4_K_M || ft == FileType::kQ5_K_M) && uses_more_bits(layer, n_layer)) return kQ6_K;
-    if (ft == FileType::kQ4_K_S && layer < 4) return kQ5_K;
-    return base;
+    switch (ft) {
+      case FT::kQ2_K: return grouped ? kQ4_K : kQ3_K;
+      case FT::kQ3_K_M: return layer < 2 ? kQ5_K : kQ4_K;
+      case FT::kQ3_K_L: return kQ5_K;
+      case FT::kIQ4_NL: return grouped ? kQ5_K : base;
+      case FT::kQ4_K_M: case FT::kQ5_K_M: return uses_more_bits(layer, n_layer) ? kQ6_K : base;
+      case FT::kQ4_K_S: return layer < 4 ? kQ5_K : base;
+      default: return base;
+    }
   }
   if (contains(name, "attn_k.weight")) return eight_experts ? kQ8_0 : base;
   if (contains(name, "ffn_down")) {
-    if (ft == FileType::kQ4_K_M) {
-      if (shape_.falcon) return layer < n_layer / 16 ? kQ6_K : uses_more_bits(layer, n_layer) ? kQ5_K : kQ4_K;
-      return uses_more_bits(layer, n_layer) ? kQ6_K : base;
+    switch (ft) {
+      case FT::kQ2_K: return kQ3_K;
+      case FT::kQ3_K_M: return layer < n_layer / 16 ? kQ5_K : !falcon || uses_more_bits(layer, n_layer) ? kQ4_K : kQ3_K;
+      case FT::kQ3_K_L: return falcon ? kQ4_K : kQ5_K;
+      case FT::kQ4_K_M:
+        if (falcon) return layer < n_layer / 16 ? kQ6_K : uses_more_bits(layer, n_layer) ? kQ5_K : kQ4_K;
+        return uses_more_bits(layer, n_layer) ? kQ6_K : base;
+      case FT::kIQ4_NL: return layer < n_layer / 8 ? kQ5_K : base;
+      case FT::kQ5_K_M: return uses_more_bits(layer, n_layer) ? kQ6_K : base;
+      case FT::kQ4_K_S: return !falcon && layer < n_layer / 8 ? kQ5_K : base;
+      default: return base;
     }
-    if (ft == FileType::kQ5_K_M && uses_more_bits(layer, n_layer)) return kQ6_K;
-    if (ft == FileType::kQ4_K_S && !shape_.falcon && layer < n_layer / 8) return kQ5_K;
-    return base;
   }
   if (contains(name, "attn_output.weight")) {
-    const bool k4 = ft == FileType::kQ4_K_S || ft == FileType::kQ4_K_M;
-    return !shape_.falcon && eight_experts && k4 ? kQ5_K : base;
+    if (falcon) return ft == FT::kQ3_K_L ? kQ4_K : base;
+    if (eight_experts) {
+      const bool low_bits = ft == FT::kQ2_K || ft == FT::kQ3_K_S || ft == FT::kQ3_K_M || ft == FT::kIQ4_NL ||
+                            ft == FT::kQ4_K_S || ft == FT::kQ4_K_M;
+      return low_bits ? kQ5_K : base;
+    }
+    switch (ft) {
+      case FT::kQ2_K: return kQ3_K;
+      case FT::kQ3_K_M: return kQ4_K;
+      case FT::kQ3_K_L: return kQ5_K;
+      default: return base;
+    }
   }
   if (contains(name, "attn_qkv.weight")) {
-    if (ft == FileType::kQ4_K_M) return kQ5_K;
-    if (ft == FileType::kQ5_K_M) return kQ6_K;
+    switch (ft) {
+      case FT::kQ3_K_M: case FT::kQ3_K_L: return kQ4_K;
+      case FT::kQ4_K_M: return kQ5_K;
+      case FT::kQ5_K_M: return kQ6_K;
+      default: return base;
+    }
   }
   return base;
 }

@@ -24,11 +24,16 @@ enum class FileType : uint32_t {
   kQ8_0 = 7,
   kQ5_0 = 8,
   kQ5_1 = 9,
+  kQ2_K = 10,
+  kQ3_K_S = 11,
+  kQ3_K_M = 12,
+  kQ3_K_L = 13,
   kQ4_K_S = 14,
   kQ4_K_M = 15,
   kQ5_K_S = 16,
   kQ5_K_M = 17,
   kQ6_K = 18,
+  kIQ4_NL = 25,
   kBF16 = 32,
 };
 
@@ -40,7 +45,7 @@ struct FileTypeInfo {
 };
 
 std::span<const FileTypeInfo> file_types();
-// Case-insensitive; "Q4_K" and "Q5_K" mean Q4_K_M and Q5_K_M, as in llama.cpp.
+// Case-insensitive; "Q3_K", "Q4_K" and "Q5_K" mean the _M mixes, as in llama.cpp.
 std::optional<FileTypeInfo> find_file_type(std::string_view name);
 std::string file_type_names();  // "F32, F16, ..." for help and errors
 
@@ -48,6 +53,7 @@ std::string file_type_names();  // "F32, F16, ..." for help and errors
 struct MixShape {
   int64_t n_layer = 0;
   int64_t n_expert = 0;
+  int64_t n_gqa = 1;  // query heads per key/value head
   bool has_output = true;  // output.weight exists (else token_embd is also the classifier)
   bool falcon = false;
 };

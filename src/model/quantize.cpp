@@ -1,5 +1,6 @@
 #include "model/quantize.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -18,6 +19,8 @@ MixShape mix_shape(const gguf::File& file) {
   const std::string arch = file.get_string("general.architecture").value_or("");
   shape.n_layer = file.get_int(key_name(Key::kBlockCount, arch)).value_or(0);
   shape.n_expert = file.get_int(key_name(Key::kExpertCount, arch)).value_or(0);
+  const int64_t n_head = file.get_int(key_name(Key::kHeadCount, arch)).value_or(1);
+  shape.n_gqa = n_head / std::max<int64_t>(1, file.get_int(key_name(Key::kHeadCountKv, arch)).value_or(n_head));
   shape.has_output = file.find_tensor("output.weight") != nullptr;
   shape.falcon = arch == "falcon";
   return shape;

@@ -26,7 +26,8 @@ namespace {
 using enum GgmlType;
 
 QuantMix mix_for(const ModelPreset& p, std::string_view file_type, bool pure = false) {
-  return QuantMix(*find_file_type(file_type), {.n_layer = p.n_layer, .has_output = !p.tied_embeddings}, pure);
+  return QuantMix(*find_file_type(file_type),
+                  {.n_layer = p.n_layer, .n_gqa = p.n_head / p.n_head_kv, .has_output = !p.tied_embeddings}, pure);
 }
 
 uint64_t planned_bytes(const ModelPreset& p, const QuantMix& mix) {
@@ -96,7 +97,34 @@ TEST(QuantMix, PureAndFloatTypesAreUniform) {
   EXPECT_FALSE(QuantMix::is_weight_matrix("blk.0.ffn_gate_inp.weight", {2048, 8}));
   EXPECT_TRUE(QuantMix::is_weight_matrix("blk.0.ffn_up_exps.weight", {2048, 512, 8}));
   EXPECT_EQ(find_file_type("q4_k")->id, FileType::kQ4_K_M);
-  EXPECT_FALSE(find_file_type("Q3_K_M").has_value());
+  EXPECT_EQ(find_file_type("q3_k")->id, FileType::kQ3_K_M);
+  EXPECT_FALSE(find_file_type("IQ2_XXS").has_value());  // needs an importance matrix
+}
+
+TEST(QuantMix, LowBitMixes) {
+  const ModelPreset llama = *find_preset("llama-3.2-1b");  // 16 layers, 4 query heads per kv head
+  auto type_of = [&](std::string_view ft, const std::string& name) {
+    return mix_for(llama, ft).choose(name, {2048, 512}).type;
+  };
+  for (int l = 0; l < 16; ++l) {
+    const std::string blk = "blk." + std::to_string(l) + ".";
+    EXPECT_EQ(type_of("Q2_K", blk + "attn_v.weight"), kQ4_K) << l;  // grouped-query: small attn_v
+    EXPECT_EQ(type_of("Q2_K", blk + "ffn_down.weight"), kQ3_K) << l;
+    EXPECT_EQ(type_of("Q2_K", blk + "attn_output.weight"), kQ3_K) << l;
+    EXPECT_EQ(type_of("Q2_K", blk + "ffn_up.weight"), kQ2_K) << l;
+    EXPECT_EQ(type_of("Q3_K_M", blk + "attn_v.weight"), l < 2 ? kQ5_K : kQ4_K) << l;
+    EXPECT_EQ(type_of("Q3_K_M", blk + "ffn_down.weight"), l < 1 ? kQ5_K : kQ4_K) << l;
+    EXPECT_EQ(type_of("Q3_K_M", blk + "attn_q.weight"), kQ3_K) << l;
+    EXPECT_EQ(type_of("Q3_K_L", blk + "ffn_down.weight"), kQ5_K) << l;
+    EXPECT_EQ(type_of("Q3_K_S", blk + "ffn_down.weight"), kQ3_K) << l;
+    EXPECT_EQ(type_of("IQ4_NL", blk + "attn_v.weight"), kQ5_K) << l;
+    EXPECT_EQ(type_of("IQ4_NL", blk + "ffn_down.weight"), l < 2 ? kQ5_K : kIQ4_NL) << l;
+  }
+  EXPECT_EQ(type_of("Q2_K", "token_embd.weight"), kQ6_K);  // tied: also the classifier
+  // Rows of 896 (Qwen2.5-0.5B) fit no 256-element block: Q2_K and Q3_K fall back to IQ4_NL.
+  const ModelPreset qwen = *find_preset("qwen2.5-0.5b");
+  EXPECT_EQ(mix_for(qwen, "Q3_K_S").choose("blk.3.attn_q.weight", {896, 896}).type, kIQ4_NL);
+  EXPECT_EQ(mix_for(qwen, "Q2_K").choose("blk.3.ffn_up.weight", {896, 4864}).type, kIQ4_NL);
 }
 
 struct TempFile {
@@ -198,6 +226,40 @@ TEST(Quantize, TinyModelsAsAccurateAsTheReferenceQuantization) {
       std::printf("[quantize] %-16s %-5s max|d| vs F16: moxing %.4f  llama-quantize %.4f\n", model, type, ours, theirs);
       EXPECT_LT(ours, 1.25 * theirs + 0.02) << model << " " << type;
       EXPECT_GT(ours, 0.0) << model << " " << type;
+    }
+  }
+}
+
+// Types with no reference files (Q2_K, Q3_K, IQ4_NL): the quantized model's logits equal
+// those of the same weights dequantized to F32 up to activation rounding (so the kernels
+// and the model read the blocks as their dequantization defines them), and the loss
+// against F16 grows as the bits per weight fall (measured: IQ4_NL 0.42-0.53, Q3_K
+// 0.77, Q2_K 1.20-1.23 max|d|; against the dequantized weights 0.03-0.045).
+TEST(Quantize, TinyModelsInLowBitTypes) {
+  for (const char* model : {"tiny-qwen2", "tiny-llama3-gqa"}) {
+    std::ifstream in(test::shared_path(std::string("golden/") + model + "-F16/manifest.json"));
+    const auto manifest = nlohmann::json::parse(in);
+    const auto& prompt = manifest["prompts"][0];
+    const auto f16_logits = test::read_f32_file(test::shared_path(std::string("golden/") + model + "-F16/" +
+                                                                  prompt["logits_file"].get<std::string>()));
+    const std::string src = test::shared_path(std::string("models/tiny/") + model + "-F16.gguf");
+    double previous = 0;
+    for (const char* type : {"IQ4_NL", "Q3_K_S", "Q2_K"}) {  // fewer bits each
+      TempFile quantized, dequantized;
+      ASSERT_TRUE(quantize_model(src, quantized.path, options_for(type, true)).ok());
+      QuantizeOptions back = options_for("F32");
+      back.allow_requantize = true;
+      ASSERT_TRUE(quantize_model(quantized.path, dequantized.path, back).ok());
+      auto file = gguf::File::open(quantized.path);
+      ASSERT_TRUE(file.ok());
+      EXPECT_EQ(file->find_tensor("blk.0.ffn_up.weight")->type, find_file_type(type)->base) << model << " " << type;
+      const auto logits = prompt_logits(quantized.path, prompt);
+      const double vs_f32 = max_abs_diff(logits, prompt_logits(dequantized.path, prompt));
+      const double vs_f16 = max_abs_diff(logits, f16_logits);
+      std::printf("[quantize] %-16s %-6s max|d| vs its F32: %.4f  vs F16: %.4f\n", model, type, vs_f32, vs_f16);
+      EXPECT_LT(vs_f32, 0.25 * vs_f16) << model << " " << type;
+      EXPECT_GT(vs_f16, previous) << model << " " << type;
+      previous = vs_f16;
     }
   }
 }

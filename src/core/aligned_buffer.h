@@ -11,6 +11,8 @@
 #include <memory>
 #include <new>
 
+#include "core/round_up.h"
+
 namespace mx {
 
 class AlignedBuffer {
@@ -18,9 +20,9 @@ class AlignedBuffer {
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t bytes) : size_(bytes) {
     const size_t align = bytes >= kHugePage ? kHugePage : 64;
-    data_.reset(static_cast<uint8_t*>(std::aligned_alloc(align, round_up(bytes, align))));
+    data_.reset(static_cast<uint8_t*>(std::aligned_alloc(align, padded(bytes, align))));
     if (bytes != 0 && !data_) throw std::bad_alloc();
-    if (align == kHugePage) ::madvise(data_.get(), round_up(bytes, align), MADV_HUGEPAGE);
+    if (align == kHugePage) ::madvise(data_.get(), padded(bytes, align), MADV_HUGEPAGE);
   }
   uint8_t* data() { return data_.get(); }
   const uint8_t* data() const { return data_.get(); }
@@ -28,7 +30,8 @@ class AlignedBuffer {
 
  private:
   static constexpr size_t kHugePage = size_t{2} << 20;
-  static size_t round_up(size_t n, size_t a) { return (n + a - 1) / a * a + (n == 0 ? a : 0); }
+  // aligned_alloc needs a multiple of the alignment, and a zero-byte request still gets one.
+  static size_t padded(size_t n, size_t a) { return n == 0 ? a : round_up(n, a); }
   struct Free {
     void operator()(uint8_t* p) const { std::free(p); }
   };

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/expected.h"
+#include "core/round_up.h"
 #include "kernels/packed.h"
 
 namespace mx {
@@ -49,8 +50,6 @@ void matmul_rows(const TypeKernels& k, const WeightView& w, const QuantizedRows&
     }
   }
 }
-
-int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
 // Threads share out rows in multiples of 4 packed groups: a one-token tile reads 4 groups
 // as 4 streams side by side, and fewer would leave the memory system idle.

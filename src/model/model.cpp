@@ -2,13 +2,11 @@
 
 #include <algorithm>
 
+#include "core/round_up.h"
 #include "kernels/packed.h"
 
 namespace mx {
-
 namespace {
-
-size_t round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 // Packs every matrix whose kernels are faster on packed rows, and releases the file's pages
 // of each tensor as soon as nothing reads it unpacked any more, so memory never holds both
@@ -34,7 +32,7 @@ std::vector<const gguf::TensorInfo*> pack_for_kernels(Model& m, const KernelTabl
   // spare the page walks of streaming the weights at 4 KB a page, with no per-matrix slack.
   size_t total = 0;
   for (const WeightView* w : views)
-    if (will_pack(*w)) total += round_up(packed_size(w->type, w->rows, w->cols), 64);
+    if (will_pack(*w)) total += round_up(packed_size(w->type, w->rows, w->cols), size_t{64});
   m.packed = AlignedBuffer(total);
   size_t offset = 0;
   std::vector<const gguf::TensorInfo*> released;
@@ -42,7 +40,7 @@ std::vector<const gguf::TensorInfo*> pack_for_kernels(Model& m, const KernelTabl
     if (!will_pack(*w)) continue;
     w->packed = m.packed.data() + offset;
     pack_rows(w->type, w->data, w->row_bytes(), w->rows, w->cols, m.packed.data() + offset);
-    offset += round_up(packed_size(w->type, w->rows, w->cols), 64);
+    offset += round_up(packed_size(w->type, w->rows, w->cols), size_t{64});
     for (const auto& t : m.file.tensors()) {
       if (!overlaps(*w, t) || !releasable(t)) continue;
       bool all_packed = true;  // fused matrices: wait for the last slice

@@ -486,12 +486,16 @@ void packed_tile(const PackedGroup<W>* groups, int valid, int64_t c0, int64_t c1
 template <class W>
 void packed_tile_any(int nt, int n_groups, const PackedGroup<W>* groups, int valid, int64_t c0, int64_t c1,
                      const TokenSide& side, float* y, size_t ys) {
-  if (nt == 1 && n_groups == 4) return packed_tile<W, 1, 4>(groups, valid, c0, c1, side, y, ys);
-  if (nt == 1 && n_groups == 3) return packed_tile<W, 1, 3>(groups, valid, c0, c1, side, y, ys);
-  if (nt == 1 && n_groups == 2) return packed_tile<W, 1, 2>(groups, valid, c0, c1, side, y, ys);
-  if (n_groups == 2 && nt == 2) return packed_tile<W, 2, 2>(groups, valid, c0, c1, side, y, ys);
+  if (nt == 1) {  // decode: up to 4 groups' streams at once
+    switch (n_groups) {
+      case 4: return packed_tile<W, 1, 4>(groups, valid, c0, c1, side, y, ys);
+      case 3: return packed_tile<W, 1, 3>(groups, valid, c0, c1, side, y, ys);
+      case 2: return packed_tile<W, 1, 2>(groups, valid, c0, c1, side, y, ys);
+      default: return packed_tile<W, 1, 1>(groups, valid, c0, c1, side, y, ys);
+    }
+  }
+  if (nt == 2 && n_groups == 2) return packed_tile<W, 2, 2>(groups, valid, c0, c1, side, y, ys);
   switch (nt) {
-    case 1: return packed_tile<W, 1, 1>(groups, valid, c0, c1, side, y, ys);
     case 2: return packed_tile<W, 2, 1>(groups, valid, c0, c1, side, y, ys);
     case 3: return packed_tile<W, 3, 1>(groups, valid, c0, c1, side, y, ys);
     case 4: return packed_tile<W, 4, 1>(groups, valid, c0, c1, side, y, ys);

@@ -30,14 +30,8 @@ void fit_at(const float* x, float id, float* sum_qx, float* sum_q2) {
 }
 
 float best_scale(const float* x) {
-  float amax = 0, max = 0;
-  for (int j = 0; j < kQK4_0; ++j) {
-    if (std::fabs(x[j]) > amax) {
-      amax = std::fabs(x[j]);
-      max = x[j];
-    }
-  }
-  if (amax < 1e-15f) return 0.0f;
+  const float max = largest_magnitude(kQK4_0, x);
+  if (std::fabs(max) < 1e-15f) return 0.0f;
   float sum_qx, sum_q2;
   fit_at(x, 1 / (-max / kIQ4NLValues[0]), &sum_qx, &sum_q2);
   float d = sum_qx / sum_q2, best = d * sum_qx;

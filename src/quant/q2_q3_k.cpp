@@ -111,14 +111,8 @@ void quantize_row_q3_K(const float* src, BlockQ3_K* dst, int64_t n) {
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     const float* x = src + b * kQK_K;
     BlockQ3_K& y = dst[b];
-    float max_scale = 0, amax = 0;
-    for (int s = 0; s < 16; ++s) {
-      scales[s] = fit_symmetric_scale_by_descent(16, 4, x + 16 * s, L + 16 * s);
-      if (std::fabs(scales[s]) > amax) {
-        amax = std::fabs(scales[s]);
-        max_scale = scales[s];
-      }
-    }
+    for (int s = 0; s < 16; ++s) scales[s] = fit_symmetric_scale_by_descent(16, 4, x + 16 * s, L + 16 * s);
+    const float max_scale = largest_magnitude(16, scales);
     std::memset(y.scales, 0, sizeof(y.scales));
     y.d = fp32_to_fp16(0.0f);
     if (max_scale != 0.0f) {

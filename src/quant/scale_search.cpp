@@ -7,6 +7,17 @@
 
 namespace mx {
 
+float largest_magnitude(int n, const float* x) {
+  float max = 0, amax = 0;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      max = x[i];
+    }
+  }
+  return max;
+}
+
 // Each candidate range solves the weighted least squares for scale and min.
 float fit_scale_and_min(int n, int nmax, const float* x, const float* weights, uint8_t* L,
                         float* neg_min, float rmin, float rdelta, int nstep, bool absolute_error) {
@@ -70,14 +81,8 @@ float fit_scale_and_min(int n, int nmax, const float* x, const float* weights, u
 }
 
 float fit_symmetric_scale(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    if (std::fabs(x[i]) > amax) {
-      amax = std::fabs(x[i]);
-      max = x[i];
-    }
-  }
-  if (amax < 1e-15f) {
+  const float max = largest_magnitude(n, x);
+  if (std::fabs(max) < 1e-15f) {
     std::fill(L, L + n, int8_t{0});
     return 0.0f;
   }
@@ -115,14 +120,8 @@ float fit_symmetric_scale(int n, int nmax, const float* x, int8_t* L) {
 }
 
 float fit_symmetric_scale_by_descent(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    if (std::fabs(x[i]) > amax) {
-      amax = std::fabs(x[i]);
-      max = x[i];
-    }
-  }
-  if (amax < 1e-15f) {
+  const float max = largest_magnitude(n, x);
+  if (std::fabs(max) < 1e-15f) {
     std::fill(L, L + n, int8_t{0});
     return 0.0f;
   }

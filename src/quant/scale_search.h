@@ -15,6 +15,9 @@ inline int nearest(float v) {
   return static_cast<int>(std::nearbyint(std::fmax(-kLimit, std::fmin(kLimit, v))));
 }
 
+// The element of x[0..n) with the largest magnitude, sign kept (the first of equals).
+float largest_magnitude(int n, const float* x);
+
 // Asymmetric fit of x[0..n) (n <= 32) to scale * L + min, L in [0, nmax], min <= 0: start
 // from the full range, then try nstep + 1 slightly different ranges and keep the one with
 // the least weighted error (squared, or absolute with `absolute_error`). Returns the

@@ -285,7 +285,7 @@ TEST_P(Kernels, KQuantDotsMatchReference) {
   for (GgmlType t : {kQ2_K, kQ3_K, kQ4_K, kQ5_K, kQ6_K}) {
     ASSERT_EQ(kt_[t].vec_dot_type, kQ8_K);
     for (int64_t n : {256, 512, 256 * 17}) {
-      const int64_t rows = 5, toks = 3;
+      const int64_t rows = 5, toks = 7;  // a tile of 4 tokens and one of 3 where gemm tiles them
       const Rows w = random_kquant_rows(t, n, rows, 800 + n);
       const Rows x = make_rows(kQ8_K, n, toks, 900 + n);
       std::vector<float> got(rows * toks), want(rows * toks);
@@ -298,6 +298,7 @@ TEST_P(Kernels, KQuantDotsMatchReference) {
           float v;
           kt_[t].vec_dot(n, w.row(r), x.row(tk), &v);
           ASSERT_NEAR(v, want[tk * rows + r], tol) << type_name(t) << " n=" << n;
+          ASSERT_EQ(v, got[tk * rows + r]) << type_name(t) << " n=" << n << ": a token's result depends on its tile";
           // The reference itself agrees with the dot of the dequantized rows.
           std::vector<float> a(n), b(n);
           dequantize_row(t, w.row(r), a.data(), n);

@@ -83,21 +83,6 @@ void vec_dot_q2_K(int64_t n, const void* w, const void* x, float* out) {
   *out = hsum(acc);
 }
 
-// The 16 six-bit scales of a Q3_K super-block (0..63, still offset by 32), from its 12
-// packed bytes read as words A, B, C: sub-blocks 0..3 take the low nibbles of A, 4..7 of
-// B, 8..11 the high nibbles of A, 12..15 of B; the top 2 bits are pairs of bits of C.
-__m128i unpack_q3_k_scales(const uint8_t* packed) {
-  uint32_t a, b, c;
-  std::memcpy(&a, packed, 4);
-  std::memcpy(&b, packed + 4, 4);
-  std::memcpy(&c, packed + 8, 4);
-  constexpr uint32_t kLow = 0x0f0f0f0fu, kTop = 0x03030303u;
-  return _mm_setr_epi32(static_cast<int>((a & kLow) | ((c & kTop) << 4)),
-                        static_cast<int>((b & kLow) | (((c >> 2) & kTop) << 4)),
-                        static_cast<int>(((a >> 4) & kLow) | (((c >> 4) & kTop) << 4)),
-                        static_cast<int>(((b >> 4) & kLow) | (((c >> 6) & kTop) << 4)));
-}
-
 // Q3_K (110 bytes: hmask[32], qs[64], scales[12], d): x = d * sc * (q - 4) with q the
 // 3-bit field; the - 4 is applied as -4 * sum over sub-blocks of sc * (group sum).
 void vec_dot_q3_K(int64_t n, const void* w, const void* x, float* out) {
@@ -105,7 +90,7 @@ void vec_dot_q3_K(int64_t n, const void* w, const void* x, float* out) {
   const auto* xb = static_cast<const uint8_t*>(x);
   __m256 acc = _mm256_setzero_ps();
   for (int64_t i = 0; i < n / 256; ++i, wb += 110, xb += kQ8KBytes) {
-    const __m256i sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(unpack_q3_k_scales(wb + 96)), _mm256_set1_epi16(32));
+    const __m256i sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(load_q3_k_scales(wb + 96)), _mm256_set1_epi16(32));
     __m256i isum = scaled_dot_2bit<true>(wb + 32, wb, xb + kQ8KQs, sc16);
     const __m256i offset = _mm256_madd_epi16(load256(xb + kQ8KBsums), sc16);
     isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(offset, 2));

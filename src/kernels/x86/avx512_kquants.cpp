@@ -10,6 +10,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "kernels/x86/install.h"
@@ -49,87 +50,123 @@ float hsum256(__m256 v) {
 
 // Q2_K and Q3_K: 16 sub-blocks of 16, 2 bits of every element in qs (field k of byte l of
 // half h is element 128h + 32k + l; Q3_K's third bit of element e is bit e / 32 of
-// hmask[e % 32]). Returns the int32 partial sums of sum over sub-blocks s of
-// sc16[s] * (q . y over s), with q the 2-bit field plus, for Q3_K, 4 * the third bit (q in
-// 0..7, unsigned as maddubs needs; the caller takes off the 4).
+// hmask[e % 32]). One super-block's weight side in registers: q[c] holds elements
+// 64c..64c+63 as unsigned bytes (the 2-bit field plus, for Q3_K, 4 * the third bit, so
+// 0..7; the caller takes off the 4) and scale[c] the int16 scale of each one's sub-block.
+// The tokens of a tile share it; each token's sums are exactly those of a lone dot.
 template <bool kQ3>
-__m512i scaled_dot_2bit(const uint8_t* qs, const uint8_t* hmask, const uint8_t* y, __m256i sc16) {
-  const __m512i three = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
-  const __m512i sc = _mm512_zextsi256_si512(sc16);
-  const __m512i hm = kQ3 ? _mm512_broadcast_i64x4(load256(hmask)) : _mm512_setzero_si512();
-  __m512i isum = _mm512_setzero_si512();
-  for (int c = 0; c < 4; ++c) {
-    // Elements 64c..64c+63: fields 2j and 2j + 1 (j = c % 2) of qs half c / 2, one per
-    // 256-bit half (per-half variable shifts), and bits 2c, 2c + 1 of hmask.
-    const __m512i raw = _mm512_broadcast_i64x4(load256(qs + 32 * (c / 2)));
-    const int k = 2 * (c % 2);
-    __m512i q = _mm512_and_si512(_mm512_srlv_epi16(raw, join(_mm256_set1_epi16(static_cast<int16_t>(2 * k)),
-                                                              _mm256_set1_epi16(static_cast<int16_t>(2 * k + 2)))),
-                                 three);
-    if constexpr (kQ3) {
-      const __m512i bit = join(_mm256_set1_epi8(static_cast<char>(1 << (2 * c))), _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1))));
-      q = _mm512_mask_add_epi8(q, _mm512_test_epi8_mask(hm, bit), q, four);
+struct TwoBitWeights {
+  __m512i q[4], scale[4];
+
+  [[gnu::always_inline]] TwoBitWeights(const uint8_t* qs, const uint8_t* hmask, __m256i sc16) {
+    const __m512i three = _mm512_set1_epi8(3), four = _mm512_set1_epi8(4);
+    const __m512i sc = _mm512_zextsi256_si512(sc16);
+    const __m512i hm = kQ3 ? _mm512_broadcast_i64x4(load256(hmask)) : _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      // Fields 2j and 2j + 1 (j = c % 2) of qs half c / 2, one per 256-bit half (per-half
+      // variable shifts), and bits 2c, 2c + 1 of hmask.
+      const __m512i raw = _mm512_broadcast_i64x4(load256(qs + 32 * (c / 2)));
+      const int k = 2 * (c % 2);
+      const __m512i shift = join(_mm256_set1_epi16(static_cast<int16_t>(2 * k)), _mm256_set1_epi16(static_cast<int16_t>(2 * k + 2)));
+      q[c] = _mm512_and_si512(_mm512_srlv_epi16(raw, shift), three);
+      if constexpr (kQ3) {
+        const __m512i bit = join(_mm256_set1_epi8(static_cast<char>(1 << (2 * c))), _mm256_set1_epi8(static_cast<char>(1 << (2 * c + 1))));
+        q[c] = _mm512_mask_add_epi8(q[c], _mm512_test_epi8_mask(hm, bit), q[c], four);
+      }
+      // int16 lanes 8j..8j+7 belong to sub-block 4c + j.
+      scale[c] = _mm512_permutexvar_epi16(
+          join(_mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(4 * c + 1)), _mm_set1_epi16(static_cast<int16_t>(4 * c))),
+               _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(4 * c + 3)), _mm_set1_epi16(static_cast<int16_t>(4 * c + 2)))),
+          sc);
     }
-    const __m512i pairs = _mm512_maddubs_epi16(q, load512(y + 64 * c));
-    // int16 lanes 8j..8j+7 belong to sub-block 4c + j.
-    const __m512i scale = _mm512_permutexvar_epi16(
-        join(_mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(4 * c + 1)), _mm_set1_epi16(static_cast<int16_t>(4 * c))),
-             _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(4 * c + 3)), _mm_set1_epi16(static_cast<int16_t>(4 * c + 2)))),
-        sc);
-    isum = _mm512_dpwssd_epi32(isum, pairs, scale);
   }
-  return isum;
-}
+
+  // int32 partial sums of sum over sub-blocks s of scale[s] * (q . y over s).
+  [[gnu::always_inline]] __m512i dot(const uint8_t* y) const {
+    __m512i isum = _mm512_setzero_si512();
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) isum = _mm512_dpwssd_epi32(isum, _mm512_maddubs_epi16(q[c], load512(y + 64 * c)), scale[c]);
+    return isum;
+  }
+};
 
 // Q2_K (84 bytes: scales[16], qs[64], d, dmin): scale in the low nibble, min in the high.
-void vec_dot_q2_K(int64_t n, const void* w, const void* x, float* out) {
-  const auto* wb = static_cast<const uint8_t*>(w);
-  const auto* xb = static_cast<const uint8_t*>(x);
-  const __m128i nib = _mm_set1_epi8(0x0f);
-  __m512 acc = _mm512_setzero_ps();
-  __m256 macc = _mm256_setzero_ps();
-  for (int64_t i = 0; i < n / 256; ++i, wb += 84, xb += kQ8KBytes) {
-    const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb));
-    const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc8, nib));
-    const __m256i m16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), nib));
-    const __m512i isum = scaled_dot_2bit<false>(wb + 16, nullptr, xb + kQ8KQs, sc16);
-    const __m256i msum = _mm256_madd_epi16(load256(xb + kQ8KBsums), m16);
-    const float dy = load_f32(xb);
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(load_half(wb + 80) * dy), acc);
-    macc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(load_half(wb + 82) * dy), macc);
+// One row against T tokens (Q8_K rows xs bytes apart): out[t * os].
+struct Q2K {
+  template <int T>
+  static void dots(int64_t n, const uint8_t* wb, const uint8_t* xb, size_t xs, float* out, size_t os) {
+    const __m128i nib = _mm_set1_epi8(0x0f);
+    __m512 acc[T];
+    __m256 macc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps(), macc[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / 256; ++i, wb += 84, xb += kQ8KBytes) {
+      const __m128i sc8 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wb));
+      const __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(sc8, nib));
+      const __m256i m16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(sc8, 4), nib));
+      const TwoBitWeights<false> wq(wb + 16, nullptr, sc16);
+      const float d = load_half(wb + 80), dmin = load_half(wb + 82);
+      for (int t = 0; t < T; ++t) {
+        const uint8_t* y = xb + t * xs;
+        const __m256i msum = _mm256_madd_epi16(load256(y + kQ8KBsums), m16);
+        const float dy = load_f32(y);
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(wq.dot(y + kQ8KQs)), _mm512_set1_ps(d * dy), acc[t]);
+        macc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_set1_ps(dmin * dy), macc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) out[t * os] = _mm512_reduce_add_ps(acc[t]) - hsum256(macc[t]);
   }
-  *out = _mm512_reduce_add_ps(acc) - hsum256(macc);
-}
-
-// The 16 six-bit scales of a Q3_K super-block (0..63, still offset by 32), from its 12
-// packed bytes read as words A, B, C: sub-blocks 0..3 take the low nibbles of A, 4..7 of
-// B, 8..11 the high nibbles of A, 12..15 of B; the top 2 bits are pairs of bits of C.
-__m128i unpack_q3_k_scales(const uint8_t* packed) {
-  uint32_t a, b, c;
-  std::memcpy(&a, packed, 4);
-  std::memcpy(&b, packed + 4, 4);
-  std::memcpy(&c, packed + 8, 4);
-  constexpr uint32_t kLow = 0x0f0f0f0fu, kTop = 0x03030303u;
-  return _mm_setr_epi32(static_cast<int>((a & kLow) | ((c & kTop) << 4)),
-                        static_cast<int>((b & kLow) | (((c >> 2) & kTop) << 4)),
-                        static_cast<int>(((a >> 4) & kLow) | (((c >> 4) & kTop) << 4)),
-                        static_cast<int>(((b >> 4) & kLow) | (((c >> 6) & kTop) << 4)));
-}
+};
 
 // Q3_K (110 bytes: hmask[32], qs[64], scales[12], d): x = d * sc * (q - 4) with q the
 // 3-bit field; the - 4 is applied as -4 * sum over sub-blocks of sc * (group sum).
-void vec_dot_q3_K(int64_t n, const void* w, const void* x, float* out) {
+struct Q3K {
+  template <int T>
+  static void dots(int64_t n, const uint8_t* wb, const uint8_t* xb, size_t xs, float* out, size_t os) {
+    __m512 acc[T];
+    for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n / 256; ++i, wb += 110, xb += kQ8KBytes) {
+      const __m256i sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(load_q3_k_scales(wb + 96)), _mm256_set1_epi16(32));
+      const TwoBitWeights<true> wq(wb + 32, wb, sc16);
+      const float d = load_half(wb + 108);
+      for (int t = 0; t < T; ++t) {
+        const uint8_t* y = xb + t * xs;
+        const __m256i offset = _mm256_madd_epi16(load256(y + kQ8KBsums), sc16);
+        const __m512i isum = _mm512_sub_epi32(wq.dot(y + kQ8KQs), _mm512_zextsi256_si512(_mm256_slli_epi32(offset, 2)));
+        acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(d * load_f32(y)), acc[t]);
+      }
+    }
+    for (int t = 0; t < T; ++t) out[t * os] = _mm512_reduce_add_ps(acc[t]);
+  }
+};
+
+template <class K>
+void vec_dot_tiled(int64_t n, const void* w, const void* x, float* out) {
+  K::template dots<1>(n, static_cast<const uint8_t*>(w), static_cast<const uint8_t*>(x), 0, out, 0);
+}
+
+// Tiles of up to 4 tokens, each tile over all rows (a call's rows stay in L2 between
+// tiles): one unpacking of a super-block's weights serves the tile.
+template <class K>
+void gemm_tiled(int64_t n, const void* w, size_t ws, int64_t n_rows, const void* x, size_t xs,
+                int64_t n_tok, float* y, size_t ys) {
+  constexpr int kTile = 4;
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* xb = static_cast<const uint8_t*>(x);
-  __m512 acc = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n / 256; ++i, wb += 110, xb += kQ8KBytes) {
-    const __m256i sc16 = _mm256_sub_epi16(_mm256_cvtepu8_epi16(unpack_q3_k_scales(wb + 96)), _mm256_set1_epi16(32));
-    __m512i isum = scaled_dot_2bit<true>(wb + 32, wb, xb + kQ8KQs, sc16);
-    const __m256i offset = _mm256_madd_epi16(load256(xb + kQ8KBsums), sc16);
-    isum = _mm512_sub_epi32(isum, _mm512_zextsi256_si512(_mm256_slli_epi32(offset, 2)));
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(load_half(wb + 108) * load_f32(xb)), acc);
+  for (int64_t t0 = 0; t0 < n_tok; t0 += kTile) {
+    const int64_t nt = std::min<int64_t>(kTile, n_tok - t0);
+    for (int64_t r = 0; r < n_rows; ++r) {
+      const uint8_t* row = wb + r * ws;
+      const uint8_t* xt = xb + t0 * xs;
+      float* out = y + t0 * ys + r;
+      switch (nt) {
+        case 4: K::template dots<4>(n, row, xt, xs, out, ys); break;
+        case 3: K::template dots<3>(n, row, xt, xs, out, ys); break;
+        case 2: K::template dots<2>(n, row, xt, xs, out, ys); break;
+        default: K::template dots<1>(n, row, xt, xs, out, ys); break;
+      }
+    }
   }
-  *out = _mm512_reduce_add_ps(acc);
 }
 
 template <bool kQ5>
@@ -218,11 +255,11 @@ void gemm_by_dots(int64_t n, const void* w, size_t ws, int64_t n_rows, const voi
 
 void install_avx512_kquants(TypeKernels* slots) {
   TypeKernels& q2 = slots[static_cast<size_t>(GgmlType::kQ2_K)];
-  q2.vec_dot = &vec_dot_q2_K;
-  q2.gemm = &gemm_by_dots<vec_dot_q2_K>;
+  q2.vec_dot = &vec_dot_tiled<Q2K>;
+  q2.gemm = &gemm_tiled<Q2K>;
   TypeKernels& q3 = slots[static_cast<size_t>(GgmlType::kQ3_K)];
-  q3.vec_dot = &vec_dot_q3_K;
-  q3.gemm = &gemm_by_dots<vec_dot_q3_K>;
+  q3.vec_dot = &vec_dot_tiled<Q3K>;
+  q3.gemm = &gemm_tiled<Q3K>;
   TypeKernels& q4 = slots[static_cast<size_t>(GgmlType::kQ4_K)];
   q4.vec_dot = &vec_dot_q45_K<false>;
   q4.gemm = &gemm_by_dots<vec_dot_q45_K<false>>;

@@ -160,7 +160,7 @@ int run_quality(const QualityOptions& o) {
         GenerateOptions g = *options;
         g.sampling.seed = s.sampling.params.seed + static_cast<uint64_t>(k);
         Sample sample;
-        StreamDecoder decoder(tok);
+        StreamDecoder decoder(tok, {.drop_unfinished_tail = true});
         cache.clear(0);
         GenerateCallbacks cb{.is_end = [&](Token t) { return tok.vocab().is_eog(t); },
                              .on_token = [&](Token t) {

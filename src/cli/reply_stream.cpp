@@ -19,7 +19,7 @@ void print(const std::string& text) {
 Expected<Reply> stream_reply(const LoadedModel& loaded, ExecContext& ctx, KvCache& cache,
                              std::span<const Token> new_tokens, const ReplyOptions& options) {
   const Tokenizer& tok = *loaded.tokenizer;
-  StreamDecoder decoder(tok, {.strip_space_prefix = options.starts_text});
+  StreamDecoder decoder(tok, {.strip_space_prefix = options.starts_text, .drop_unfinished_tail = true});
   StopMatcher stops(options.stop_strings);
   Reply reply;
   auto emit = [&](const std::string& text) {

@@ -117,12 +117,13 @@ Expected<GenerateOptions> make_generate_options(const SamplingCliOptions& o, con
     g.sampling.logit_bias.push_back(bias);
   }
   if (auto st = validate(g.sampling); !st) return st.error();
+  g.sampling.texts = token_texts(tokenizer);  // the output stays well-formed UTF-8
   std::string grammar_text;
   MX_TRY_ASSIGN(grammar_text, grammar_text_of(o));
   if (!grammar_text.empty()) {
     auto grammar = parse_gbnf(grammar_text);
     if (!grammar) return make_error("grammar: {}", grammar.error().message);
-    g.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*grammar)), tokenizer);
+    g.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*grammar)), g.sampling.texts, tokenizer);
   }
   g.loop_guard.mode = *loop_guard_mode_from_name(o.loop_guard);
   if (g.sampling.dry.active() || g.loop_guard.mode == LoopGuardMode::kPenalize)

@@ -53,6 +53,15 @@ bool is_valid(std::string_view s) {
   return true;
 }
 
+bool is_valid_prefix(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const Scan sc = scan(s.substr(i));
+    if (sc.status == Status::kInvalid) return false;
+    i += sc.length;  // an incomplete character runs to the end
+  }
+  return true;
+}
+
 std::string sanitize(std::string_view s) {
   std::string out;
   out.reserve(s.size());

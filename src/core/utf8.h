@@ -31,6 +31,8 @@ Scan scan(std::string_view s);
 size_t char_length(std::string_view s, size_t pos);
 
 bool is_valid(std::string_view s);
+// Well-formed except that it may stop inside its last character (more bytes could finish it).
+bool is_valid_prefix(std::string_view s);
 
 // Copy of `s` with each maximal ill-formed subpart replaced by U+FFFD.
 std::string sanitize(std::string_view s);
@@ -43,6 +45,7 @@ class Stream {
   std::string push(std::string_view bytes);
   std::string flush();
   size_t pending_size() const { return pending_.size(); }
+  std::string_view pending() const { return pending_; }  // the unfinished character
 
  private:
   std::string pending_;  // at most 3 bytes: a valid prefix of one character

@@ -117,6 +117,7 @@ SamplerChain::SamplerChain(const SamplingParams& p, int64_t n_vocab)
     if (const auto* top_k = dynamic_cast<const TopK*>(*first_narrowing); top_k && top_k->k() > 0 && top_k->k() <= 256)
       prefilter_k_ = top_k->k();
   if (p.grammar) grammar_ = std::make_unique<GrammarSampler>(*p.grammar);
+  if (p.texts) utf8_ = std::make_unique<Utf8Guard>(p.texts);
 }
 
 void SamplerChain::accept(Token t) {
@@ -136,12 +137,13 @@ Token SamplerChain::choose(std::span<const float> logits, bool constrained) {
   // candidates (a pass over the vocabulary instead of a candidate per entry and a sort).
   if (prefilter_k_ > 0 && !reshapes_ && !constrained) candidates_.reset_top(logits, static_cast<size_t>(prefilter_k_));
   else candidates_.reset(logits);
-  if (constrained) {
+  if (constrained && grammar_) {
     grammar_->apply(candidates_);
     const bool any = std::any_of(candidates_.items.begin(), candidates_.items.end(),
                                  [](const Candidate& c) { return c.logit > -INFINITY; });
     if (!any) return grammar_->dead_end();
   }
+  if (constrained && utf8_) utf8_->apply(candidates_);
   for (Sampler* s : stages_) s->apply(candidates_);
   if (greedy_) {
     candidates_.sort_desc();
@@ -151,14 +153,20 @@ Token SamplerChain::choose(std::span<const float> logits, bool constrained) {
   return draw(candidates_, rng_);
 }
 
+bool SamplerChain::allowed(Token t) const {
+  return (!grammar_ || grammar_->allows(t)) && (!utf8_ || utf8_->allows(t));
+}
+
 Token SamplerChain::sample(std::span<const float> logits) {
-  // With a grammar, the unconstrained choice is tried first: checking one token is cheap,
-  // masking the whole vocabulary is not, and the model usually follows the grammar.
-  // (Mirostat learns from each choice, so it always samples constrained.)
-  Token chosen = choose(logits, grammar_ && mirostat_);
-  if (grammar_ && !grammar_->allows(chosen)) chosen = choose(logits, true);
+  // With a grammar or the UTF-8 guard, the unconstrained choice is tried first: checking
+  // one token is cheap, masking the whole vocabulary is not, and the model usually keeps
+  // to both. (Mirostat learns from each choice, so it always samples constrained.)
+  const bool constraints = grammar_ || utf8_;
+  Token chosen = choose(logits, constraints && mirostat_);
+  if (constraints && !allowed(chosen)) chosen = choose(logits, true);
   if (chosen < 0) return chosen;  // nothing can follow (callers end generation)
   if (grammar_) grammar_->accept(chosen);
+  if (utf8_) utf8_->accept(chosen);
   accept(chosen);
   return chosen;
 }

@@ -18,6 +18,7 @@
 #include "sampling/logit_bias.h"
 #include "sampling/mirostat.h"
 #include "sampling/penalties.h"
+#include "sampling/utf8_guard.h"
 
 namespace mx {
 
@@ -39,6 +40,9 @@ struct SamplingParams {
   float mirostat_eta = 0.1f;
   std::vector<TokenBias> logit_bias;
   std::optional<GrammarConstraint> grammar;  // output must follow this grammar
+  // Each token's bytes (engine/grammar_setup.h): with them, the output stays well-formed
+  // UTF-8 (utf8_guard.h). Without, tokens are drawn whatever their bytes.
+  std::shared_ptr<const TokenTexts> texts;
   // The truncating and reshaping stages in order (llama.cpp's --samplers names):
   // penalties, dry, top_k, typ_p, top_p, min_p, xtc, temperature.
   std::vector<std::string> order = {"penalties", "dry", "top_k", "typ_p", "top_p", "min_p", "xtc", "temperature"};
@@ -69,6 +73,7 @@ class SamplerChain {
 
  private:
   Token choose(std::span<const float> logits, bool constrained);
+  bool allowed(Token t) const;  // by the grammar and the UTF-8 guard, where they exist
 
   std::vector<Sampler*> stages_;                 // in order; owned below
   std::vector<std::unique_ptr<Sampler>> owned_;
@@ -76,6 +81,7 @@ class SamplerChain {
   Dry* dry_ = nullptr;
   std::optional<Mirostat> mirostat_;
   std::unique_ptr<GrammarSampler> grammar_;
+  std::unique_ptr<Utf8Guard> utf8_;
   Candidates candidates_;
   Rng rng_;
   bool greedy_;

@@ -38,7 +38,7 @@ class OutputChannel {
  private:
   struct State {
     explicit State(const Tokenizer& t, std::vector<std::string> stops, bool starts_text)
-        : tokenizer(t), decoder(t, {.strip_space_prefix = starts_text}), stops(std::move(stops)) {}
+        : tokenizer(t), decoder(t, {.strip_space_prefix = starts_text, .drop_unfinished_tail = true}), stops(std::move(stops)) {}
     const Tokenizer& tokenizer;
     StreamDecoder decoder;  // runner thread only
     StopMatcher stops;      // runner thread only

@@ -184,6 +184,7 @@ void Server::attach(const Model& model, const Tokenizer& tokenizer, KernelTable 
   tokenizer_ = &tokenizer;
   format_ = std::make_unique<ChatFormat>(std::move(format));
   dry_breakers_ = dry_breaker_tokens(tokenizer, std::vector<std::string>{"\n", ":", "\"", "*"});
+  token_texts_ = token_texts(tokenizer);
   for (Token t = 0; t < tokenizer.vocab().size(); ++t)
     if (tokenizer.vocab().is_eog(t)) end_tokens_.push_back(t);
   const int64_t n_ctx = options_.ctx_size > 0 ? options_.ctx_size
@@ -438,8 +439,9 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
   if (!r.grammar.empty()) {
     auto g = parse_gbnf(r.grammar);
     if (!g) return send_error(res, invalid_request("grammar: " + g.error().message, "grammar"));
-    r.options.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*g)), tokenizer);
+    r.options.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*g)), token_texts_, tokenizer);
   }
+  r.options.sampling.texts = token_texts_;  // replies are well-formed UTF-8 by construction
   if (r.options.sampling.dry.active() || r.options.loop_guard.mode == LoopGuardMode::kPenalize)
     r.options.sampling.dry_breakers = dry_breakers_;
 

@@ -87,6 +87,7 @@ class Server {
   std::unique_ptr<ChatFormat> format_;
   std::vector<Token> dry_breakers_;
   std::vector<Token> end_tokens_;  // end-of-generation tokens, which ignore_eos bans
+  std::shared_ptr<const TokenTexts> token_texts_;  // every token's bytes (grammars, UTF-8 guard)
   std::unique_ptr<BatchRunner> runner_;
   std::atomic<bool> ready_{false};
   std::unique_ptr<httplib::Server> http_;

@@ -11,7 +11,10 @@ std::string StreamDecoder::push(Token id) {
   return bytes_.push(piece);
 }
 
-std::string StreamDecoder::flush() { return bytes_.flush(); }
+std::string StreamDecoder::flush() {
+  std::string tail = bytes_.flush();
+  return options_.drop_unfinished_tail ? std::string() : tail;
+}
 
 void StreamDecoder::reset() {
   bytes_ = utf8::Stream();

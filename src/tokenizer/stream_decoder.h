@@ -18,6 +18,10 @@ struct StreamOptions {
   // BOS): drop the space the encoder prefixed, as Tokenizer::decode does. Leave false
   // when streaming a continuation of a prompt.
   bool strip_space_prefix = false;
+  // Generated text cut off by a limit (length, cancel): flush() drops an unfinished last
+  // character instead of showing it as U+FFFD. (The sampler never opens a character it
+  // cannot finish: sampling/utf8_guard.h.)
+  bool drop_unfinished_tail = false;
 };
 
 class StreamDecoder {
@@ -27,7 +31,8 @@ class StreamDecoder {
 
   // The text that is complete now; may be empty while a character is unfinished.
   std::string push(Token id);
-  // At the end of the stream: what is still held, an unfinished character as U+FFFD.
+  // At the end of the stream: what is still held, an unfinished character as U+FFFD
+  // (or nothing, with drop_unfinished_tail).
   std::string flush();
   // Ready for a new stream.
   void reset();

@@ -43,6 +43,18 @@ TEST(Utf8, SanitizeReplacesMaximalSubparts) {
   EXPECT_TRUE(is_valid(""));
 }
 
+TEST(Utf8, ValidPrefixMayEndInsideItsLastCharacterOnly) {
+  EXPECT_TRUE(is_valid_prefix(""));
+  EXPECT_TRUE(is_valid_prefix("数据"));
+  EXPECT_TRUE(is_valid_prefix("\xE6\x95"));            // 数 without its last byte
+  EXPECT_TRUE(is_valid_prefix("a\xF0\x9F\x98"));
+  EXPECT_FALSE(is_valid_prefix("\xE6\x95" "a"));       // cut off by another character
+  EXPECT_FALSE(is_valid_prefix("\x80"));                // a stray continuation byte
+  EXPECT_FALSE(is_valid_prefix("\xE0\x80"));           // can only become an overlong
+  EXPECT_FALSE(is_valid_prefix("\xF4\x90"));           // can only exceed U+10FFFF
+  EXPECT_FALSE(is_valid_prefix("\xC0"));
+}
+
 TEST(Utf8, StreamHoldsBackIncompleteCharacters) {
   Stream s;
   EXPECT_EQ(s.push("\xF0"), "");

@@ -14,6 +14,7 @@
 #include "sampling/gbnf.h"
 #include "stories_test.h"
 #include "test_paths.h"
+#include "tokenizer/stream_decoder.h"
 
 namespace mx {
 namespace {
@@ -92,7 +93,7 @@ num ::= "-"? [0-9]{1,3})");
   for (uint64_t seed = 1; seed <= 100; ++seed) {
     KvCache cache(model_->config, 128);
     GenerateOptions opt{.n_predict = 64, .sampling = {.temperature = 1.0f, .seed = seed}};
-    opt.sampling.grammar = grammar_constraint(grammar, *tokenizer_);
+    opt.sampling.grammar = grammar_constraint(grammar, token_texts(*tokenizer_), *tokenizer_);
     std::string text;
     auto s = generate(*model_, ctx, cache, tokenizer_->encode("Numbers:", true, false), opt,
                       {.is_end = [&](Token t) { return tokenizer_->vocab().is_eog(t); },
@@ -104,6 +105,32 @@ num ::= "-"? [0-9]{1,3})");
     EXPECT_TRUE(std::regex_match(text, valid)) << "seed " << seed << ": '" << text << "'";
   }
   EXPECT_EQ(parsed, 100);
+}
+
+// Hot sampling over the whole vocabulary draws byte-fallback tokens in orders no character
+// has. With each token's bytes the chain keeps the text well-formed: the streaming
+// detokenizer never has to print U+FFFD. Without them it does, so the test can fail.
+TEST_F(GenerateTest, SampledTextIsWellFormedUtf8WithTokenTexts) {
+  ExecContext ctx(2, kernels_);
+  const auto texts = token_texts(*tokenizer_);
+  int replaced_without = 0;
+  for (const bool guarded : {true, false})
+    for (uint64_t seed = 1; seed <= 6; ++seed) {
+      KvCache cache(model_->config, 256);
+      GenerateOptions opt{.n_predict = 160,
+                          .sampling = {.temperature = 3.0f, .top_k = 0, .top_p = 1.0f, .min_p = 0.0f, .seed = seed}};
+      if (guarded) opt.sampling.texts = texts;
+      StreamDecoder decoder(*tokenizer_, {.drop_unfinished_tail = guarded});
+      std::string text;
+      auto s = generate(*model_, ctx, cache, tokenizer_->encode("Once upon a time", true, false), opt,
+                        {.is_end = nullptr, .on_token = [&](Token t) { text += decoder.push(t); return true; }});
+      ASSERT_TRUE(s.ok());
+      text += decoder.flush();
+      const bool replaced = text.find(utf8::kReplacement) != std::string::npos;
+      if (guarded) EXPECT_FALSE(replaced) << "seed " << seed << ": " << text;
+      replaced_without += replaced;
+    }
+  EXPECT_GT(replaced_without, 0) << "no seed drew an ill-formed byte sequence: the test proves nothing";
 }
 
 TEST_F(GenerateTest, StopsAtEndTokenCallbackOrFullContext) {

@@ -44,7 +44,7 @@ class JsonOutputTest : public test::StoriesTest {
     for (int seed = 1; seed <= n; ++seed) {
       KvCache cache(model_->config, 512);
       GenerateOptions opt{.n_predict = 400, .sampling = {.temperature = 1.0f, .seed = static_cast<uint64_t>(seed)}};
-      opt.sampling.grammar = grammar_constraint(grammar, *tokenizer_);
+      opt.sampling.grammar = grammar_constraint(grammar, token_texts(*tokenizer_), *tokenizer_);
       opt.sampling.logit_bias = bias;
       Sample s;
       auto stats = generate(*model_, ctx, cache, tokenizer_->encode("Data:", true, false), opt,
@@ -177,7 +177,7 @@ TEST(GrammarMask, WholeVocabularyMaskEqualsTokenByTokenChecks) {
   ASSERT_TRUE(tok.ok());
   auto g = parse_gbnf(json_object_gbnf());
   ASSERT_TRUE(g.ok());
-  const GrammarConstraint constraint = grammar_constraint(std::make_shared<const Grammar>(std::move(*g)), **tok);
+  const GrammarConstraint constraint = grammar_constraint(std::make_shared<const Grammar>(std::move(*g)), token_texts(**tok), **tok);
   const int32_t n_vocab = (*tok)->vocab().size();
   // Points inside structure, strings, numbers, escapes and a split UTF-8 character.
   for (const std::string prefix : {"", "{", "{\"na", "{\"a\": [1, 2", "{\"a\": \"x\\", "{\"a\": \"\xe6\x8f", "{\"a\": -0.5e"}) {

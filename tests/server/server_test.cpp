@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/common.h"
+#include "core/utf8.h"
 #include "engine/chat_format.h"
 #include "engine/embedding.h"
 #include "gguf/gguf_file.h"
@@ -339,6 +340,34 @@ TEST_F(ServerTest, SeveralChoicesAreSequencesWithConsecutiveSeeds) {
   EXPECT_EQ(finishes, 3);
   for (int i = 0; i < 3; ++i) EXPECT_EQ(texts[i], reply["choices"][i]["text"]) << "streamed choice " << i;
   post("/v1/completions", {{"prompt", "x"}, {"n", 0}}, 400);
+}
+
+// Hot samples biased towards byte-fallback tokens (without the UTF-8 guard they print
+// U+FFFD many times a reply): every reply, streamed or whole, is well-formed UTF-8.
+TEST_F(ServerTest, HotSamplesAreWellFormedUtf8) {
+  start();
+  json bias = json::object();  // stray continuation bytes and lead bytes become likely
+  for (const int b : {0x80, 0xA9, 0xBD, 0xC3, 0xE4, 0xF0})
+    bias[std::to_string(tokenizer_->vocab().byte_token(static_cast<uint8_t>(b)))] = 8;
+  const json hot = {{"prompt", "Once upon a time"}, {"max_tokens", 160}, {"temperature", 2.0}, {"top_k", 0},
+                    {"top_p", 1.0}, {"min_p", 0.0}, {"seed", 1}, {"n", 6}, {"ignore_eos", true}, {"logit_bias", bias}};
+  const json reply = post("/v1/completions", hot);
+  ASSERT_EQ(reply["choices"].size(), 6u) << reply;
+  for (const json& c : reply["choices"]) {
+    const std::string text = c["text"];
+    EXPECT_TRUE(utf8::is_valid(text));
+    EXPECT_EQ(text.find(utf8::kReplacement), std::string::npos) << text;
+  }
+  json streamed = hot;
+  streamed["stream"] = true;
+  auto r = client().Post("/v1/completions", streamed.dump(), "application/json");
+  ASSERT_TRUE(r && r->status == 200);
+  bool done = false;
+  std::vector<std::string> texts(6);
+  for (const json& e : events(r->body, &done))
+    for (const json& c : e["choices"]) texts[c["index"].get<int>()] += c["text"].get<std::string>();
+  EXPECT_TRUE(done);
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(texts[i], reply["choices"][i]["text"]) << "streamed choice " << i;
 }
 
 TEST_F(ServerTest, IgnoreEosRunsToMaxTokens) {

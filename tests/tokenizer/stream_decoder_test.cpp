@@ -109,6 +109,18 @@ TEST(StreamDecoder, InvalidBytesAreReplacedOnceAndAtOnce) {
   EXPECT_EQ(d.push(260), "b");
 }
 
+TEST(StreamDecoder, GeneratedTextCutInsideACharacterDropsIt) {
+  auto t = test::make_tokenizer(test::small_spec({{"a", -1}, {"b", -1}}));
+  auto byte = [](uint8_t b) { return Token{3 + b}; };
+  StreamDecoder d(*t, {.drop_unfinished_tail = true});
+  EXPECT_EQ(d.push(259), "a");
+  EXPECT_EQ(d.push(byte(0xE6)), "");
+  EXPECT_EQ(d.push(byte(0x95)), "");
+  EXPECT_EQ(d.flush(), "");  // the length limit came before the character's last byte
+  EXPECT_EQ(d.push(byte(0x80)), R);  // ill-formed bytes mid-text are still replaced at once
+  EXPECT_EQ(d.push(260), "b");
+}
+
 TEST(StreamDecoder, ControlTokensAndSpacePrefix) {
   const Tokenizer* t = test::shared_tokenizer(test::kLlamaSpm);
   ASSERT_NE(t, nullptr);

@@ -50,7 +50,7 @@ __m256i scaled_dot_2bit(const uint8_t* qs, const uint8_t* hmask, const uint8_t* 
   for (int h = 0; h < 2; ++h) {
     const __m256i raw = load256(qs + 32 * h);
     // This half's 8 scales in both 128-bit lanes, so an in-lane shuffle can pick them.
-    const __m256i sc = _mm256_permute4x64_epi64(sc16, h ? 0xee : 0x44);
+    const __m256i sc = h ? _mm256_permute4x64_epi64(sc16, 0xee) : _mm256_permute4x64_epi64(sc16, 0x44);
     for (int k = 0; k < 4; ++k) {
       __m256i q = _mm256_and_si256(_mm256_srli_epi16(raw, 2 * k), three);
       if constexpr (kQ3) q = _mm256_or_si256(q, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * h + k), one), 2));

@@ -7,18 +7,28 @@ FUZZ_SECONDS ?= 60
 
 BIN := build/release/moxing
 
-.PHONY: all setup build run test test-release test-asan fuzz bench clean
+.PHONY: all setup setup-build build build-cli run test test-release test-asan fuzz bench clean
 
 all: build
+
+# What building needs; `setup` adds what the tests need (clang, Chromium, Node.js, Python).
+setup-build:
+	@bash scripts/setup.sh build
 
 setup:
 	@bash scripts/setup.sh
 
+# The moxing binary alone: `make run` compiles what it runs, not the test suite.
+build-cli: setup-build
+	@cmake --preset release > /dev/null
+	@cmake --build --preset release -j $(JOBS) --target moxing
+
+# Everything: the binary, the tests and the micro-benchmarks.
 build: setup
 	@cmake --preset release > /dev/null
 	@cmake --build --preset release -j $(JOBS)
 
-run: build
+run: build-cli
 	$(BIN) run -m "$(MODEL)" -p "$(PROMPT)" -n $(N)
 
 test: setup test-release test-asan fuzz

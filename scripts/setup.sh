@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages moxing needs to build and test, only those missing.
+#   setup.sh         everything `make test` needs
+#   setup.sh build   only what building the moxing binary needs (`make run`)
 set -euo pipefail
+mode=${1:-test}
 
 packages=(
   g++ cmake ninja-build make pkg-config  # toolchain
-  clang libclang-rt-14-dev              # libFuzzer targets
   libfmt-dev                            # formatting
   libcli11-dev                          # command-line parsing
   nlohmann-json3-dev                    # JSON (golden manifests, bench --json, chat template contexts)
   libpcre2-dev                          # Unicode-aware pre-tokenizer regexes (BPE vocabularies)
   libcpp-httplib-dev                    # HTTP/1.1 server of `moxing serve` (and the test client)
+  libgtest-dev                          # unit tests (the release build's configure looks for it)
+  libbenchmark-dev                      # kernel micro-benchmarks
+)
+test_packages=(
+  clang libclang-rt-14-dev              # libFuzzer targets
   python3-jinja2                        # reference renderer for the chat-template differential test
   python3-jsonschema                    # reference validator for JSON-Schema-constrained output tests
-  libgtest-dev                          # unit tests
-  libbenchmark-dev                      # kernel micro-benchmarks
   chromium                              # headless browser for the chat page test
 )
-# Node.js and npm run the client tests (official openai package, playwright-core); the
-# machine's own Node.js is used when there is one.
-command -v node > /dev/null && command -v npm > /dev/null || packages+=(nodejs npm)
+if [ "$mode" != build ]; then
+  packages+=("${test_packages[@]}")
+  # Node.js and npm run the client tests (official openai package, playwright-core); the
+  # machine's own Node.js is used when there is one.
+  command -v node > /dev/null && command -v npm > /dev/null || packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -33,6 +41,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+[ "$mode" = build ] && exit 0
 
 # The client tests' npm packages, exactly as package-lock.json pins them.
 js="$(dirname "$0")/../tests/js"

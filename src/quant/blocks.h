@@ -2,6 +2,7 @@
 // scales are kept as raw uint16_t bits; convert them with fp16_to_fp32.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
@@ -118,7 +119,33 @@ struct BlockIQ4_NL {
 inline constexpr int8_t kIQ4NLValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
                                             1,    13,   25,  38,  53,  69,  89,  113};
 
+// MXFP4 (OCP microscaling): x[i] = 2^(e - 127) * E2M1(q[i]), 4-bit indices packed as in
+// Q4_0. E2M1 is sign, 2 exponent bits, 1 mantissa bit (0, 0.5, 1, 1.5, 2, 3, 4, 6); ggml
+// stores those values doubled as int8 (kMXFP4Values) and halves the scale to match, so
+// x[i] = kE8M0Half[e] * kMXFP4Values[q[i]] and the integer dot works as for IQ4_NL.
+constexpr int kQK_MXFP4 = 32;
+struct BlockMXFP4 {
+  uint8_t e;  // E8M0: a bare biased exponent
+  uint8_t qs[kQK_MXFP4 / 2];
+};
+// ggml's kvalues_mxfp4: twice the E2M1 values; index 8 is -0.
+inline constexpr int8_t kMXFP4Values[16] = {0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+// 2^(e - 128), half the E8M0 scale, as ggml's GGML_E8M0_TO_FP32_HALF: e = 0 and 1 are float
+// subnormals, e = 255 (NaN in the OCP format) reads as 2^127. A table rather than an inline
+// function, so the ISA-flagged kernel files can use it without emitting code of their own.
+inline constexpr auto kE8M0Half = [] {
+  struct Table {
+    float v[256];
+  } t{};
+  for (int e = 0; e < 256; ++e) {
+    const uint32_t bits = e < 2 ? 0x00200000u << e : static_cast<uint32_t>(e - 1) << 23;
+    t.v[e] = std::bit_cast<float>(bits);
+  }
+  return t;
+}();
+
 static_assert(sizeof(BlockQ8_0) == 34);
+static_assert(sizeof(BlockMXFP4) == 17);
 static_assert(sizeof(BlockQ2_K) == 84);
 static_assert(sizeof(BlockQ3_K) == 110);
 static_assert(sizeof(BlockIQ4_NL) == 18);

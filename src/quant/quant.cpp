@@ -13,7 +13,7 @@ bool can_dequantize(GgmlType type) {
     case GgmlType::kQ8_0: case GgmlType::kQ8_1: case GgmlType::kQ4_0: case GgmlType::kQ4_1:
     case GgmlType::kQ5_0: case GgmlType::kQ5_1: case GgmlType::kQ8_K:
     case GgmlType::kQ2_K: case GgmlType::kQ3_K: case GgmlType::kQ4_K: case GgmlType::kQ5_K:
-    case GgmlType::kQ6_K: case GgmlType::kIQ4_NL:
+    case GgmlType::kQ6_K: case GgmlType::kIQ4_NL: case GgmlType::kMXFP4:
       return true;
     default:
       return false;
@@ -40,6 +40,7 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
     case GgmlType::kQ2_K: return dequantize_row_q2_K(static_cast<const BlockQ2_K*>(src), dst, n);
     case GgmlType::kQ3_K: return dequantize_row_q3_K(static_cast<const BlockQ3_K*>(src), dst, n);
     case GgmlType::kIQ4_NL: return dequantize_row_iq4_nl(static_cast<const BlockIQ4_NL*>(src), dst, n);
+    case GgmlType::kMXFP4: return dequantize_row_mxfp4(static_cast<const BlockMXFP4*>(src), dst, n);
     default: MX_CHECK(false && "dequantize_row: unsupported type");
   }
 }
@@ -62,6 +63,7 @@ void quantize_row(GgmlType type, const float* src, void* dst, int64_t n) {
     case GgmlType::kQ2_K: return quantize_row_q2_K(src, static_cast<BlockQ2_K*>(dst), n);
     case GgmlType::kQ3_K: return quantize_row_q3_K(src, static_cast<BlockQ3_K*>(dst), n);
     case GgmlType::kIQ4_NL: return quantize_row_iq4_nl(src, static_cast<BlockIQ4_NL*>(dst), n);
+    case GgmlType::kMXFP4: return quantize_row_mxfp4(src, static_cast<BlockMXFP4*>(dst), n);
     default: MX_CHECK(false && "quantize_row: unsupported type");
   }
 }

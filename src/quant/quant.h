@@ -64,6 +64,12 @@ void dequantize_row_q2_K(const BlockQ2_K* src, float* dst, int64_t n);
 void dequantize_row_q3_K(const BlockQ3_K* src, float* dst, int64_t n);
 void dequantize_row_iq4_nl(const BlockIQ4_NL* src, float* dst, int64_t n);
 
+// ---- MXFP4: e = floor(log2(max|x|)) - 2 + 127 (clamped to 0..254), each element the
+// nearest of the 16 codes at scale 2^(e - 128) (the first of equals), as ggml's
+// quantize_row_mxfp4_ref: the same bytes.
+void quantize_row_mxfp4(const float* src, BlockMXFP4* dst, int64_t n);
+void dequantize_row_mxfp4(const BlockMXFP4* src, float* dst, int64_t n);
+
 // The signed 6-bit scale (-32..31) of sub-block s (0..15) of a Q3_K super-block.
 int q3_k_scale(const uint8_t* scales, int s);
 

@@ -31,6 +31,7 @@ constexpr std::array kTypes = {
     TypeTraits{GgmlType::kI64, "I64", 1, 8},
     TypeTraits{GgmlType::kF64, "F64", 1, 8},
     TypeTraits{GgmlType::kBF16, "BF16", 1, 2},
+    TypeTraits{GgmlType::kMXFP4, "MXFP4", 32, 17},
 };
 }  // namespace
 

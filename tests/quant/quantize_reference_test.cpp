@@ -85,13 +85,16 @@ INSTANTIATE_TEST_SUITE_P(
                     // importance matrix (what llama-quantize calls), llama.cpp c392e50.
                     GgmlDigest{GgmlType::kQ2_K, 0xd0b38eca5e64e567ULL},
                     GgmlDigest{GgmlType::kQ3_K, 0x7fc4898e81889d7aULL},
-                    GgmlDigest{GgmlType::kIQ4_NL, 0xd4be018159d413b6ULL}),
+                    GgmlDigest{GgmlType::kIQ4_NL, 0xd4be018159d413b6ULL},
+                    // MXFP4: quantize_row_mxfp4_ref of llama.cpp 01243c5 (with its
+                    // GGML_E8M0_TO_FP32_HALF and kvalues_mxfp4), built alone with gcc -O2.
+                    GgmlDigest{GgmlType::kMXFP4, 0x9001503a782db8e8ULL}),
     [](const testing::TestParamInfo<GgmlDigest>& p) { return std::string(type_name(p.param.type)); });
 
 // Root-mean-square error of a round trip relative to the RMS of centred Gaussian rows:
 // each bound is ~1.2x the error measured (Q4_0 0.081, Q4_1 0.075, Q5_0 0.041, Q5_1 0.036,
-// Q8_0 0.0051, Q4_K 0.068, Q5_K 0.035, Q6_K 0.017, Q2_K 0.282, Q3_K 0.145, IQ4_NL 0.074),
-// so a worse search would fail.
+// Q8_0 0.0051, Q4_K 0.068, Q5_K 0.035, Q6_K 0.017, Q2_K 0.282, Q3_K 0.145, IQ4_NL 0.074,
+// MXFP4 0.115: a power-of-two scale, no search), so a worse search would fail.
 struct ErrorBound {
   GgmlType type;
   double max_relative_rms;
@@ -125,13 +128,13 @@ INSTANTIATE_TEST_SUITE_P(
                     ErrorBound{GgmlType::kQ8_0, 0.0062}, ErrorBound{GgmlType::kQ4_K, 0.082},
                     ErrorBound{GgmlType::kQ5_K, 0.042}, ErrorBound{GgmlType::kQ6_K, 0.021},
                     ErrorBound{GgmlType::kQ2_K, 0.34}, ErrorBound{GgmlType::kQ3_K, 0.175},
-                    ErrorBound{GgmlType::kIQ4_NL, 0.089}),
+                    ErrorBound{GgmlType::kIQ4_NL, 0.089}, ErrorBound{GgmlType::kMXFP4, 0.138}),
     [](const testing::TestParamInfo<ErrorBound>& p) { return std::string(type_name(p.param.type)); });
 
 TEST(KQuantize, ZeroRowsGiveZeroBlocks) {
   const std::vector<float> zeros(512, 0.0f);
   for (GgmlType t : {GgmlType::kQ2_K, GgmlType::kQ3_K, GgmlType::kQ4_K, GgmlType::kQ5_K, GgmlType::kQ6_K,
-                     GgmlType::kIQ4_NL}) {
+                     GgmlType::kIQ4_NL, GgmlType::kMXFP4}) {
     std::vector<uint8_t> q = quantize(t, zeros, 512);
     std::vector<float> back(512, 1.0f);
     dequantize_row(t, q.data(), back.data(), 512);

@@ -27,10 +27,27 @@ void QuantizedRows::convert(const KernelTable& kt, ThreadPool& pool, GgmlType ve
   });
 }
 
+WeightView WeightView::row_range(int64_t first, int64_t n) const {
+  MX_CHECK(first >= 0 && n >= 0 && first + n <= rows);
+  WeightView v{type, cols, n, data + first * row_bytes()};
+  if (packed) {
+    MX_CHECK(first % kPackRows == 0);
+    v.packed = packed + (first / kPackRows) * packed_group_bytes(type, cols);
+  }
+  return v;
+}
+
 namespace {
 
+// The activation rows one target reads.
+struct TokenRows {
+  const uint8_t* data;
+  size_t stride;
+  int64_t n_tok;
+};
+
 // Rows [r0, r1) of one matrix (r0 a multiple of kPackRows).
-void matmul_rows(const TypeKernels& k, const WeightView& w, const QuantizedRows& x, float* y,
+void matmul_rows(const TypeKernels& k, const WeightView& w, const TokenRows& x, float* y,
                  size_t y_stride, int64_t r0, int64_t r1) {
   const size_t w_stride = w.row_bytes();
   const size_t group_bytes = w.packed ? packed_group_bytes(w.type, w.cols) : 0;
@@ -39,13 +56,13 @@ void matmul_rows(const TypeKernels& k, const WeightView& w, const QuantizedRows&
   const int64_t kRowBlock = w.packed ? 256 : 64, kTokBlock = 64;
   for (int64_t rb = r0; rb < r1; rb += kRowBlock) {
     const int64_t nr = std::min(kRowBlock, r1 - rb);
-    for (int64_t t0 = 0; t0 < x.n_tok(); t0 += kTokBlock) {
-      const int64_t nt = std::min(kTokBlock, x.n_tok() - t0);
+    for (int64_t t0 = 0; t0 < x.n_tok; t0 += kTokBlock) {
+      const int64_t nt = std::min(kTokBlock, x.n_tok - t0);
       if (w.packed)  // rb is a multiple of 16: the start of a packed group
-        k.gemm_packed(w.cols, w.packed + (rb / kPackRows) * group_bytes, nr, x.data() + t0 * x.stride(),
-                      x.stride(), nt, y + t0 * y_stride + rb, y_stride);
+        k.gemm_packed(w.cols, w.packed + (rb / kPackRows) * group_bytes, nr, x.data + t0 * x.stride,
+                      x.stride, nt, y + t0 * y_stride + rb, y_stride);
       else
-        k.gemm(w.cols, w.data + rb * w_stride, w_stride, nr, x.data() + t0 * x.stride(), x.stride(), nt,
+        k.gemm(w.cols, w.data + rb * w_stride, w_stride, nr, x.data + t0 * x.stride, x.stride, nt,
                y + t0 * y_stride + rb, y_stride);
     }
   }
@@ -66,13 +83,16 @@ void matmul(const KernelTable& kt, ThreadPool& pool, std::span<const MatmulTarge
     const TypeKernels& k = kt[t.w->type];
     MX_CHECK(k.gemm != nullptr && k.vec_dot_type == x.type() && x.cols() == t.w->cols);
     MX_CHECK(!t.w->packed || k.gemm_packed != nullptr);
+    MX_CHECK(t.x_first >= 0 && t.x_first + std::max<int64_t>(t.x_count, 0) <= x.n_tok());
     total += round_up(t.w->rows, kRowGrain);
   }
   pool.parallel_for(total, kRowGrain, [&](int64_t b, int64_t e) {
     int64_t offset = 0;
     for (const MatmulTarget& t : targets) {
       const int64_t r0 = std::max<int64_t>(b - offset, 0), r1 = std::min(e - offset, t.w->rows);
-      if (r0 < r1) matmul_rows(kt[t.w->type], *t.w, x, t.y, t.y_stride, r0, r1);
+      const TokenRows rows{x.data() + t.x_first * x.stride(), x.stride(),
+                           t.x_count < 0 ? x.n_tok() - t.x_first : t.x_count};
+      if (r0 < r1) matmul_rows(kt[t.w->type], *t.w, rows, t.y, t.y_stride, r0, r1);
       offset += round_up(t.w->rows, kRowGrain);
     }
   });

@@ -22,6 +22,9 @@ struct WeightView {
   // The same rows packed for the kernels (kernels/packed.h), when the model packed them.
   const uint8_t* packed = nullptr;
   size_t row_bytes() const { return row_size(type, cols); }
+  // Rows [first, first + n) as a matrix of their own: a part of a fused matrix, or one
+  // expert of a stacked 3-D tensor. Packed rows are sliced only at a group boundary.
+  WeightView row_range(int64_t first, int64_t n) const;
 };
 
 // Activation rows converted to a weight's vec_dot type, reused across matmuls that
@@ -56,6 +59,10 @@ struct MatmulTarget {
   const WeightView* w = nullptr;
   float* y = nullptr;
   size_t y_stride = 0;
+  // The activation rows this matrix multiplies: x_count rows from x_first of the shared
+  // ones (each expert takes the tokens routed to it); x_count < 0: all of them.
+  int64_t x_first = 0;
+  int64_t x_count = -1;
 };
 void matmul(const KernelTable& kt, ThreadPool& pool, std::span<const MatmulTarget> targets,
             const QuantizedRows& x);

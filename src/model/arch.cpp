@@ -11,6 +11,8 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "llama", .rope = ops::RopeStyle::kNorm},
     ArchSpec{.name = "qwen2", .rope = ops::RopeStyle::kNeox, .qkv_bias = true},
     ArchSpec{.name = "qwen3", .rope = ops::RopeStyle::kNeox, .qk_norm = true},
+    ArchSpec{.name = "qwen3moe", .rope = ops::RopeStyle::kNeox, .qk_norm = true,
+             .experts_required = true},
     ArchSpec{.name = "phi3", .rope = ops::RopeStyle::kNeox, .fused_qkv = true, .fused_gate_up = true},
     ArchSpec{.name = "gemma2", .rope = ops::RopeStyle::kNeox, .gelu = true,
              .scale_embeddings = true, .post_norms = true, .swa_pattern = 2},
@@ -35,6 +37,12 @@ constexpr std::array kKeys = {
     KeySuffix{Key::kRopeFreqBase, "rope.freq_base"},
     KeySuffix{Key::kRopeDimensionCount, "rope.dimension_count"},
     KeySuffix{Key::kExpertCount, "expert_count"},
+    KeySuffix{Key::kExpertUsedCount, "expert_used_count"},
+    KeySuffix{Key::kExpertFeedForwardLength, "expert_feed_forward_length"},
+    KeySuffix{Key::kExpertSharedCount, "expert_shared_count"},
+    KeySuffix{Key::kExpertWeightsScale, "expert_weights_scale"},
+    KeySuffix{Key::kExpertWeightsNorm, "expert_weights_norm"},
+    KeySuffix{Key::kExpertGatingFunc, "expert_gating_func"},
     KeySuffix{Key::kSlidingWindow, "attention.sliding_window"},
     KeySuffix{Key::kSlidingWindowPattern, "attention.sliding_window_pattern"},
     KeySuffix{Key::kRopeFreqBaseSwa, "rope.freq_base_swa"},
@@ -69,6 +77,10 @@ constexpr std::array kTensors = {
     TensorEntry{TensorKind::kFfnGate, "ffn_gate.weight", true},
     TensorEntry{TensorKind::kFfnUp, "ffn_up.weight", true},
     TensorEntry{TensorKind::kFfnDown, "ffn_down.weight", true},
+    TensorEntry{TensorKind::kFfnGateInp, "ffn_gate_inp.weight", true},
+    TensorEntry{TensorKind::kFfnGateExps, "ffn_gate_exps.weight", true},
+    TensorEntry{TensorKind::kFfnUpExps, "ffn_up_exps.weight", true},
+    TensorEntry{TensorKind::kFfnDownExps, "ffn_down_exps.weight", true},
 };
 
 }  // namespace

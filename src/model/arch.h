@@ -21,6 +21,7 @@ struct ArchSpec {
   bool scale_embeddings = false;  // token embeddings times sqrt(n_embd) (gemma)
   bool post_norms = false;     // RMS norms after the attention and FFN blocks (gemma2/3)
   int64_t swa_pattern = 0;     // default sliding-window layer pattern when metadata has none
+  bool experts_required = false;  // every layer is a mixture of experts (qwen3moe)
 };
 
 // nullopt for architectures moxing does not run.
@@ -41,6 +42,12 @@ enum class Key {
   kRopeFreqBase,
   kRopeDimensionCount,
   kExpertCount,
+  kExpertUsedCount,
+  kExpertFeedForwardLength,
+  kExpertSharedCount,
+  kExpertWeightsScale,
+  kExpertWeightsNorm,
+  kExpertGatingFunc,
   kSlidingWindow,
   kSlidingWindowPattern,
   kRopeFreqBaseSwa,
@@ -55,6 +62,8 @@ enum class TensorKind {
   kTokenEmbd, kOutputNorm, kOutput,
   kAttnNorm, kAttnQ, kAttnK, kAttnV, kAttnQkv, kAttnOut, kAttnQBias, kAttnKBias, kAttnVBias,
   kAttnQNorm, kAttnKNorm, kAttnPostNorm, kFfnNorm, kFfnGate, kFfnUp, kFfnDown, kFfnPostNorm,
+  // Mixture of experts: the router and the experts' matrices stacked in 3-D tensors.
+  kFfnGateInp, kFfnGateExps, kFfnUpExps, kFfnDownExps,
 };
 std::string tensor_name(TensorKind kind, int layer = -1);
 

@@ -13,6 +13,40 @@ Expected<int64_t> required_int(const gguf::File& f, Key key, std::string_view ar
   return *v;
 }
 
+// The mixture-of-experts keys. Keys that would change the routing in ways not implemented
+// (shared experts, sigmoid gating, a weight scale, no renormalisation) refuse the file.
+Status read_experts(const gguf::File& f, std::string_view a, ModelConfig& c) {
+  c.n_expert = f.get_int(key_name(Key::kExpertCount, a)).value_or(0);
+  if (c.n_expert == 0) {
+    if (c.arch.experts_required)
+      return make_error("{}: '{}' needs metadata key '{}' > 0", f.name(), a, key_name(Key::kExpertCount, a));
+    return {};
+  }
+  if (c.n_expert < 0 || c.n_expert > 1024)
+    return make_error("{}: metadata key '{}' has invalid value {}", f.name(), key_name(Key::kExpertCount, a),
+                      c.n_expert);
+  MX_TRY_ASSIGN(c.n_expert_used, required_int(f, Key::kExpertUsedCount, a));
+  if (c.n_expert_used > c.n_expert)
+    return make_error("{}: '{}' is {} but the model has only {} experts", f.name(),
+                      key_name(Key::kExpertUsedCount, a), c.n_expert_used, c.n_expert);
+  c.n_ff_exp = c.n_ff;  // Mixtral-style files give the experts' width as feed_forward_length
+  if (f.get_int(key_name(Key::kExpertFeedForwardLength, a)))
+    MX_TRY_ASSIGN(c.n_ff_exp, required_int(f, Key::kExpertFeedForwardLength, a));
+  auto refuse = [&](Key key, std::string_view what) {
+    return make_error("{}: metadata key '{}' asks for {}, which moxing does not implement", f.name(),
+                      key_name(key, a), what);
+  };
+  if (f.get_int(key_name(Key::kExpertSharedCount, a)).value_or(0) != 0)
+    return refuse(Key::kExpertSharedCount, "shared experts");
+  if (f.get_int(key_name(Key::kExpertGatingFunc, a)).value_or(1) != 1)
+    return refuse(Key::kExpertGatingFunc, "a gating function other than softmax");
+  if (f.get_float(key_name(Key::kExpertWeightsScale, a)).value_or(1.0) != 1.0)
+    return refuse(Key::kExpertWeightsScale, "scaled expert weights");
+  if (!f.get_bool(key_name(Key::kExpertWeightsNorm, a)).value_or(true))
+    return refuse(Key::kExpertWeightsNorm, "expert weights without renormalisation");
+  return {};
+}
+
 }  // namespace
 
 Expected<ModelConfig> ModelConfig::from_gguf(const gguf::File& f) {
@@ -22,8 +56,6 @@ Expected<ModelConfig> ModelConfig::from_gguf(const gguf::File& f) {
   if (!arch)
     return make_error("{}: architecture '{}' is not supported (supported: {})", f.name(),
                       *arch_name, supported_arch_names());
-  if (f.get_int(key_name(Key::kExpertCount, *arch_name)).value_or(0) > 0)
-    return make_error("{}: mixture-of-experts '{}' models are not supported yet", f.name(), *arch_name);
   ModelConfig c;
   c.arch = *arch;
   c.name = f.get_string("general.name").value_or(*arch_name);
@@ -66,6 +98,7 @@ Expected<ModelConfig> ModelConfig::from_gguf(const gguf::File& f) {
     case 3: c.pooling = Pooling::kLast; break;
     default: c.pooling = Pooling::kMean; break;
   }
+  if (auto st = read_experts(f, a, c); !st) return st.error();
   if (c.n_swa < 0 || c.swa_pattern < 0 || c.attn_softcap < 0 || c.final_softcap < 0 ||
       !(c.rope_freq_base_swa > 0))
     return make_error("{}: invalid sliding-window or soft-capping metadata", f.name());

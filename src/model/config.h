@@ -34,6 +34,15 @@ struct ModelConfig {
   float attn_softcap = 0.0f;            // 0: off
   float final_softcap = 0.0f;
   Pooling pooling = Pooling::kMean;     // metadata 2 = first token, 3 = last; else the mean
+  // Mixture of experts (every layer when n_expert > 0): a router picks n_expert_used of
+  // n_expert feed-forward experts per token, each n_ff_exp wide.
+  int64_t n_expert = 0;
+  int64_t n_expert_used = 0;
+  int64_t n_ff_exp = 0;
+
+  bool is_moe() const { return n_expert > 0; }
+  // Width of one token's feed-forward activations: all its chosen experts' side by side.
+  int64_t ffn_width() const { return is_moe() ? n_expert_used * n_ff_exp : n_ff; }
 
   bool is_swa_layer(int64_t il) const {
     return n_swa > 0 && swa_pattern > 0 && il % swa_pattern < swa_pattern - 1;

@@ -6,17 +6,30 @@ ForwardScratch::ForwardScratch(const ModelConfig& c, int64_t mb, int64_t n_ctx, 
     : max_batch(mb),
       x(mb * c.n_embd), h(mb * c.n_embd), q(mb * c.q_width()), k(mb * c.k_width()),
       v(mb * c.v_width()), attn(mb * c.n_head * c.head_dim_v), proj(mb * c.n_embd),
-      gate(mb * c.n_ff), up(mb * c.n_ff),
+      gate(mb * c.ffn_width()), up(mb * c.ffn_width()),
       scores(static_cast<size_t>(n_threads) *
-             attention_scratch_floats(c.n_head / std::max<int64_t>(c.n_head_kv, 1), n_ctx)) {}
+             attention_scratch_floats(c.n_head / std::max<int64_t>(c.n_head_kv, 1), n_ctx)) {
+  if (!c.is_moe()) return;
+  const int64_t slots = mb * c.n_expert_used;
+  experts.router.resize(mb * c.n_expert);
+  experts.slot.resize(slots);
+  experts.weight.resize(slots);
+  experts.first.resize(c.n_expert + 1);
+  experts.cursor.resize(c.n_expert);
+  experts.x.resize(slots * c.n_embd);
+  experts.y.resize(slots * c.n_embd);
+  experts.views.reserve(3 * c.n_expert);
+  experts.targets.reserve(2 * c.n_expert);
+}
 
 ExecContext::ExecContext(int n_threads, KernelTable kernels)
     : pool_(n_threads), kernels_(std::move(kernels)) {}
 
 ForwardScratch& ExecContext::scratch_for(const ModelConfig& config, int64_t max_batch,
                                          int64_t n_ctx) {
-  const std::array<int64_t, 6> shape = {config.n_embd, config.n_ff, config.q_width(),
-                                         config.k_width(), config.v_width(), config.head_dim_v};
+  const std::array<int64_t, 8> shape = {config.n_embd,    config.ffn_width(), config.q_width(),
+                                         config.k_width(),  config.v_width(),   config.head_dim_v,
+                                         config.n_expert,   config.n_expert_used};
   if (!scratch_ || scratch_->max_batch < max_batch || scratch_ctx_ < n_ctx ||
       scratch_shape_ != shape) {
     scratch_ = std::make_unique<ForwardScratch>(config, max_batch, n_ctx, pool_.size());

@@ -14,6 +14,20 @@
 
 namespace mx {
 
+// Mixture-of-experts buffers (empty for dense models). A "slot" is one (token, chosen
+// expert) pair; slots are ordered by expert, so each expert's tokens are adjacent rows.
+struct ExpertScratch {
+  std::vector<float> router;      // [max_batch × n_expert] router logits
+  std::vector<int32_t> slot;      // [max_batch × n_expert_used] slot of each token's j-th choice
+  std::vector<float> weight;      // [max_batch × n_expert_used] mixing weight of that choice
+  std::vector<int32_t> first;     // [n_expert + 1] first slot of each expert
+  std::vector<int32_t> cursor;    // [n_expert] next free slot of each expert while routing
+  std::vector<float> x;           // [max_batch · n_expert_used × n_embd] slot inputs
+  std::vector<float> y;           // [max_batch · n_expert_used × n_embd] slot outputs
+  std::vector<WeightView> views;  // this layer's expert slices, 3 per expert used (capacity kept)
+  std::vector<MatmulTarget> targets;
+};
+
 // Activation buffers for a batch of up to max_batch rows (row-major, one row per token).
 struct ForwardScratch {
   ForwardScratch(const ModelConfig& c, int64_t max_batch, int64_t n_ctx, int n_threads);
@@ -26,10 +40,11 @@ struct ForwardScratch {
   std::vector<float> v;        // [max_batch × v_width]
   std::vector<float> attn;     // [max_batch × n_head · head_dim_v]
   std::vector<float> proj;     // [max_batch × n_embd] output of attn_output / ffn_down
-  std::vector<float> gate;     // [max_batch × n_ff]
-  std::vector<float> up;       // [max_batch × n_ff]
+  std::vector<float> gate;     // [max_batch × ffn_width]
+  std::vector<float> up;       // [max_batch × ffn_width]
   std::vector<float> scores;   // [n_threads × n_ctx] attention weights, one row per thread
   QuantizedRows xq;            // activations converted for the next matmul
+  ExpertScratch experts;
 };
 
 class ExecContext {
@@ -48,7 +63,7 @@ class ExecContext {
   KernelTable kernels_;
   std::unique_ptr<ForwardScratch> scratch_;
   int64_t scratch_ctx_ = 0;
-  std::array<int64_t, 6> scratch_shape_{};  // the model dims the scratch was sized for
+  std::array<int64_t, 8> scratch_shape_{};  // the model dims the scratch was sized for
 };
 
 }  // namespace mx

@@ -8,6 +8,8 @@
 #include <utility>
 
 #include "kernels/ops.h"
+#include "model/moe.h"
+#include "model/project.h"
 
 namespace mx {
 namespace {
@@ -46,31 +48,6 @@ void post_norm(const ModelConfig& c, const float* weight, float* rows, int64_t n
 void add_bias(float* y, const float* bias, int64_t n_rows, int64_t width) {
   if (!bias) return;
   for (int64_t t = 0; t < n_rows; ++t) ops::add_inplace(y + t * width, bias, width);
-}
-
-// y = W·x for all rows of x, converting x to W's activation type first.
-void project(ExecContext& ctx, ForwardScratch& s, const WeightView& w, const float* x,
-             int64_t n_tok, float* y) {
-  const auto& kt = ctx.kernels();
-  s.xq.convert(kt, ctx.pool(), kt[w.type].vec_dot_type, x, n_tok, w.cols);
-  matmul(kt, ctx.pool(), w, s.xq, y, static_cast<size_t>(w.rows));
-}
-
-// Projections of the same rows by several matrices (q, k, v; gate, up): those whose
-// activation type agrees with the first's share one conversion and one pass over the pool.
-void project_together(ExecContext& ctx, ForwardScratch& s,
-                      std::initializer_list<std::pair<const WeightView*, float*>> outs, const float* x,
-                      int64_t n_tok) {
-  const auto& kt = ctx.kernels();
-  const GgmlType xq_type = kt[outs.begin()->first->type].vec_dot_type;
-  s.xq.convert(kt, ctx.pool(), xq_type, x, n_tok, outs.begin()->first->cols);
-  std::array<MatmulTarget, 3> together;
-  size_t n_together = 0;
-  for (const auto& [w, y] : outs)
-    if (kt[w->type].vec_dot_type == xq_type) together.at(n_together++) = {w, y, static_cast<size_t>(w->rows)};
-  matmul(kt, ctx.pool(), std::span<const MatmulTarget>(together.data(), n_together), s.xq);
-  for (const auto& [w, y] : outs)
-    if (kt[w->type].vec_dot_type != xq_type) project(ctx, s, *w, x, n_tok, y);
 }
 
 // Causal attention of every (row, head) over its sequence's cached keys. Rows are
@@ -155,16 +132,20 @@ void ffn_block(const Model& model, int64_t n, int64_t layer, ExecContext& ctx, F
   const LayerWeights& w = model.weights.layers[layer];
   for (int64_t t = 0; t < n; ++t)
     ops::rms_norm(&s.x[t * c.n_embd], w.ffn_norm, &s.h[t * c.n_embd], c.n_embd, c.rms_eps);
-  project_together(ctx, s, {{&w.w_gate, s.gate.data()}, {&w.w_up, s.up.data()}}, s.h.data(), n);
-  const auto& kt = ctx.kernels();
-  if (c.arch.gelu)
-    ops::gelu_mul(s.gate.data(), s.up.data(), s.gate.data(), n * c.n_ff);
-  else
-    // Chunks of 8 K elements: one token's few thousand stay on this thread.
-    ctx.pool().parallel_for(n * c.n_ff, 8192, [&](int64_t b, int64_t e) {
-      kt.silu_mul(s.gate.data() + b, s.up.data() + b, s.gate.data() + b, e - b);
-    });
-  project(ctx, s, w.w_down, s.gate.data(), n, s.proj.data());
+  if (c.is_moe()) {
+    moe_ffn(c, w, n, ctx, s);
+  } else {
+    project_together(ctx, s, {{&w.w_gate, s.gate.data()}, {&w.w_up, s.up.data()}}, s.h.data(), n);
+    const auto& kt = ctx.kernels();
+    if (c.arch.gelu)
+      ops::gelu_mul(s.gate.data(), s.up.data(), s.gate.data(), n * c.n_ff);
+    else
+      // Chunks of 8 K elements: one token's few thousand stay on this thread.
+      ctx.pool().parallel_for(n * c.n_ff, 8192, [&](int64_t b, int64_t e) {
+        kt.silu_mul(s.gate.data() + b, s.up.data() + b, s.gate.data() + b, e - b);
+      });
+    project(ctx, s, w.w_down, s.gate.data(), n, s.proj.data());
+  }
   post_norm(c, w.ffn_post_norm, s.proj.data(), n);
   ops::add_inplace(s.x.data(), s.proj.data(), n * c.n_embd);
 }

@@ -13,11 +13,24 @@ namespace {
 // copies of the whole model. The token embedding stays as it is (rows are looked up from
 // it); a tied output matrix gets a packed copy of its own. Returns the released tensors.
 std::vector<const gguf::TensorInfo*> pack_for_kernels(Model& m, const KernelTable& kernels) {
+  // Matrices and whether their rows may be packed: stacked experts are sliced per expert,
+  // so only when an expert's rows fill whole groups of kPackRows.
   std::vector<WeightView*> views;
-  for (LayerWeights& l : m.weights.layers)
-    for (WeightView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down}) views.push_back(w);
+  std::vector<const WeightView*> unpackable;
+  const ModelConfig& c = m.config;
+  for (LayerWeights& l : m.weights.layers) {
+    for (WeightView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+      if (w->data) views.push_back(w);
+    if (!c.is_moe()) continue;
+    views.insert(views.end(), {&l.w_gate_exps, &l.w_up_exps, &l.w_down_exps});
+    if (c.n_ff_exp % kPackRows != 0) unpackable.insert(unpackable.end(), {&l.w_gate_exps, &l.w_up_exps});
+    if (c.n_embd % kPackRows != 0) unpackable.push_back(&l.w_down_exps);
+  }
   views.push_back(&m.weights.output);
-  auto will_pack = [&](const WeightView& w) { return packable(w.type) && kernels[w.type].gemm_packed; };
+  auto will_pack = [&](const WeightView& w) {
+    return packable(w.type) && kernels[w.type].gemm_packed != nullptr &&
+           std::find(unpackable.begin(), unpackable.end(), &w) == unpackable.end();
+  };
   auto overlaps = [](const WeightView& w, const gguf::TensorInfo& t) {
     return w.data < t.data + t.n_bytes && t.data < w.data + w.rows * w.row_bytes();
   };

@@ -5,11 +5,6 @@
 namespace mx {
 namespace {
 
-// Rows [first, first + n) of a matrix, itself a matrix: fused tensors are split this way.
-WeightView row_slice(const WeightView& w, int64_t first, int64_t n) {
-  return WeightView{w.type, w.cols, n, w.data + first * w.row_bytes()};
-}
-
 std::string dims_str(const std::vector<int64_t>& d) { return fmt::format("[{}]", fmt::join(d, ", ")); }
 
 class Binder {
@@ -27,6 +22,20 @@ class Binder {
       return make_error("{}: tensor '{}' has type {}, which is not supported yet",
                         f_.name(), name, type_name(t->type));
     return WeightView{t->type, cols, rows, t->data};
+  }
+
+  // A 3-D tensor of n_expert matrices [rows × cols], viewed as one matrix of n_expert·rows rows.
+  Expected<WeightView> experts(TensorKind kind, int layer, int64_t cols, int64_t rows, int64_t n_expert) {
+    const std::string name = tensor_name(kind, layer);
+    const auto* t = f_.find_tensor(name);
+    if (!t) return make_error("{}: missing tensor '{}'", f_.name(), name);
+    if (t->dims.size() != 3 || t->dims[0] != cols || t->dims[1] != rows || t->dims[2] != n_expert)
+      return make_error("{}: tensor '{}' has shape {}, expected [{}, {}, {}] ({} experts)", f_.name(), name,
+                        dims_str(t->dims), cols, rows, n_expert, n_expert);
+    if (!kt_.supports(t->type))
+      return make_error("{}: tensor '{}' has type {}, which is not supported yet",
+                        f_.name(), name, type_name(t->type));
+    return WeightView{t->type, cols, rows * n_expert, t->data};
   }
 
   // A 1-D F32 vector (norm weights, biases); optional ones return nullptr when absent.
@@ -70,9 +79,9 @@ Expected<ModelWeights> ModelWeights::bind(const gguf::File& f, const ModelConfig
       WeightView qkv;
       MX_TRY_ASSIGN(qkv, b.matrix(TensorKind::kAttnQkv, i, c.n_embd,
                                   c.q_width() + c.k_width() + c.v_width()));
-      l.wq = row_slice(qkv, 0, c.q_width());
-      l.wk = row_slice(qkv, c.q_width(), c.k_width());
-      l.wv = row_slice(qkv, c.q_width() + c.k_width(), c.v_width());
+      l.wq = qkv.row_range(0, c.q_width());
+      l.wk = qkv.row_range(c.q_width(), c.k_width());
+      l.wv = qkv.row_range(c.q_width() + c.k_width(), c.v_width());
     } else {
       MX_TRY_ASSIGN(l.wq, b.matrix(TensorKind::kAttnQ, i, c.n_embd, c.q_width()));
       MX_TRY_ASSIGN(l.wk, b.matrix(TensorKind::kAttnK, i, c.n_embd, c.k_width()));
@@ -87,16 +96,21 @@ Expected<ModelWeights> ModelWeights::bind(const gguf::File& f, const ModelConfig
     MX_TRY_ASSIGN(l.ffn_norm, b.vector(TensorKind::kFfnNorm, i, c.n_embd, true));
     MX_TRY_ASSIGN(l.attn_post_norm, b.vector(TensorKind::kAttnPostNorm, i, c.n_embd, c.arch.post_norms));
     MX_TRY_ASSIGN(l.ffn_post_norm, b.vector(TensorKind::kFfnPostNorm, i, c.n_embd, c.arch.post_norms));
-    if (c.arch.fused_gate_up) {
+    if (c.is_moe()) {
+      MX_TRY_ASSIGN(l.router, b.matrix(TensorKind::kFfnGateInp, i, c.n_embd, c.n_expert));
+      MX_TRY_ASSIGN(l.w_gate_exps, b.experts(TensorKind::kFfnGateExps, i, c.n_embd, c.n_ff_exp, c.n_expert));
+      MX_TRY_ASSIGN(l.w_up_exps, b.experts(TensorKind::kFfnUpExps, i, c.n_embd, c.n_ff_exp, c.n_expert));
+      MX_TRY_ASSIGN(l.w_down_exps, b.experts(TensorKind::kFfnDownExps, i, c.n_ff_exp, c.n_embd, c.n_expert));
+    } else if (c.arch.fused_gate_up) {
       WeightView gate_up;
       MX_TRY_ASSIGN(gate_up, b.matrix(TensorKind::kFfnUp, i, c.n_embd, 2 * c.n_ff));
-      l.w_gate = row_slice(gate_up, 0, c.n_ff);
-      l.w_up = row_slice(gate_up, c.n_ff, c.n_ff);
+      l.w_gate = gate_up.row_range(0, c.n_ff);
+      l.w_up = gate_up.row_range(c.n_ff, c.n_ff);
     } else {
       MX_TRY_ASSIGN(l.w_gate, b.matrix(TensorKind::kFfnGate, i, c.n_embd, c.n_ff));
       MX_TRY_ASSIGN(l.w_up, b.matrix(TensorKind::kFfnUp, i, c.n_embd, c.n_ff));
     }
-    MX_TRY_ASSIGN(l.w_down, b.matrix(TensorKind::kFfnDown, i, c.n_ff, c.n_embd));
+    if (!c.is_moe()) MX_TRY_ASSIGN(l.w_down, b.matrix(TensorKind::kFfnDown, i, c.n_ff, c.n_embd));
     w.layers.push_back(l);
   }
   return w;

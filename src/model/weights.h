@@ -24,6 +24,11 @@ struct LayerWeights {
   const float* ffn_post_norm = nullptr;
   WeightView w_gate, w_up;           // [n_ff × n_embd]
   WeightView w_down;                 // [n_embd × n_ff]
+  // Mixture-of-experts layers instead of w_gate/w_up/w_down: the router and every expert's
+  // matrices stacked, expert e's rows at e·n_ff_exp (gate, up) and e·n_embd (down).
+  WeightView router;                 // [n_expert × n_embd]
+  WeightView w_gate_exps, w_up_exps; // [n_expert·n_ff_exp × n_embd]
+  WeightView w_down_exps;            // [n_expert·n_embd × n_ff_exp]
 };
 
 struct ModelWeights {

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "gguf_edit.h"
 #include "model/forward.h"
 #include "test_paths.h"
 
@@ -121,9 +122,14 @@ TEST_F(ForwardTest, RejectsRowsThatCannotBeComputed) {
 
 TEST(ModelLoad, UnsupportedArchitectureAndMissingTensorsAreClearErrors) {
   const KernelTable kt = reference_kernels();
-  auto moe = Model::load(test::shared_path("models/tiny/tiny-qwen3moe-F16.gguf"), kt);
-  ASSERT_FALSE(moe.ok());
-  EXPECT_NE(moe.error().message.find("not supported"), std::string::npos) << moe.error().message;
+  const std::string path = ::testing::TempDir() + "/mamba.gguf";
+  ASSERT_TRUE(test::write_edited(test::shared_path("models/tiny/tiny-qwen2-Q8_0.gguf"),
+                                 test::GgufEdit{}.with("general.architecture", {std::string("mamba")}), path)
+                  .ok());
+  auto mamba = Model::load(path, kt);
+  ASSERT_FALSE(mamba.ok());
+  EXPECT_NE(mamba.error().message.find("architecture 'mamba' is not supported"), std::string::npos)
+      << mamba.error().message;
   auto vocab_only = Model::load(test::shared_path("tokenizer/ggml-vocab-llama-spm.gguf"), kt);
   ASSERT_FALSE(vocab_only.ok());
   EXPECT_NE(vocab_only.error().message.find("token_embd.weight"), std::string::npos)

@@ -182,7 +182,7 @@ TEST_P(GoldenTest, LogitsMatchReference) {
 // weight types loads.
 TEST(GoldenCoverage, SupportedModelsAllLoad) {
   const std::regex supported(
-      R"((stories260K.*|tiny-(llama-mha|llama3-gqa|qwen2|qwen3|phi3|gemma2|gemma3)-(F16|BF16|Q8_0|Q4_0|Q4_K|Q5_K|Q6_K)(-long)?))");
+      R"((stories260K.*|tiny-(llama-mha|llama3-gqa|qwen2|qwen3|phi3|gemma2|gemma3|qwen3moe|llama-moe)-(F16|BF16|Q8_0|Q4_0|Q4_K|Q5_K|Q6_K)(-long)?))");
   const KernelTable kernels = best_kernels(CpuFeatures::detect());
   int n = 0;
   for (const auto& dir : golden_dirs()) {
@@ -193,7 +193,7 @@ TEST(GoldenCoverage, SupportedModelsAllLoad) {
     EXPECT_TRUE(model.ok()) << dir << ": " << model.error().message;
     ++n;
   }
-  EXPECT_EQ(n, 40);
+  EXPECT_EQ(n, 45);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shared, GoldenTest, ::testing::ValuesIn(golden_dirs()),

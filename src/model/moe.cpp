@@ -1,0 +1,118 @@
+#include "model/moe.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <span>
+
+#include "kernels/ops.h"
+
+namespace mx {
+namespace {
+
+// llama.cpp clamps the sum of the chosen probabilities before dividing by it.
+constexpr float kMinWeightSum = 6.103515625e-5f;
+
+// Chooses each token's experts from its router logits, gives every (token, expert) choice
+// a slot (slots ordered by expert, then token) and copies the token's row to its slots.
+void route(const ModelConfig& c, const float* h, int64_t n_tok, ExpertScratch& e) {
+  const int64_t n_exp = c.n_expert, k = c.n_expert_used;
+  std::fill(e.first.begin(), e.first.end(), 0);
+  for (int64_t t = 0; t < n_tok; ++t) {
+    float* p = &e.router[t * n_exp];
+    ops::softmax(p, n_exp);
+    int32_t* chosen = &e.slot[t * k];  // expert ids until the slots are known
+    float* weight = &e.weight[t * k];
+    float sum = 0.0f;
+    for (int64_t j = 0; j < k; ++j) {  // k best by probability, the lower id on ties
+      const int64_t best = std::max_element(p, p + n_exp) - p;
+      chosen[j] = static_cast<int32_t>(best);
+      weight[j] = p[best];
+      sum += p[best];
+      p[best] = -INFINITY;
+    }
+    sum = std::max(sum, kMinWeightSum);
+    for (int64_t j = 0; j < k; ++j) {
+      weight[j] /= sum;
+      ++e.first[chosen[j] + 1];
+    }
+  }
+  for (int64_t x = 0; x < n_exp; ++x) e.first[x + 1] += e.first[x];
+  // Slots of each expert in token order.
+  std::copy(e.first.begin(), e.first.end() - 1, e.cursor.begin());
+  for (int64_t t = 0; t < n_tok; ++t)
+    for (int64_t j = 0; j < k; ++j) {
+      int32_t& s = e.slot[t * k + j];
+      s = e.cursor[s]++;
+      std::memcpy(&e.x[s * c.n_embd], &h[t * c.n_embd], c.n_embd * sizeof(float));
+    }
+}
+
+// out rows (one per slot, rows_per_expert wide) = each slot's expert's matrix from the
+// stacked tensors times the slot's input row. Matrices whose activation type agrees share
+// one conversion; every expert with slots is one target of a single dispatch.
+void expert_products(ExecContext& ctx, ForwardScratch& s, std::initializer_list<std::pair<const WeightView*, float*>> mats,
+                     int64_t rows_per_expert, const float* in, int64_t n_slots) {
+  const auto& kt = ctx.kernels();
+  ExpertScratch& e = s.experts;
+  const int64_t n_exp = static_cast<int64_t>(e.first.size()) - 1;
+  const int64_t cols = mats.begin()->first->cols;
+  bool done[2] = {false, false};
+  for (size_t lead = 0; lead < mats.size(); ++lead) {
+    if (done[lead]) continue;
+    const GgmlType xq_type = kt[mats.begin()[lead].first->type].vec_dot_type;
+    s.xq.convert(kt, ctx.pool(), xq_type, in, n_slots, cols);
+    e.views.clear();
+    e.targets.clear();
+    for (size_t m = lead; m < mats.size(); ++m) {
+      const auto [stacked, out] = mats.begin()[m];
+      if (done[m] || kt[stacked->type].vec_dot_type != xq_type) continue;
+      done[m] = true;
+      for (int64_t x = 0; x < n_exp; ++x) {
+        const int64_t first = e.first[x], count = e.first[x + 1] - first;
+        if (count == 0) continue;
+        e.views.push_back(stacked->row_range(x * rows_per_expert, rows_per_expert));  // capacity reserved
+        e.targets.push_back({&e.views.back(), out + first * rows_per_expert,
+                             static_cast<size_t>(rows_per_expert), first, count});
+      }
+    }
+    matmul(kt, ctx.pool(), std::span<const MatmulTarget>(e.targets), s.xq);
+  }
+}
+
+}  // namespace
+
+void moe_ffn(const ModelConfig& c, const LayerWeights& w, int64_t n_tok, ExecContext& ctx,
+             ForwardScratch& s) {
+  ExpertScratch& e = s.experts;
+  const int64_t k = c.n_expert_used, n_slots = n_tok * k;
+  {  // router logits: a small F32 product
+    const auto& kt = ctx.kernels();
+    s.xq.convert(kt, ctx.pool(), kt[w.router.type].vec_dot_type, s.h.data(), n_tok, c.n_embd);
+    matmul(kt, ctx.pool(), w.router, s.xq, e.router.data(), static_cast<size_t>(c.n_expert));
+  }
+  route(c, s.h.data(), n_tok, e);
+
+  expert_products(ctx, s, {{&w.w_gate_exps, s.gate.data()}, {&w.w_up_exps, s.up.data()}}, c.n_ff_exp,
+                  e.x.data(), n_slots);
+  const auto& kt = ctx.kernels();
+  ctx.pool().parallel_for(n_slots * c.n_ff_exp, 8192, [&](int64_t b, int64_t end) {
+    kt.silu_mul(s.gate.data() + b, s.up.data() + b, s.gate.data() + b, end - b);
+  });
+  expert_products(ctx, s, {{&w.w_down_exps, e.y.data()}}, c.n_embd, s.gate.data(), n_slots);
+
+  // Each token's output: its experts' outputs times their weights, summed best first.
+  for (int64_t t = 0; t < n_tok; ++t) {
+    float* out = &s.proj[t * c.n_embd];
+    for (int64_t j = 0; j < k; ++j) {
+      const float* y = &e.y[e.slot[t * k + j] * c.n_embd];
+      const float wj = e.weight[t * k + j];
+      if (j == 0)
+        for (int64_t i = 0; i < c.n_embd; ++i) out[i] = wj * y[i];
+      else
+        for (int64_t i = 0; i < c.n_embd; ++i) out[i] += wj * y[i];
+    }
+  }
+}
+
+}  // namespace mx

@@ -216,19 +216,27 @@ void vec_dot_q3_K(int64_t n, const void* w, const void* x, float* out) {
   *out = sum;
 }
 
-// IQ4_NL against Q8_0: x = d * grid[q].
-void vec_dot_iq4_nl(int64_t n, const void* w, const void* x, float* out) {
-  const auto* a = static_cast<const BlockIQ4_NL*>(w);
+// 4-bit indices into a grid of int8 values, packed as in Q4_0, against Q8_0: x = s * grid[q]
+// with s the block's scale. IQ4_NL: fp16 d and a non-linear grid; MXFP4: the E8M0 half
+// scale 2^(e - 128) and twice the E2M1 values (ggml's arithmetic: sumi * (s * d_x)).
+float iq4_nl_scale(const BlockIQ4_NL& b) { return fp16_to_fp32(b.d); }
+float mxfp4_scale(const BlockMXFP4& b) { return kE8M0Half.v[b.e]; }
+
+template <class Block, const int8_t* Grid, float (*Scale)(const Block&)>
+void vec_dot_grid4(int64_t n, const void* w, const void* x, float* out) {
+  const auto* a = static_cast<const Block*>(w);
   const auto* b = static_cast<const BlockQ8_0*>(x);
   float sum = 0.0f;
   for (int64_t i = 0; i < n / kQK4_0; ++i) {
     int sumi = 0;
     for (int j = 0; j < kQK4_0 / 2; ++j)
-      sumi += kIQ4NLValues[a[i].qs[j] & 0x0f] * b[i].qs[j] + kIQ4NLValues[a[i].qs[j] >> 4] * b[i].qs[j + kQK4_0 / 2];
-    sum += static_cast<float>(sumi) * (fp16_to_fp32(a[i].d) * fp16_to_fp32(b[i].d));
+      sumi += Grid[a[i].qs[j] & 0x0f] * b[i].qs[j] + Grid[a[i].qs[j] >> 4] * b[i].qs[j + kQK4_0 / 2];
+    sum += static_cast<float>(sumi) * (Scale(a[i]) * fp16_to_fp32(b[i].d));
   }
   *out = sum;
 }
+constexpr auto vec_dot_iq4_nl = vec_dot_grid4<BlockIQ4_NL, kIQ4NLValues, iq4_nl_scale>;
+constexpr auto vec_dot_mxfp4 = vec_dot_grid4<BlockMXFP4, kMXFP4Values, mxfp4_scale>;
 
 // The reference gemm is the definition: one vec_dot per (token, row).
 template <void (*VecDot)(int64_t, const void*, const void*, float*)>
@@ -276,6 +284,7 @@ KernelTable reference_kernels() {
   t[kQ2_K] = make<kQ2_K, kQ8_K, vec_dot_q2_K>();
   t[kQ3_K] = make<kQ3_K, kQ8_K, vec_dot_q3_K>();
   t[kIQ4_NL] = make<kIQ4_NL, kQ8_0, vec_dot_iq4_nl>();
+  t[kMXFP4] = make<kMXFP4, kQ8_0, vec_dot_mxfp4>();
   // Q8_K and Q8_1 are only activation formats: conversions, no dot of their own.
   t[kQ8_K].vec_dot_type = kQ8_K;
   t[kQ8_K].to_float = &to_float<kQ8_K>;

@@ -21,7 +21,7 @@ namespace mx {
 namespace {
 
 using enum GgmlType;
-constexpr GgmlType kTypes[] = {kF32, kF16, kBF16, kQ8_0, kQ4_0, kIQ4_NL};
+constexpr GgmlType kTypes[] = {kF32, kF16, kBF16, kQ8_0, kQ4_0, kIQ4_NL, kMXFP4};
 
 std::vector<float> gaussian(size_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -167,7 +167,7 @@ TEST_P(Kernels, GemmMatchesReferenceOnLargerShapes) {
 // file may hold.
 TEST_P(Kernels, QuantizedDotsAreExactWithUnitScales) {
   std::mt19937 rng(7);
-  for (GgmlType t : {kQ8_0, kQ4_0, kIQ4_NL}) {
+  for (GgmlType t : {kQ8_0, kQ4_0, kIQ4_NL, kMXFP4}) {
     const int64_t n = 1024, rows = 19, toks = 11;
     const size_t wsz = traits(t).type_size, ws = row_size(t, n) + 2, xs = row_size(kQ8_0, n) + 4;
     std::vector<uint8_t> w(ws * rows), x(xs * toks);
@@ -175,7 +175,8 @@ TEST_P(Kernels, QuantizedDotsAreExactWithUnitScales) {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t b = 0; b < n / 32; ++b) {
         uint8_t* blk = w.data() + r * ws + b * wsz;
-        blk[0] = 0x00, blk[1] = 0x3c;  // d = 1.0
+        if (t == kMXFP4) blk[0] = 128;  // 2^(128 - 128) = 1
+        else blk[0] = 0x00, blk[1] = 0x3c;  // d = 1.0
         if (t == kQ8_0 && b % 3 == 0) blk[2 + b % 32] = 0x80;  // -128
       }
     for (int64_t tk = 0; tk < toks; ++tk)
@@ -342,6 +343,112 @@ TEST_P(Kernels, KQuantDotsAreExactWithUnitScales) {
       ASSERT_EQ(got, want) << type_name(t);
     }
   }
+}
+
+// MXFP4 rows of random codes with chosen exponents. Tiny: the extremes e = 0 and 1 (scales
+// 2^-128, 2^-127, float subnormals) make up every block of the even rows, so a wrong
+// subnormal scale shows; the odd rows mix them with ordinary ones. Huge: e = 253, 254
+// (2^125, 2^126) beside ordinary exponents, against activations of the smallest fp16
+// scale (2^-24) so that no sum overflows.
+struct Mxfp4Case {
+  Rows w, x;
+};
+Mxfp4Case mxfp4_case(int64_t n, int64_t rows, int64_t toks, uint32_t seed, bool huge) {
+  std::mt19937 rng(seed);
+  Mxfp4Case c{make_rows(kMXFP4, n, rows, seed), make_rows(kQ8_0, n, toks, seed + 1)};
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < n / 32; ++b) {
+      uint8_t* blk = c.w.row(r) + b * 17;
+      const auto extreme = static_cast<uint8_t>(huge ? 253 + (b + r) % 2 : (b + r) % 2);
+      const auto ordinary = static_cast<uint8_t>(huge ? 100 + rng() % 60 : 2 + rng() % 160);
+      blk[0] = !huge && r % 2 == 0 ? extreme : (b + r) % 3 != 0 ? extreme : ordinary;
+      for (int j = 1; j < 17; ++j) blk[j] = static_cast<uint8_t>(rng());
+    }
+  if (huge)
+    for (int64_t t = 0; t < toks; ++t)
+      for (int64_t b = 0; b < n / 32; ++b) {
+        const uint16_t smallest = 0x0001;
+        std::memcpy(c.x.row(t) + b * 34, &smallest, 2);
+      }
+  return c;
+}
+
+// sum |w_i x_i| from the codes and exponents, in double (dequantizing to float would
+// overflow at e = 254).
+double mxfp4_abs_dot(const uint8_t* w, const uint8_t* x, int64_t n) {
+  double s = 0;
+  for (int64_t b = 0; b < n / 32; ++b) {
+    const uint8_t* wb = w + b * 17;
+    const uint8_t* xb = x + b * 34;
+    uint16_t dx;
+    std::memcpy(&dx, xb, 2);
+    int64_t isum = 0;
+    for (int j = 0; j < 32; ++j) {
+      const int code = j < 16 ? wb[1 + j] & 0x0f : wb[1 + j - 16] >> 4;
+      isum += std::abs(kMXFP4Values[code] * static_cast<int8_t>(xb[2 + j]));
+    }
+    s += static_cast<double>(isum) * std::ldexp(1.0, wb[0] - 128) * fp16_to_fp32(dx);
+  }
+  return s;
+}
+
+TEST_P(Kernels, Mxfp4ExtremeExponentsMatchReference) {
+  ASSERT_EQ(kt_[kMXFP4].vec_dot_type, kQ8_0);
+  // Odd block counts: a partial run of 16 blocks, and a tail of rows past 16.
+  const int64_t rows = 19;
+  for (bool huge : {false, true})
+    for (int64_t n : {int64_t{32}, int64_t{32 * 7}, int64_t{32 * 21}, int64_t{32 * 130}}) {
+      const Mxfp4Case c = mxfp4_case(n, rows, 10, static_cast<uint32_t>(1000 + n), huge);
+      for (int64_t toks : {int64_t{1}, int64_t{2}, int64_t{3}, int64_t{10}}) {
+        std::vector<float> got(toks * rows), want(toks * rows);
+        kt_[kMXFP4].gemm(n, c.w.data(), c.w.stride, rows, c.x.data(), c.x.stride, toks, got.data(), rows);
+        ref_[kMXFP4].gemm(n, c.w.data(), c.w.stride, rows, c.x.data(), c.x.stride, toks, want.data(), rows);
+        for (int64_t t = 0; t < toks; ++t)
+          for (int64_t r = 0; r < rows; ++r) {
+            const float e = want[t * rows + r];
+            const double abs_sum = mxfp4_abs_dot(c.w.row(r), c.x.row(t), n);
+            ASSERT_TRUE(std::isfinite(e) && abs_sum > 0) << "n=" << n << " r=" << r << " t=" << t;
+            // A few ulps of the sum, plus the rounding of subnormal block products (at
+            // most half of 2^-149 each, twice per block), not the usual 1e-30 floor,
+            // which would hide every e = 0 row.
+            const double tol = 8.0 * FLT_EPSILON * abs_sum + static_cast<double>(n / 32) * 0x1p-149;
+            ASSERT_NEAR(got[t * rows + r], e, tol)
+                << (huge ? "huge" : "tiny") << " n=" << n << " toks=" << toks << " r=" << r << " t=" << t;
+            float v = NAN;
+            kt_[kMXFP4].vec_dot(n, c.w.row(r), c.x.row(t), &v);
+            ASSERT_NEAR(v, e, tol) << (huge ? "huge" : "tiny") << " n=" << n << " r=" << r << " t=" << t;
+          }
+      }
+    }
+}
+
+// The reference itself is the dot of the dequantized rows, and all-zero rows (e = 0,
+// codes 0, as the quantizer writes them) give exactly zero on every path, never NaN.
+TEST_P(Kernels, Mxfp4ZeroRowsGiveZeroAndTheReferenceIsTheDequantizedDot) {
+  const int64_t n = 32 * 19, rows = 17, toks = 4;
+  const Rows w = make_rows(kMXFP4, n, rows, 41), x = make_rows(kQ8_0, n, toks, 42);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t t = 0; t < toks; ++t) {
+      std::vector<float> a(n), b(n);
+      dequantize_row(kMXFP4, w.row(r), a.data(), n);
+      dequantize_row(kQ8_0, x.row(t), b.data(), n);
+      double dot = 0;
+      for (int64_t i = 0; i < n; ++i) dot += double(a[i]) * b[i];
+      float want;
+      ref_[kMXFP4].vec_dot(n, w.row(r), x.row(t), &want);
+      ASSERT_NEAR(want, dot, tolerance(abs_dot(kMXFP4, w.row(r), kQ8_0, x.row(t), n)));
+    }
+  const std::vector<float> zeros(n * rows, 0.0f);
+  std::vector<uint8_t> zw(row_size(kMXFP4, n) * rows);
+  for (int64_t r = 0; r < rows; ++r) quantize_row(kMXFP4, zeros.data() + r * n, zw.data() + r * row_size(kMXFP4, n), n);
+  for (int64_t toks_here : {int64_t{1}, int64_t{toks}}) {
+    std::vector<float> y(toks_here * rows, NAN);
+    kt_[kMXFP4].gemm(n, zw.data(), row_size(kMXFP4, n), rows, x.data(), x.stride, toks_here, y.data(), rows);
+    for (float v : y) ASSERT_EQ(v, 0.0f);
+  }
+  float v = NAN;
+  kt_[kMXFP4].vec_dot(n, zw.data(), x.data(), &v);
+  ASSERT_EQ(v, 0.0f);
 }
 
 INSTANTIATE_TEST_SUITE_P(Isa, Kernels, ::testing::Values("scalar", "avx2", "avx512", "native"),

@@ -1,7 +1,7 @@
-// AVX2 paths for the 8-bit family: Q8_0, Q4_0 and IQ4_NL weights against Q8_0 activations, and
-// the f32 -> Q8_0 activation quantizer. Without VNNI the int8 products go through
-// maddubs (u8 x s8 -> pairs of int16): the sign of each weight is moved onto the
-// activation so the unsigned side is |w| <= 128 and a pair never saturates
+// AVX2 paths for the 8-bit family: Q8_0, Q4_0, IQ4_NL and MXFP4 weights against Q8_0
+// activations, and the f32 -> Q8_0 activation quantizer. Without VNNI the int8 products
+// go through maddubs (u8 x s8 -> pairs of int16): the sign of each weight is moved onto
+// the activation so the unsigned side is |w| <= 128 and a pair never saturates
 // (2 * 128 * 127 < 32767). That needs activations in [-127, 127], which every Q8_0 row
 // this program quantizes satisfies.
 #if defined(__x86_64__)
@@ -24,38 +24,48 @@ float load_half(const uint8_t* p) {
   return _cvtsh_ss(h);
 }
 
-// Weight formats, each widened to 32 signed bytes per block.
-struct Q8W {
+// Weight formats, each widened to 32 signed bytes per block, with the block's scale.
+struct HalfScaled {  // an fp16 d first, the quants from byte 2
+  static constexpr size_t kQsAt = 2;
+  static float scale(const uint8_t* blk) { return load_half(blk); }
+};
+struct E8M0Scaled {  // MXFP4: an E8M0 exponent first, the quants from byte 1
+  static constexpr size_t kQsAt = 1;
+  static float scale(const uint8_t* blk) { return kE8M0Half.v[blk[0]]; }
+};
+
+struct Q8W : HalfScaled {
   static constexpr size_t kBytes = 34;
   static __m256i load(const uint8_t* blk) {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 2));
   }
 };
-struct Q4W {
+
+// Low nibbles are elements 0..15, high nibbles 16..31.
+__m256i nibbles(const uint8_t* qs) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask), _mm_and_si128(raw, mask));
+}
+
+struct Q4W : HalfScaled {
   static constexpr size_t kBytes = 18;
-  // Low nibbles are elements 0..15, high nibbles 16..31; stored values are q + 8.
-  static __m256i load(const uint8_t* blk) {
-    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
-    const __m128i mask = _mm_set1_epi8(0x0f);
-    const __m128i lo = _mm_and_si128(raw, mask);
-    const __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
-    return _mm256_sub_epi8(_mm256_set_m128i(hi, lo), _mm256_set1_epi8(8));
-  }
+  // Stored values are q + 8.
+  static __m256i load(const uint8_t* blk) { return _mm256_sub_epi8(nibbles(blk + 2), _mm256_set1_epi8(8)); }
 };
 
-// IQ4_NL: Q4_0's nibbles index the grid; a byte shuffle gives the signed grid values
-// (|value| <= 127, so maddubs pairs cannot saturate).
-struct IQ4NLW {
-  static constexpr size_t kBytes = 18;
+// IQ4_NL, MXFP4: Q4_0's nibbles index a grid of 16 int8 values; a byte shuffle gives the
+// signed values (|value| <= 127, so maddubs pairs cannot saturate).
+template <const int8_t* Grid, class Scaled, size_t Bytes>
+struct Grid4W : Scaled {
+  static constexpr size_t kBytes = Bytes;
   static __m256i load(const uint8_t* blk) {
-    const __m128i grid = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4NLValues));
-    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 2));
-    const __m128i mask = _mm_set1_epi8(0x0f);
-    const __m128i lo = _mm_shuffle_epi8(grid, _mm_and_si128(raw, mask));
-    const __m128i hi = _mm_shuffle_epi8(grid, _mm_and_si128(_mm_srli_epi16(raw, 4), mask));
-    return _mm256_set_m128i(hi, lo);
+    const __m128i grid = _mm_loadu_si128(reinterpret_cast<const __m128i*>(Grid));
+    return _mm256_shuffle_epi8(_mm256_set_m128i(grid, grid), nibbles(blk + Scaled::kQsAt));
   }
 };
+using IQ4NLW = Grid4W<kIQ4NLValues, HalfScaled, sizeof(BlockIQ4_NL)>;
+using MXFP4W = Grid4W<kMXFP4Values, E8M0Scaled, sizeof(BlockMXFP4)>;
 
 float hsum(__m256 v) {
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -83,7 +93,7 @@ struct QTile {
           const uint8_t* blk = w + r * ws + b * W::kBytes;
           wq[r] = W::load(blk);
           wabs[r] = _mm256_abs_epi8(wq[r]);
-          dw[r] = load_half(blk);
+          dw[r] = W::scale(blk);
         }
         for (int t = 0; t < T; ++t) {
           const uint8_t* xb = x + t * xs + b * kQ8Bytes;
@@ -169,6 +179,11 @@ void install_avx2_q8(TypeKernels* slots) {
   iq4.vec_dot = &vec_dot<IQ4NLW>;
   iq4.gemm = &gemm<IQ4NLW>;
   iq4.from_float = &quantize_q8_0;
+
+  TypeKernels& mxfp4 = slots[static_cast<size_t>(GgmlType::kMXFP4)];
+  mxfp4.vec_dot = &vec_dot<MXFP4W>;
+  mxfp4.gemm = &gemm<MXFP4W>;
+  mxfp4.from_float = &quantize_q8_0;
 }
 
 }  // namespace mx::x86

@@ -1,5 +1,6 @@
 #include "kernels/ops.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "quant/fp16.h"
@@ -17,19 +18,41 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps) {
   }
 }
 
-void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos,
-          float freq_base, RopeStyle style) {
-  // Angles as the reference builds them: theta_i = pos * base^(-2i/n_rot), by repeated
-  // float products, so long contexts round the same way.
-  const float theta_scale = std::pow(freq_base, -2.0f / static_cast<float>(n_rot));
-  float cos_sin[2 * 512];
-  const int64_t n_pairs = n_rot / 2;
+void yarn_corr_dims(int64_t n_rot, int64_t n_ctx_orig, float freq_base, float beta_fast, float beta_slow,
+                    float* low, float* high) {
+  // The pair whose wavelength 2π·base^(2i/n_rot) fits n_ctx_orig / n_turns times.
+  auto dim = [&](float n_turns) {
+    return static_cast<float>(n_rot) *
+           std::log(static_cast<float>(n_ctx_orig) / (n_turns * 2.0f * static_cast<float>(M_PI))) /
+           (2.0f * std::log(freq_base));
+  };
+  *low = std::max(0.0f, std::floor(dim(beta_fast)));
+  *high = std::min(static_cast<float>(n_rot - 1), std::ceil(dim(beta_slow)));
+}
+
+void rope_angles(int32_t pos, int64_t n_rot, const RopeParams& p, float* cos_sin) {
+  // Angles as the reference builds them: base^(-2i/n_rot) by repeated float products, so
+  // long contexts round the same way.
+  const float theta_scale = std::pow(p.freq_base, -2.0f / static_cast<float>(n_rot));
   float theta = static_cast<float>(pos);
-  for (int64_t i = 0; i < n_pairs; ++i) {
-    cos_sin[2 * i] = std::cos(theta);
-    cos_sin[2 * i + 1] = std::sin(theta);
-    theta *= theta_scale;
+  for (int64_t i = 0; i < n_rot / 2; ++i, theta *= theta_scale) {
+    const float extrapolated = p.freq_factors ? theta / p.freq_factors[i] : theta;
+    float angle = p.freq_scale * extrapolated;
+    float mscale = p.attn_factor;
+    if (p.ext_factor != 0.0f) {
+      const float y = (static_cast<float>(i) - p.corr_low) / std::max(0.001f, p.corr_high - p.corr_low);
+      const float ramp = (1.0f - std::min(1.0f, std::max(0.0f, y))) * p.ext_factor;
+      angle = angle * (1.0f - ramp) + extrapolated * ramp;
+      mscale *= 1.0f + 0.1f * std::log(1.0f / p.freq_scale);
+    }
+    cos_sin[2 * i] = std::cos(angle) * mscale;
+    cos_sin[2 * i + 1] = std::sin(angle) * mscale;
   }
+}
+
+void rope_apply(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float* cos_sin,
+                RopeStyle style) {
+  const int64_t n_pairs = n_rot / 2;
   for (int64_t h = 0; h < n_heads; ++h) {
     float* v = x + h * head_dim;
     for (int64_t i = 0; i < n_pairs; ++i) {
@@ -41,6 +64,13 @@ void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t po
       v[b] = x0 * s + x1 * c;
     }
   }
+}
+
+void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos, const RopeParams& p,
+          RopeStyle style) {
+  float cos_sin[1024];
+  rope_angles(pos, n_rot, p, cos_sin);
+  rope_apply(x, n_heads, head_dim, n_rot, cos_sin, style);
 }
 
 void softmax(float* x, int64_t n) {

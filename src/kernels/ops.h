@@ -13,9 +13,33 @@ void rms_norm(const float* x, const float* w, float* y, int64_t n, float eps);
 
 enum class RopeStyle { kNorm, kNeox };  // pairs (2i, 2i+1) or (i, i + n_rot/2)
 
+// How one layer's rotation angles are made (the reference's rope parameters). Pair i of a
+// token at position p turns by theta_i = p · base^(-2i/n_rot) / freq_factors[i], scaled by
+// freq_scale; YaRN blends scaled and unscaled angles along a ramp over the pairs.
+struct RopeParams {
+  float freq_base = 10000.0f;
+  float freq_scale = 1.0f;              // 1 / the scaling factor (linear, YaRN)
+  const float* freq_factors = nullptr;  // [n_rot / 2] per-pair divisors (Llama 3, Phi-3 long-rope)
+  float ext_factor = 0.0f;              // YaRN: how much of the ramp's unscaled angles to keep
+  float attn_factor = 1.0f;             // cos and sin are multiplied by it
+  float corr_low = 0.0f, corr_high = 0.0f;  // YaRN ramp: pairs up to low unscaled, from high scaled
+};
+
+// YaRN's ramp ends: the pairs whose wavelength fits into n_ctx_orig beta_fast times (low)
+// and beta_slow times (high), clamped to [0, n_rot - 1].
+void yarn_corr_dims(int64_t n_rot, int64_t n_ctx_orig, float freq_base, float beta_fast, float beta_slow,
+                    float* low, float* high);
+
+// cos_sin[2i], cos_sin[2i+1] = the scaled cos and sin of pair i's angle at `pos`.
+void rope_angles(int32_t pos, int64_t n_rot, const RopeParams& p, float* cos_sin);
+
 // Rotates the first n_rot dims of each of n_heads vectors of length head_dim, in place.
-void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos,
-          float freq_base, RopeStyle style);
+void rope_apply(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, const float* cos_sin,
+                RopeStyle style);
+
+// Angles and rotation in one call (a buffer of n_rot floats on the stack; n_rot <= 1024).
+void rope(float* x, int64_t n_heads, int64_t head_dim, int64_t n_rot, int32_t pos, const RopeParams& p,
+          RopeStyle style);
 
 // In place: x = softmax(x) over n values.
 void softmax(float* x, int64_t n);

@@ -8,16 +8,20 @@ namespace mx {
 namespace {
 
 constexpr std::array kArchs = {
-    ArchSpec{.name = "llama", .rope = ops::RopeStyle::kNorm},
+    ArchSpec{.name = "llama", .rope = ops::RopeStyle::kNorm, .sliding_window = SlidingWindow::kEveryLayer,
+             .swa_rope_from_global = true, .rope_freqs = true},
     ArchSpec{.name = "qwen2", .rope = ops::RopeStyle::kNeox, .qkv_bias = true},
     ArchSpec{.name = "qwen3", .rope = ops::RopeStyle::kNeox, .qk_norm = true},
     ArchSpec{.name = "qwen3moe", .rope = ops::RopeStyle::kNeox, .qk_norm = true,
              .experts_required = true},
-    ArchSpec{.name = "phi3", .rope = ops::RopeStyle::kNeox, .fused_qkv = true, .fused_gate_up = true},
+    ArchSpec{.name = "phi3", .rope = ops::RopeStyle::kNeox, .fused_qkv = true, .fused_gate_up = true,
+             .sliding_window = SlidingWindow::kIgnored, .longrope_factors = true},
     ArchSpec{.name = "gemma2", .rope = ops::RopeStyle::kNeox, .gelu = true,
-             .scale_embeddings = true, .post_norms = true, .swa_pattern = 2},
+             .scale_embeddings = true, .post_norms = true, .sliding_window = SlidingWindow::kPattern,
+             .swa_pattern = 2, .default_n_swa = 4096, .swa_rope_from_global = true},
     ArchSpec{.name = "gemma3", .rope = ops::RopeStyle::kNeox, .qk_norm = true, .gelu = true,
-             .scale_embeddings = true, .post_norms = true, .swa_pattern = 6},
+             .scale_embeddings = true, .post_norms = true, .sliding_window = SlidingWindow::kPattern,
+             .swa_pattern = 6},
 };
 
 struct KeySuffix {
@@ -43,6 +47,25 @@ constexpr std::array kKeys = {
     KeySuffix{Key::kExpertWeightsScale, "expert_weights_scale"},
     KeySuffix{Key::kExpertWeightsNorm, "expert_weights_norm"},
     KeySuffix{Key::kExpertGatingFunc, "expert_gating_func"},
+    KeySuffix{Key::kExpertGroupCount, "expert_group_count"},
+    KeySuffix{Key::kExpertGroupUsedCount, "expert_group_used_count"},
+    KeySuffix{Key::kRopeScalingType, "rope.scaling.type"},
+    KeySuffix{Key::kRopeScalingFactor, "rope.scaling.factor"},
+    KeySuffix{Key::kRopeScaleLinear, "rope.scale_linear"},
+    KeySuffix{Key::kRopeScalingAttnFactor, "rope.scaling.attn_factor"},
+    KeySuffix{Key::kRopeScalingOrigContext, "rope.scaling.original_context_length"},
+    KeySuffix{Key::kRopeScalingFinetuned, "rope.scaling.finetuned"},
+    KeySuffix{Key::kRopeScalingYarnLogMul, "rope.scaling.yarn_log_multiplier"},
+    KeySuffix{Key::kRopeScalingYarnExtFactor, "rope.scaling.yarn_ext_factor"},
+    KeySuffix{Key::kRopeScalingYarnAttnFactor, "rope.scaling.yarn_attn_factor"},
+    KeySuffix{Key::kRopeScalingYarnBetaFast, "rope.scaling.yarn_beta_fast"},
+    KeySuffix{Key::kRopeScalingYarnBetaSlow, "rope.scaling.yarn_beta_slow"},
+    // Known and without effect on the computation: the embedding defines the vocabulary
+    // size, the reference recomputes YaRN's magnitude whatever yarn_attn_factor says,
+    // finetuned is a note, and RMS-norm models never read a LayerNorm epsilon.
+    KeySuffix{Key::kVocabSize, "vocab_size"},
+    KeySuffix{Key::kLayerNormEps, "attention.layer_norm_epsilon"},
+    KeySuffix{Key::kAttentionCausal, "attention.causal"},
     KeySuffix{Key::kSlidingWindow, "attention.sliding_window"},
     KeySuffix{Key::kSlidingWindowPattern, "attention.sliding_window_pattern"},
     KeySuffix{Key::kRopeFreqBaseSwa, "rope.freq_base_swa"},
@@ -81,6 +104,9 @@ constexpr std::array kTensors = {
     TensorEntry{TensorKind::kFfnGateExps, "ffn_gate_exps.weight", true},
     TensorEntry{TensorKind::kFfnUpExps, "ffn_up_exps.weight", true},
     TensorEntry{TensorKind::kFfnDownExps, "ffn_down_exps.weight", true},
+    TensorEntry{TensorKind::kRopeFreqs, "rope_freqs.weight", false},
+    TensorEntry{TensorKind::kRopeFactorsLong, "rope_factors_long.weight", false},
+    TensorEntry{TensorKind::kRopeFactorsShort, "rope_factors_short.weight", false},
 };
 
 }  // namespace
@@ -101,6 +127,12 @@ std::string key_name(Key key, std::string_view arch) {
   for (const auto& k : kKeys)
     if (k.key == key) return fmt::format("{}.{}", arch, k.suffix);
   return {};
+}
+
+std::optional<Key> find_key(std::string_view suffix) {
+  for (const auto& k : kKeys)
+    if (k.suffix == suffix) return k.key;
+  return std::nullopt;
 }
 
 std::string tensor_name(TensorKind kind, int layer) {

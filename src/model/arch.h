@@ -10,6 +10,14 @@
 
 namespace mx {
 
+// What `{arch}.attention.sliding_window` means for an architecture.
+enum class SlidingWindow {
+  kRefused,     // not part of the architecture: a file that sets it is refused
+  kPattern,     // some layers local, by `sliding_window_pattern` (Gemma 2/3)
+  kEveryLayer,  // every layer local (Mistral-style llama)
+  kIgnored,     // the reference ignores it (its converters write wrong values): warned about
+};
+
 struct ArchSpec {
   std::string_view name;  // general.architecture
   ops::RopeStyle rope = ops::RopeStyle::kNorm;
@@ -20,8 +28,15 @@ struct ArchSpec {
   bool gelu = false;           // GELU(tanh)-gated FFN instead of SiLU (gemma)
   bool scale_embeddings = false;  // token embeddings times sqrt(n_embd) (gemma)
   bool post_norms = false;     // RMS norms after the attention and FFN blocks (gemma2/3)
+  SlidingWindow sliding_window = SlidingWindow::kRefused;
   int64_t swa_pattern = 0;     // default sliding-window layer pattern when metadata has none
+  int64_t default_n_swa = 0;   // window when metadata has none (Gemma 2: 4096)
+  // Local layers rotate with the global rope base and scale; otherwise with
+  // rope.freq_base_swa (default 10000) and no scaling (Gemma 3's linear scaling is global only).
+  bool swa_rope_from_global = false;
   bool experts_required = false;  // every layer is a mixture of experts (qwen3moe)
+  bool rope_freqs = false;        // may carry rope_freqs.weight (Llama 3's frequency factors)
+  bool longrope_factors = false;  // may carry rope_factors_long/short.weight (Phi-3)
 };
 
 // nullopt for architectures moxing does not run.
@@ -48,6 +63,22 @@ enum class Key {
   kExpertWeightsScale,
   kExpertWeightsNorm,
   kExpertGatingFunc,
+  kExpertGroupCount,
+  kExpertGroupUsedCount,
+  kRopeScalingType,
+  kRopeScalingFactor,
+  kRopeScaleLinear,  // the old name of the scaling factor
+  kRopeScalingAttnFactor,
+  kRopeScalingOrigContext,
+  kRopeScalingFinetuned,
+  kRopeScalingYarnLogMul,
+  kRopeScalingYarnExtFactor,
+  kRopeScalingYarnAttnFactor,
+  kRopeScalingYarnBetaFast,
+  kRopeScalingYarnBetaSlow,
+  kVocabSize,
+  kLayerNormEps,
+  kAttentionCausal,
   kSlidingWindow,
   kSlidingWindowPattern,
   kRopeFreqBaseSwa,
@@ -56,6 +87,9 @@ enum class Key {
   kPoolingType,
 };
 std::string key_name(Key key, std::string_view arch);  // "qwen2.attention.head_count"
+// The key of `{arch}.suffix`, if moxing knows it (every known key is read and honoured,
+// refused when its value asks for what is not implemented, or documented as without effect).
+std::optional<Key> find_key(std::string_view suffix);
 
 // Tensor names: global ones, and per-block ones "blk.{i}.{name}.weight".
 enum class TensorKind {
@@ -64,6 +98,8 @@ enum class TensorKind {
   kAttnQNorm, kAttnKNorm, kAttnPostNorm, kFfnNorm, kFfnGate, kFfnUp, kFfnDown, kFfnPostNorm,
   // Mixture of experts: the router and the experts' matrices stacked in 3-D tensors.
   kFfnGateInp, kFfnGateExps, kFfnUpExps, kFfnDownExps,
+  // Rope frequency factors (Llama 3's rope_freqs; Phi-3's long and short long-rope factors).
+  kRopeFreqs, kRopeFactorsLong, kRopeFactorsShort,
 };
 std::string tensor_name(TensorKind kind, int layer = -1);
 

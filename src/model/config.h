@@ -13,6 +13,10 @@ namespace mx {
 // How an embedding is made of a text's hidden states ({arch}.pooling_type in GGUF).
 enum class Pooling { kMean, kCls, kLast };
 
+// How positions beyond the trained context are handled (rope.scaling.type).
+enum class RopeScaling { kNone, kLinear, kYarn, kLongrope };
+std::string_view rope_scaling_name(RopeScaling s);
+
 struct ModelConfig {
   ArchSpec arch;
   std::string name;        // general.name, for display
@@ -29,8 +33,20 @@ struct ModelConfig {
   float rms_eps = 1e-5f;
   float rope_freq_base = 10000.0f;
   float rope_freq_base_swa = 10000.0f;  // for sliding-window layers
+  // Rope scaling, with the reference's defaults: the angles of global layers are scaled by
+  // rope_freq_scale (1 / rope.scaling.factor); YaRN blends them along a ramp (ext_factor)
+  // and corrects their magnitude (attn_factor).
+  RopeScaling rope_scaling = RopeScaling::kNone;
+  float rope_freq_scale = 1.0f;
+  float rope_freq_scale_swa = 1.0f;
+  int64_t n_ctx_orig = 0;               // rope.scaling.original_context_length
+  float yarn_ext_factor = 0.0f;
+  float rope_attn_factor = 1.0f;        // cos and sin are multiplied by it
+  float yarn_beta_fast = 32.0f, yarn_beta_slow = 1.0f;
   int64_t n_swa = 0;                    // sliding window in tokens; 0: every layer is global
-  int64_t swa_pattern = 0;              // layer il is local when il % pattern < pattern - 1
+  int64_t swa_pattern = 0;              // layer il is local when il % pattern < pattern - 1;
+                                        // 0: every layer (when n_swa > 0)
+  float attn_scale = 0.0f;              // scores times this; 0: 1 / sqrt(head_dim_k)
   float attn_softcap = 0.0f;            // 0: off
   float final_softcap = 0.0f;
   Pooling pooling = Pooling::kMean;     // metadata 2 = first token, 3 = last; else the mean
@@ -45,9 +61,10 @@ struct ModelConfig {
   int64_t ffn_width() const { return is_moe() ? n_expert_used * n_ff_exp : n_ff; }
 
   bool is_swa_layer(int64_t il) const {
-    return n_swa > 0 && swa_pattern > 0 && il % swa_pattern < swa_pattern - 1;
+    return n_swa > 0 && (swa_pattern == 0 || il % swa_pattern < swa_pattern - 1);
   }
   float rope_base(int64_t il) const { return is_swa_layer(il) ? rope_freq_base_swa : rope_freq_base; }
+  float rope_scale(int64_t il) const { return is_swa_layer(il) ? rope_freq_scale_swa : rope_freq_scale; }
 
   int64_t q_width() const { return n_head * head_dim_k; }
   int64_t k_width() const { return n_head_kv * head_dim_k; }

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "kernels/ops.h"
+#include "model/layer_rope.h"
 #include "model/moe.h"
 #include "model/project.h"
 
@@ -82,7 +83,7 @@ void attention(const ModelConfig& c, const Batch& batch, const KvCache& cache, i
               .v_page_stride = cache.value_page_stride(),
               .first = first,
               .n_keys = last + 1 - first,
-              .scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim_k)),
+              .scale = c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(c.head_dim_k)),
               .softcap = c.attn_softcap,
               .out = s.attn.data() + row * out_width + kv_head * group * c.head_dim_v,
               .scratch = s.scores.data() + ith * scratch_floats});
@@ -103,6 +104,7 @@ void attention_block(const Model& model, const Batch& batch, KvCache& cache, int
   add_bias(s.k.data(), w.bk, n, c.k_width());
   add_bias(s.v.data(), w.bv, n, c.v_width());
 
+  const ops::RopeParams rope = layer_rope(model, layer, cache.n_ctx());
   for (int64_t t = 0; t < n; ++t) {
     float* q = &s.q[t * c.q_width()];
     float* k = &s.k[t * c.k_width()];
@@ -112,10 +114,11 @@ void attention_block(const Model& model, const Batch& batch, KvCache& cache, int
       for (int64_t h = 0; h < c.n_head_kv; ++h)
         ops::rms_norm(k + h * c.head_dim_k, w.k_norm, k + h * c.head_dim_k, c.head_dim_k, c.rms_eps);
     }
+    float cos_sin[1024];  // n_rot <= head_dim_k <= 1024 (config)
+    ops::rope_angles(batch.positions[t], c.n_rot, rope, cos_sin);
+    ops::rope_apply(q, c.n_head, c.head_dim_k, c.n_rot, cos_sin, c.arch.rope);
+    ops::rope_apply(k, c.n_head_kv, c.head_dim_k, c.n_rot, cos_sin, c.arch.rope);
     const int32_t pos = batch.positions[t];
-    const float base = c.rope_base(layer);
-    ops::rope(q, c.n_head, c.head_dim_k, c.n_rot, pos, base, c.arch.rope);
-    ops::rope(k, c.n_head_kv, c.head_dim_k, c.n_rot, pos, base, c.arch.rope);
     std::copy(k, k + c.k_width(), cache.key(layer, batch.seq_ids[t], pos));
     std::copy(&s.v[t * c.v_width()], &s.v[(t + 1) * c.v_width()],
               cache.value(layer, batch.seq_ids[t], pos));

@@ -1,5 +1,7 @@
 #include "model/weights.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 namespace mx {
@@ -15,6 +17,7 @@ class Binder {
     const std::string name = tensor_name(kind, layer);
     const auto* t = f_.find_tensor(name);
     if (!t) return make_error("{}: missing tensor '{}'", f_.name(), name);
+    used_.insert(name);
     if (t->dims.size() != 2 || t->dims[0] != cols || t->dims[1] != rows)
       return make_error("{}: tensor '{}' has shape {}, expected [{}, {}]", f_.name(), name,
                         dims_str(t->dims), cols, rows);
@@ -29,6 +32,7 @@ class Binder {
     const std::string name = tensor_name(kind, layer);
     const auto* t = f_.find_tensor(name);
     if (!t) return make_error("{}: missing tensor '{}'", f_.name(), name);
+    used_.insert(name);
     if (t->dims.size() != 3 || t->dims[0] != cols || t->dims[1] != rows || t->dims[2] != n_expert)
       return make_error("{}: tensor '{}' has shape {}, expected [{}, {}, {}] ({} experts)", f_.name(), name,
                         dims_str(t->dims), cols, rows, n_expert, n_expert);
@@ -46,15 +50,27 @@ class Binder {
       if (!required) return static_cast<const float*>(nullptr);
       return make_error("{}: missing tensor '{}'", f_.name(), name);
     }
+    used_.insert(name);
     if (t->dims.size() != 1 || t->dims[0] != n || t->type != GgmlType::kF32)
       return make_error("{}: tensor '{}' is {} {}, expected F32 [{}]", f_.name(), name,
                         type_name(t->type), dims_str(t->dims), n);
     return reinterpret_cast<const float*>(t->data);
   }
 
+  // A tensor the forward pass would not read could change the model's math (a bias, a
+  // scale, a norm moxing does not know): such a file is refused, as the reference does.
+  Status check_all_used(const ModelConfig& c) const {
+    for (const auto& t : f_.tensors())
+      if (!used_.contains(t.name))
+        return make_error("{}: tensor '{}' is not part of moxing's '{}' model; the file is refused "
+                          "rather than run without it", f_.name(), t.name, c.arch.name);
+    return {};
+  }
+
  private:
   const gguf::File& f_;
   const KernelTable& kt_;
+  std::set<std::string> used_;
 };
 
 }  // namespace
@@ -71,6 +87,16 @@ Expected<ModelWeights> ModelWeights::bind(const gguf::File& f, const ModelConfig
   } else {
     MX_TRY_ASSIGN(w.output, b.matrix(TensorKind::kOutput, -1, c.n_embd, c.n_vocab));
   }
+  const int64_t n_pairs = c.n_rot / 2;
+  MX_TRY_ASSIGN(w.rope_freqs, b.vector(TensorKind::kRopeFreqs, -1, n_pairs, false));
+  MX_TRY_ASSIGN(w.rope_factors_long, b.vector(TensorKind::kRopeFactorsLong, -1, n_pairs, false));
+  MX_TRY_ASSIGN(w.rope_factors_short, b.vector(TensorKind::kRopeFactorsShort, -1, n_pairs, false));
+  if (w.rope_freqs && !c.arch.rope_freqs)
+    return make_error("{}: '{}' models have no rope frequency factors, but the file carries '{}'", f.name(),
+                      c.arch.name, tensor_name(TensorKind::kRopeFreqs));
+  if ((w.rope_factors_long || w.rope_factors_short) && !c.arch.longrope_factors)
+    return make_error("{}: '{}' models have no long-rope factors, but the file carries them", f.name(),
+                      c.arch.name);
   const bool bias = c.arch.qkv_bias, qk_norm = c.arch.qk_norm;
   for (int i = 0; i < c.n_layer; ++i) {
     LayerWeights l;
@@ -113,6 +139,7 @@ Expected<ModelWeights> ModelWeights::bind(const gguf::File& f, const ModelConfig
     if (!c.is_moe()) MX_TRY_ASSIGN(l.w_down, b.matrix(TensorKind::kFfnDown, i, c.n_ff, c.n_embd));
     w.layers.push_back(l);
   }
+  if (auto st = b.check_all_used(c); !st) return st.error();
   return w;
 }
 

@@ -36,9 +36,15 @@ struct ModelWeights {
   const float* output_norm = nullptr;
   WeightView output;                 // [n_vocab × n_embd]; token_embd when tied
   bool tied_output = false;
+  // Rope frequency factors, [n_rot / 2] each, or null: Llama 3's for every context,
+  // Phi-3's long-rope pair chosen by the context size.
+  const float* rope_freqs = nullptr;
+  const float* rope_factors_long = nullptr;
+  const float* rope_factors_short = nullptr;
   std::vector<LayerWeights> layers;
 
-  // Every matrix must be a type the kernel table can multiply.
+  // Every matrix must be a type the kernel table can multiply, and every tensor of the file
+  // must be one the forward pass uses: an unknown one is an error naming it.
   static Expected<ModelWeights> bind(const gguf::File& file, const ModelConfig& config,
                                      const KernelTable& kernels);
 };

@@ -7,9 +7,11 @@
 // Such a flip moves a logit in proportion to the logits' size, so the bounds for
 // rounded types are stated for logits of the tiny models' scale (std <= 0.8) and grow
 // with a model's logit std (stories260K: 6.7). F32 involves no rounding and is held
-// to 1e-4 absolute. Decode rows of F16/BF16 may differ 2x more: the reference's own
+// to 1e-4 absolute. Decode rows of F16/BF16 may differ more: the reference's own
 // single-token path differs from its batched path by up to 0.016 there (README-data §4),
-// while moxing computes both the same way.
+// and by 0.028 on the Phi-3 long-rope variant (its attention factor 1.19 makes scores 1.42x
+// sharper; measured by decoding prompt + greedy tokens in one batch with the reference),
+// while moxing computes both the same way: F16 decode rows get 3x the prompt bound.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -24,6 +26,7 @@
 
 #include "model/forward.h"
 #include "test_paths.h"
+#include "variant_models.h"
 
 namespace mx {
 namespace {
@@ -43,7 +46,7 @@ struct Tolerance {
 const std::map<GgmlType, Tolerance>& tolerances() {
   static const std::map<GgmlType, Tolerance> t = {
       {GgmlType::kF32, {1e-4f, 1.0f, 1.0, false}},
-      {GgmlType::kF16, {1e-2f, 2.0f, 0.98, true}},
+      {GgmlType::kF16, {1e-2f, 3.0f, 0.98, true}},
       {GgmlType::kBF16, {2e-2f, 2.0f, 0.95, true}},
       {GgmlType::kQ8_0, {0.1f, 1.0f, 0.85, true}},
       {GgmlType::kQ4_0, {0.1f, 1.0f, 0.85, true}},
@@ -84,38 +87,27 @@ std::string model_path(const std::string& file) {
   return {};
 }
 
-class GoldenTest : public ::testing::TestWithParam<std::string> {};
+// A model's logits against one golden directory, with 1 and 2 threads: every stored prompt
+// position, then single-token decode steps fed the reference's greedy tokens.
+struct GoldenResult {
+  Comparison prompt, decode;
+  int64_t greedy_checked = 0;
+  float prompt_tol = 0, decode_tol = 0;
+  double min_top1 = 1.0;
+};
 
-TEST_P(GoldenTest, LogitsMatchReference) {
-  const std::string dir = test::shared_path("golden/" + GetParam());
-  std::ifstream in(dir + "/manifest.json");
-  const auto manifest = nlohmann::json::parse(in);
-  const std::string path = model_path(manifest["model_file"]);
-  ASSERT_FALSE(path.empty()) << manifest["model_file"];
-
-  // MOXING_ISA=scalar|avx2|avx512 checks a lower instruction-set tier against the goldens.
-  const char* isa = std::getenv("MOXING_ISA");
-  const KernelTable kernels = best_kernels(CpuFeatures::detect().limited_to(isa ? isa : "native"));
-  auto model = Model::load(path, kernels);
-  if (!model) {
-    // Architectures and weight types not supported yet are skipped; any other load
-    // error is a failure.
-    const std::string& msg = model.error().message;
-    if (msg.find("not supported") != std::string::npos) GTEST_SKIP() << msg;
-    FAIL() << msg;
-  }
-  const Model& m = **model;
-  const auto tol_it = tolerances().find(model_type(m));
-  if (tol_it == tolerances().end()) GTEST_SKIP() << "type " << type_name(model_type(m));
-  const Tolerance tol = tol_it->second;
+// expect_greedy: greedy choices must agree where the reference's margin is clear (off
+// when a model is compared only to show how far it is).
+GoldenResult compare_with_golden(const Model& m, const KernelTable& kernels, const std::string& dir,
+                                 const nlohmann::json& manifest, const Tolerance& tol, bool expect_greedy = true) {
+  GoldenResult r;
+  r.min_top1 = tol.min_top1;
   double logit_std = 0;
   for (const auto& p : manifest["prompts"]) logit_std = std::max(logit_std, p["logit_std"].get<double>());
   const float scale = tol.scales_with_logits ? std::max(1.0f, static_cast<float>(logit_std / 0.8)) : 1.0f;
-  const float prompt_tol = tol.max_abs * scale, decode_tol = prompt_tol * tol.decode_factor;
+  r.prompt_tol = tol.max_abs * scale;
+  r.decode_tol = r.prompt_tol * tol.decode_factor;
   const int64_t n_vocab = m.config.n_vocab;
-
-  Comparison prompt_cmp, decode_cmp;
-  int64_t greedy_checked = 0;
   for (int threads : {1, 2}) {
     ExecContext ctx(threads, kernels);
     for (const auto& p : manifest["prompts"]) {
@@ -127,7 +119,8 @@ TEST_P(GoldenTest, LogitsMatchReference) {
       } else {
         for (int64_t i = 0; i < static_cast<int64_t>(ids.size()); ++i) positions.push_back(i);
       }
-      ASSERT_EQ(want.size(), positions.size() * n_vocab);
+      EXPECT_EQ(want.size(), positions.size() * n_vocab);
+      if (want.size() != positions.size() * n_vocab) return r;
 
       KvCache cache(m.config, manifest["n_ctx"].get<int64_t>());
       std::vector<float> logits(ids.size() * n_vocab);
@@ -135,10 +128,10 @@ TEST_P(GoldenTest, LogitsMatchReference) {
         Batch batch;
         for (size_t i = b; i < std::min(ids.size(), b + kMaxBatch); ++i)
           batch.add(ids[i], static_cast<int32_t>(i), 0, true);
-        ASSERT_TRUE(forward(m, batch, cache, ctx, logits.data() + b * n_vocab).ok());
+        EXPECT_TRUE(forward(m, batch, cache, ctx, logits.data() + b * n_vocab).ok());
       }
-      for (size_t r = 0; r < positions.size(); ++r)
-        prompt_cmp.add(&logits[positions[r] * n_vocab], &want[r * n_vocab], n_vocab);
+      for (size_t row = 0; row < positions.size(); ++row)
+        r.prompt.add(&logits[positions[row] * n_vocab], &want[row * n_vocab], n_vocab);
 
       if (!p.contains("gen_logits_file")) continue;
       // Decode one token at a time, feeding the reference's greedy tokens.
@@ -148,35 +141,117 @@ TEST_P(GoldenTest, LogitsMatchReference) {
       bool greedy_in_sync = true;
       for (size_t j = 0; j < greedy.size(); ++j) {
         const float* want_row = &gen[j * n_vocab];
-        decode_cmp.add(row.data(), want_row, n_vocab);
+        r.decode.add(row.data(), want_row, n_vocab);
         // Compare greedy choices only while the reference's top-2 margin exceeds the
         // tolerance: random models have near-ties that any rounding can flip.
         std::vector<float> sorted(want_row, want_row + n_vocab);
         std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<>());
-        if (greedy_in_sync && sorted[0] - sorted[1] > 2 * decode_tol) {
-          EXPECT_EQ(argmax(row), static_cast<int64_t>(greedy[j])) << "step " << j;
-          ++greedy_checked;
+        if (greedy_in_sync && sorted[0] - sorted[1] > 2 * r.decode_tol) {
+          if (expect_greedy) EXPECT_EQ(argmax(row), static_cast<int64_t>(greedy[j])) << "step " << j;
+          ++r.greedy_checked;
         } else {
           greedy_in_sync = false;
         }
         if (j + 1 == greedy.size()) break;
         Batch step;
         step.add(greedy[j], static_cast<int32_t>(ids.size() + j), 0, true);
-        ASSERT_TRUE(forward(m, step, cache, ctx, row.data()).ok());
+        EXPECT_TRUE(forward(m, step, cache, ctx, row.data()).ok());
       }
     }
   }
-  RecordProperty("prompt_max_abs", std::to_string(prompt_cmp.max_abs));
-  RecordProperty("decode_max_abs", std::to_string(decode_cmp.max_abs));
-  std::printf("[golden] %-28s %-5s prompt max|d| %.2e top1 %.3f  decode max|d| %.2e top1 %.3f  greedy checked %lld  (tol %.1e / %.1e)\n",
-              GetParam().c_str(), std::string(type_name(model_type(m))).c_str(), prompt_cmp.max_abs,
-              prompt_cmp.agreement(), decode_cmp.max_abs, decode_cmp.agreement(),
-              static_cast<long long>(greedy_checked), prompt_tol, decode_tol);
-  EXPECT_LE(prompt_cmp.max_abs, prompt_tol);
-  EXPECT_LE(decode_cmp.max_abs, decode_tol);
-  EXPECT_GE(prompt_cmp.agreement(), tol.min_top1);
-  EXPECT_GE(decode_cmp.agreement(), tol.min_top1);
+  return r;
 }
+
+void report(const std::string& name, const Model& m, const GoldenResult& r) {
+  std::printf("[golden] %-34s %-5s prompt max|d| %.2e top1 %.3f  decode max|d| %.2e top1 %.3f  greedy checked %lld  (tol %.1e / %.1e)\n",
+              name.c_str(), std::string(type_name(model_type(m))).c_str(), r.prompt.max_abs,
+              r.prompt.agreement(), r.decode.max_abs, r.decode.agreement(),
+              static_cast<long long>(r.greedy_checked), r.prompt_tol, r.decode_tol);
+  EXPECT_LE(r.prompt.max_abs, r.prompt_tol);
+  EXPECT_LE(r.decode.max_abs, r.decode_tol);
+  EXPECT_GE(r.prompt.agreement(), r.min_top1);
+  EXPECT_GE(r.decode.agreement(), r.min_top1);
+}
+
+// MOXING_ISA=scalar|avx2|avx512 checks a lower instruction-set tier against the goldens.
+KernelTable kernels_under_test() {
+  const char* isa = std::getenv("MOXING_ISA");
+  return best_kernels(CpuFeatures::detect().limited_to(isa ? isa : "native"));
+}
+
+nlohmann::json read_manifest(const std::string& dir) {
+  std::ifstream in(dir + "/manifest.json");
+  return nlohmann::json::parse(in);
+}
+
+class GoldenTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GoldenTest, LogitsMatchReference) {
+  const std::string dir = test::shared_path("golden/" + GetParam());
+  const auto manifest = read_manifest(dir);
+  const std::string path = model_path(manifest["model_file"]);
+  ASSERT_FALSE(path.empty()) << manifest["model_file"];
+
+  const KernelTable kernels = kernels_under_test();
+  auto model = Model::load(path, kernels);
+  if (!model) {
+    // Architectures and weight types not supported yet are skipped; any other load
+    // error is a failure.
+    const std::string& msg = model.error().message;
+    if (msg.find("not supported") != std::string::npos) GTEST_SKIP() << msg;
+    FAIL() << msg;
+  }
+  const Model& m = **model;
+  const auto tol_it = tolerances().find(model_type(m));
+  if (tol_it == tolerances().end()) GTEST_SKIP() << "type " << type_name(model_type(m));
+  const GoldenResult r = compare_with_golden(m, kernels, dir, manifest, tol_it->second);
+  RecordProperty("prompt_max_abs", std::to_string(r.prompt.max_abs));
+  RecordProperty("decode_max_abs", std::to_string(r.decode.max_abs));
+  report(GetParam(), m, r);
+}
+
+// The rope variants of tests/variant_models.h against the reference's logits for them.
+// Each variant must also matter: the same file without its rope metadata and tensors is
+// far from the golden, so a loader that ignored them would fail here.
+std::vector<std::string> variant_golden_dirs() {
+  std::vector<std::string> dirs;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(MOXING_SOURCE_DIR) + "/tests/model/golden"))
+    dirs.push_back(e.path().filename());
+  std::sort(dirs.begin(), dirs.end());
+  return dirs;
+}
+
+class VariantGoldenTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(VariantGoldenTest, LogitsMatchReference) {
+  const std::string dir = std::string(MOXING_SOURCE_DIR) + "/tests/model/golden/" + GetParam();
+  const auto manifest = read_manifest(dir);
+  const std::string stem = std::filesystem::path(manifest["model_file"].get<std::string>()).stem();
+  const auto variants = test::variant_models();
+  const auto variant = std::find_if(variants.begin(), variants.end(), [&](const auto& v) { return v.name == stem; });
+  ASSERT_NE(variant, variants.end()) << "no recipe for " << stem << " in tests/variant_models.h";
+  const std::string path = ::testing::TempDir() + "/" + stem + ".gguf";
+  ASSERT_TRUE(test::write_edited(test::shared_path("models/tiny/" + variant->base), variant->edit, path).ok());
+
+  const KernelTable kernels = kernels_under_test();
+  auto model = Model::load(path, kernels);
+  ASSERT_TRUE(model.ok()) << model.error().message;
+  const Tolerance& tol = tolerances().at(model_type(**model));
+  report(GetParam(), **model, compare_with_golden(**model, kernels, dir, manifest, tol));
+
+  auto base = Model::load(test::shared_path("models/tiny/" + variant->base), kernels);
+  ASSERT_TRUE(base.ok()) << base.error().message;
+  const GoldenResult without = compare_with_golden(**base, kernels, dir, manifest, tol, false);
+  std::printf("[golden] %-34s without the variant: prompt max|d| %.2e\n", GetParam().c_str(), without.prompt.max_abs);
+  EXPECT_GT(without.prompt.max_abs, 10 * without.prompt_tol);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rope, VariantGoldenTest, ::testing::ValuesIn(variant_golden_dirs()),
+                         [](const auto& info) {
+                           std::string s = info.param;
+                           std::replace_if(s.begin(), s.end(), [](char c) { return !std::isalnum(c); }, '_');
+                           return s;
+                         });
 
 // The skip above must never hide these: every model of the supported architectures and
 // weight types loads.

@@ -1,0 +1,87 @@
+// Models with the rope variants real files carry (Llama 3 frequency factors, YaRN, linear
+// scaling, Phi-3 long-rope, Gemma 3's scaled global layers), made from the tiny models in
+// ../shared by adding the metadata and tensors such a file has. The reference's logits for
+// each are in tests/model/golden/<name>/ (docs/goldens.md says how they were made); the
+// golden test writes the variant afresh and compares.
+#pragma once
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "gguf_edit.h"
+
+namespace mx::test {
+
+struct VariantModel {
+  std::string name;  // file stem; tests/model/golden/<name>*/ hold its goldens
+  std::string base;  // the file under ../shared/models/tiny it is made from
+  GgufEdit edit;
+};
+
+// Llama 3.1's rope factors (the converter's formula) for a head of `dim` with the given base,
+// as if the model had been trained on `original_context` positions.
+inline std::vector<float> llama3_rope_factors(int dim, double base, double factor, double original_context) {
+  const double low_freq_factor = 1.0, high_freq_factor = 4.0;
+  const double low_wavelen = original_context / low_freq_factor, high_wavelen = original_context / high_freq_factor;
+  std::vector<float> out;
+  for (int i = 0; i < dim; i += 2) {
+    const double wavelen = 2 * M_PI * std::pow(base, static_cast<double>(i) / dim);
+    if (wavelen < high_wavelen) {
+      out.push_back(1.0f);
+    } else if (wavelen > low_wavelen) {
+      out.push_back(static_cast<float>(factor));
+    } else {
+      const double smooth = (original_context / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
+      out.push_back(static_cast<float>(1.0 / ((1 - smooth) / factor + smooth)));
+    }
+  }
+  return out;
+}
+
+// Phi-3-style long-rope factors: 1 for the fastest pairs, growing smoothly to `top`.
+inline std::vector<float> longrope_factors(int n_pairs, float top) {
+  std::vector<float> out;
+  for (int i = 0; i < n_pairs; ++i)
+    out.push_back(1.0f + (top - 1.0f) * static_cast<float>(i * i) / static_cast<float>((n_pairs - 1) * (n_pairs - 1)));
+  return out;
+}
+
+inline std::vector<VariantModel> variant_models() {
+  std::vector<VariantModel> v;
+  {  // Llama 3.1: rope_freqs.weight, no scaling type (the converter writes none)
+    GgufEdit e;
+    e.add_tensors.push_back({"rope_freqs.weight", GgmlType::kF32, {16},
+                             f32_bytes(llama3_rope_factors(32, 500000.0, 8.0, 256.0))});
+    v.push_back({"tiny-llama3-gqa-F16-rope-freqs", "tiny-llama3-gqa-F16.gguf", std::move(e)});
+  }
+  {  // Qwen2.5 with YaRN enabled, trained context 512 of 2048
+    GgufEdit e;
+    e.with("qwen2.rope.scaling.type", {std::string("yarn")})
+        .with("qwen2.rope.scaling.factor", {4.0f})
+        .with("qwen2.rope.scaling.original_context_length", {uint32_t{512}});
+    v.push_back({"tiny-qwen2-F16-yarn", "tiny-qwen2-F16.gguf", std::move(e)});
+  }
+  {  // linear position interpolation (rope.scaling.type = linear)
+    GgufEdit e;
+    e.with("llama.rope.scaling.type", {std::string("linear")}).with("llama.rope.scaling.factor", {2.0f});
+    v.push_back({"tiny-llama-mha-F16-linear", "tiny-llama-mha-F16.gguf", std::move(e)});
+  }
+  {  // Phi-3.5 long-rope: short factors up to 512 positions of context, long ones beyond
+    GgufEdit e;
+    e.with("phi3.rope.scaling.type", {std::string("longrope")})
+        .with("phi3.rope.scaling.attn_factor", {1.1902f})
+        .with("phi3.rope.scaling.original_context_length", {uint32_t{512}});
+    e.add_tensors.push_back({"rope_factors_long.weight", GgmlType::kF32, {32}, f32_bytes(longrope_factors(32, 8.0f))});
+    e.add_tensors.push_back({"rope_factors_short.weight", GgmlType::kF32, {32}, f32_bytes(longrope_factors(32, 1.5f))});
+    v.push_back({"tiny-phi3-F16-longrope", "tiny-phi3-F16.gguf", std::move(e)});
+  }
+  {  // Gemma 3 (4B and up): linear scaling 8 on the global layers only
+    GgufEdit e;
+    e.with("gemma3.rope.scaling.type", {std::string("linear")}).with("gemma3.rope.scaling.factor", {8.0f});
+    v.push_back({"tiny-gemma3-F16-linear", "tiny-gemma3-F16.gguf", std::move(e)});
+  }
+  return v;
+}
+
+}  // namespace mx::test

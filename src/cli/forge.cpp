@@ -28,9 +28,10 @@ struct ForgeCliOptions {
 int run_forge(const ForgeCliOptions& o) {
   if (o.list) {
     for (const ModelPreset& p : model_presets())
-      fmt::print("{:14} {:6} embd {:5} layers {:3} heads {:3}/{:<2} ffn {:6} vocab {:6}{}\n", p.name, p.arch,
-                 p.n_embd, p.n_layer, p.n_head, p.n_head_kv, p.n_ff, p.n_vocab,
-                 p.tied_embeddings ? " tied" : "");
+      fmt::print("{:14} {:8} embd {:5} layers {:3} heads {:3}/{:<2} ffn {:6} vocab {:6}{}{}\n", p.name, p.arch,
+                 p.n_embd, p.n_layer, p.n_head, p.n_head_kv, p.n_expert ? p.n_ff_exp : p.n_ff, p.n_vocab,
+                 p.tied_embeddings ? " tied" : "",
+                 p.n_expert ? fmt::format(" experts {}/{}", p.n_expert_used, p.n_expert) : "");
     return kExitOk;
   }
   if (o.preset.empty() || o.out.empty()) {
@@ -49,13 +50,15 @@ int run_forge(const ForgeCliOptions& o) {
   }
   // The same tensor mix `moxing quantize` gives a real model of this shape.
   const MixShape shape{.n_layer = preset->n_layer,
+                       .n_expert = preset->n_expert,
                        .n_gqa = preset->n_head / preset->n_head_kv,
                        .has_output = !preset->tied_embeddings};
   const QuantMix mix(*file_type, shape, o.pure);
   std::optional<ProgressBar> bar;  // created once the total size is known
   ForgeOptions options{
       .weight_type = [&](std::string_view name, const std::vector<int64_t>& dims) {
-        return mix.choose(name, dims).type;
+        // Routers and the like stay F32, as quantize keeps them.
+        return QuantMix::is_weight_matrix(name, dims) ? mix.choose(name, dims).type : GgmlType::kF32;
       },
       .file_type = static_cast<uint32_t>(file_type->id),
       .seed = o.seed,

@@ -69,6 +69,11 @@ void add_hparams(gguf::Writer& w, const ModelPreset& p, uint32_t file_type) {
     u32(Key::kKeyLength, p.head_dim);
     u32(Key::kValueLength, p.head_dim);
   }
+  if (p.n_expert > 0) {
+    u32(Key::kExpertCount, p.n_expert);
+    u32(Key::kExpertUsedCount, p.n_expert_used);
+    if (p.n_ff_exp != p.n_ff) u32(Key::kExpertFeedForwardLength, p.n_ff_exp);
+  }
   w.set(key_name(Key::kRmsEps, a), {static_cast<float>(p.rms_eps)});
   w.set(key_name(Key::kRopeFreqBase, a), {static_cast<float>(p.rope_freq_base)});
 }
@@ -126,6 +131,13 @@ std::vector<ForgedTensor> preset_tensors(const ModelPreset& p) {
     }
     add(TensorKind::kAttnOut, l, {q_dim, p.n_embd});
     add(TensorKind::kFfnNorm, l, {p.n_embd});
+    if (p.n_expert > 0) {
+      add(TensorKind::kFfnGateInp, l, {p.n_embd, p.n_expert});
+      add(TensorKind::kFfnGateExps, l, {p.n_embd, p.n_ff_exp, p.n_expert});
+      add(TensorKind::kFfnUpExps, l, {p.n_embd, p.n_ff_exp, p.n_expert});
+      add(TensorKind::kFfnDownExps, l, {p.n_ff_exp, p.n_embd, p.n_expert});
+      continue;
+    }
     add(TensorKind::kFfnGate, l, {p.n_embd, p.n_ff});
     add(TensorKind::kFfnUp, l, {p.n_embd, p.n_ff});
     add(TensorKind::kFfnDown, l, {p.n_ff, p.n_embd});

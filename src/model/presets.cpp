@@ -7,8 +7,9 @@ namespace {
 
 // From each model's published config.json (hidden_size, num_hidden_layers,
 // num_attention_heads, num_key_value_heads, head_dim, intermediate_size, vocab_size,
-// max_position_embeddings, rope_theta, rms_norm_eps, tie_word_embeddings). mistral-7b is v0.3
-// (vocabulary 32768).
+// max_position_embeddings, rope_theta, rms_norm_eps, tie_word_embeddings; num_experts,
+// num_experts_per_tok, moe_intermediate_size). mistral-7b is v0.3 (vocabulary 32768);
+// mixtral-8x7b is v0.1, a llama with experts whose width is intermediate_size.
 constexpr std::array kPresets = {
     ModelPreset{"qwen2.5-0.5b", "qwen2", 896, 24, 14, 2, 64, 4864, 151936, 32768, 1e6, 1e-6, true},
     ModelPreset{"qwen2.5-1.5b", "qwen2", 1536, 28, 12, 2, 128, 8960, 151936, 32768, 1e6, 1e-6, true},
@@ -21,6 +22,10 @@ constexpr std::array kPresets = {
     ModelPreset{"llama-3.1-8b", "llama", 4096, 32, 32, 8, 128, 14336, 128256, 131072, 5e5, 1e-5, false},
     ModelPreset{"llama-2-7b", "llama", 4096, 32, 32, 32, 128, 11008, 32000, 4096, 1e4, 1e-5, false},
     ModelPreset{"mistral-7b", "llama", 4096, 32, 32, 8, 128, 14336, 32768, 32768, 1e6, 1e-5, false},
+    ModelPreset{"qwen3-30b-a3b", "qwen3moe", 2048, 48, 32, 4, 128, 6144, 151936, 40960, 1e6, 1e-6, false,
+                128, 8, 768},
+    ModelPreset{"mixtral-8x7b", "llama", 4096, 32, 32, 8, 128, 14336, 32000, 32768, 1e6, 1e-5, false, 8, 2,
+                14336},
 };
 
 }  // namespace

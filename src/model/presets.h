@@ -17,6 +17,8 @@ struct ModelPreset {
   double rope_freq_base;
   double rms_eps;
   bool tied_embeddings;  // no output.weight: the token embedding is the classifier
+  // Mixture of experts (every layer): n_expert experts of n_ff_exp rows, n_expert_used per token.
+  int64_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0;
 };
 
 std::span<const ModelPreset> model_presets();

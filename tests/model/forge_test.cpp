@@ -33,14 +33,20 @@ TEST(Presets, ParameterCountsMatchThePublishedModels) {
       {"qwen2.5-0.5b", 494'032'768},   {"qwen2.5-1.5b", 1'543'714'304}, {"qwen2.5-7b", 7'615'616'512},
       {"qwen3-0.6b", 596'049'920},     {"qwen3-1.7b", 1'720'574'976},   {"qwen3-8b", 8'190'735'360},
       {"llama-3.2-1b", 1'235'814'400}, {"llama-3.2-3b", 3'212'749'824}, {"llama-3.1-8b", 8'030'261'248},
-      {"llama-2-7b", 6'738'415'616},   {"mistral-7b", 7'248'023'552},
+      {"llama-2-7b", 6'738'415'616},   {"mistral-7b", 7'248'023'552},   {"mixtral-8x7b", 46'702'792'704},
   };
   for (const auto& [name, count] : published) {
     const auto p = find_preset(name);
     ASSERT_TRUE(p.has_value()) << name;
     EXPECT_EQ(parameter_count(*p), count) << name;
   }
-  EXPECT_EQ(model_presets().size(), std::size(published));
+  // Qwen3-30B-A3B's model card gives rounded counts: 30.5B, 29.9B without the embeddings.
+  const auto qwen3moe = find_preset("qwen3-30b-a3b");
+  ASSERT_TRUE(qwen3moe.has_value());
+  const int64_t embeddings = 2 * qwen3moe->n_vocab * qwen3moe->n_embd;
+  EXPECT_NEAR(parameter_count(*qwen3moe) / 1e9, 30.5, 0.05);
+  EXPECT_NEAR((parameter_count(*qwen3moe) - embeddings) / 1e9, 29.9, 0.05);
+  EXPECT_EQ(model_presets().size(), std::size(published) + 1);
   EXPECT_FALSE(find_preset("gpt-5").has_value());
 }
 
@@ -87,6 +93,33 @@ TEST(Forge, WritesModelsThatLoadAndRun) {
       for (float v : logits) ASSERT_TRUE(std::isfinite(v));
       std::remove(path.c_str());
     }
+  }
+}
+
+// Mixture-of-experts presets forge 3-D expert tensors that load and run.
+TEST(Forge, WritesMixtureOfExpertsModels) {
+  const KernelTable kernels = best_kernels(CpuFeatures::detect());
+  for (const char* arch : {"qwen3moe", "llama"}) {
+    SCOPED_TRACE(arch);
+    ModelPreset p = small_preset(arch, false);
+    p.n_expert = 8, p.n_expert_used = 2, p.n_ff_exp = 128;
+    const std::string path = forge_to_temp(p, GgmlType::kQ8_0, 3, arch);
+    auto model = Model::load(path, kernels);
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    EXPECT_EQ((*model)->config.n_expert, 8);
+    EXPECT_EQ((*model)->config.n_ff_exp, 128);
+    EXPECT_EQ((*model)->n_params(), parameter_count(p));
+    const auto* down = (*model)->file.find_tensor("blk.1.ffn_down_exps.weight");
+    ASSERT_NE(down, nullptr);
+    EXPECT_EQ(down->dims, (std::vector<int64_t>{128, 256, 8}));
+    ExecContext ctx(2, kernels);
+    KvCache cache((*model)->config, 16);
+    Batch batch;
+    for (int i = 0; i < 6; ++i) batch.add(5 + i, i, 0, i == 5);
+    std::vector<float> logits((*model)->config.n_vocab);
+    ASSERT_TRUE(forward(**model, batch, cache, ctx, logits.data()).ok());
+    for (float v : logits) ASSERT_TRUE(std::isfinite(v));
+    std::remove(path.c_str());
   }
 }
 

@@ -126,8 +126,9 @@ int run_bench(const BenchOptions& o) {
     }
   }
 
-  const double bytes = static_cast<double>(m.weight_bytes());
-  const double flops_per_token = 2.0 * static_cast<double>(m.n_params());
+  // A mixture of experts reads and multiplies only the chosen experts per token.
+  const double bytes = m.active_weight_bytes();
+  const double flops_per_token = 2.0 * m.active_params();
   if (o.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& r : results) {

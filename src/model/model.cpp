@@ -109,6 +109,29 @@ uint64_t Model::weight_bytes() const {
   return n;
 }
 
+namespace {
+
+// Of each tensor, the share one token reads: the chosen experts' slices of expert tensors.
+template <class Size>
+double active_sum(const Model& m, Size size) {
+  const ModelConfig& c = m.config;
+  const double expert_share = c.is_moe() ? static_cast<double>(c.n_expert_used) / c.n_expert : 1.0;
+  double n = 0;
+  for (const auto& t : m.file.tensors())
+    n += static_cast<double>(size(t)) * (t.name.find("_exps.") != std::string::npos ? expert_share : 1.0);
+  return n;
+}
+
+}  // namespace
+
+double Model::active_weight_bytes() const {
+  return active_sum(*this, [](const gguf::TensorInfo& t) { return t.n_bytes; });
+}
+
+double Model::active_params() const {
+  return active_sum(*this, [](const gguf::TensorInfo& t) { return t.n_elements(); });
+}
+
 int64_t Model::n_params() const {
   int64_t n = 0;
   for (const auto& t : file.tensors()) n += t.n_elements();

@@ -35,6 +35,10 @@ struct Model {
 
   uint64_t weight_bytes() const;  // bytes of all tensors
   int64_t n_params() const;
+  // What one token reads: all tensors but the unchosen experts' share of the expert tensors
+  // (n_expert_used of n_expert); equal to the totals for a dense model.
+  double active_weight_bytes() const;
+  double active_params() const;
 };
 
 }  // namespace mx

@@ -160,6 +160,25 @@ TEST(Quantize, SameTensorBytesAsLlamaQuantize) {
   }
 }
 
+// A mixture-of-experts model (3-D expert tensors, an F32 router, the mixes' expert rules):
+// the whole file moxing writes is the one llama-quantize (34af94cd) wrote from the same
+// input, byte for byte. Digests are FNV-1a 64 of llama-quantize's files.
+TEST(Quantize, MixtureOfExpertsFileIsLlamaQuantizesByteForByte) {
+  const std::pair<const char*, uint64_t> reference[] = {
+      {"Q4_K_M", 0x3b6cae5112ee16cfULL}, {"Q2_K", 0x03106fe9eb96dc15ULL}, {"Q3_K_M", 0x601ebcf921c48116ULL},
+      {"Q4_0", 0xfaf7a78d997a5c05ULL},   {"Q5_K_M", 0x7c581f14f2ff949bULL}, {"Q6_K", 0xc8f204acd9d739f1ULL},
+      {"Q8_0", 0xd313f8207e630454ULL},   {"IQ4_NL", 0xff0758c006785be4ULL},
+  };
+  for (const auto& [type, digest] : reference) {
+    TempFile out;
+    auto report = quantize_model(test::shared_path("models/tiny/tiny-qwen3moe-F16.gguf"), out.path, options_for(type));
+    ASSERT_TRUE(report.ok()) << report.error().message;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (char c : test::read_text_file(out.path)) h = (h ^ static_cast<uint8_t>(c)) * 0x100000001b3ULL;
+    EXPECT_EQ(h, digest) << type;
+  }
+}
+
 TEST(Quantize, RefusesToRequantizeUnlessAsked) {
   TempFile out;
   const std::string q8 = test::shared_path("models/stories260K-Q8_0.gguf");

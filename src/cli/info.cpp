@@ -5,6 +5,7 @@
 #include "core/format.h"
 #include "core/log.h"
 #include "gguf/gguf_file.h"
+#include "model/config.h"
 
 namespace mx::cli {
 namespace {
@@ -14,6 +15,42 @@ struct InfoOptions {
   bool all_tensors = false;
   size_t max_items = 8;
 };
+
+// What will run: the architecture and the features the file asks for, so a user sees
+// before loading whether experts, rope scaling or sliding windows are in play.
+void print_model(const gguf::File& f) {
+  auto config = ModelConfig::from_gguf(f);
+  if (!config) {
+    fmt::print("model:      not runnable by moxing: {}\n", config.error().message);
+    return;
+  }
+  const ModelConfig& c = *config;
+  fmt::print("model:      {} ({}), {} layers, {} wide, {} query / {} key-value heads of {}, trained on {} tokens\n",
+             c.name, c.arch.name, c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim_k, c.n_ctx_train);
+  std::vector<std::string> features;
+  if (c.is_moe())
+    features.push_back(fmt::format("mixture of experts: {} of {} experts per token, each {} wide", c.n_expert_used,
+                                   c.n_expert, c.n_ff_exp));
+  std::string rope = fmt::format("rope base {:.0f}", c.rope_freq_base);
+  const bool global_only = c.n_swa > 0 && c.rope_freq_scale_swa != c.rope_freq_scale;
+  if (c.rope_scaling == RopeScaling::kLongrope)
+    rope += fmt::format(", long-rope (long factors when the context exceeds {} tokens)", c.n_ctx_orig);
+  else if (c.rope_scaling == RopeScaling::kYarn)
+    rope += fmt::format(", YaRN x{:g} beyond {} tokens", 1.0f / c.rope_freq_scale, c.n_ctx_orig);
+  else if (c.rope_freq_scale != 1.0f)
+    rope += fmt::format(", linear scaling x{:g}{}", 1.0f / c.rope_freq_scale, global_only ? " on global layers" : "");
+  if (c.rope_attn_factor != 1.0f) rope += fmt::format(", magnitude {:g}", c.rope_attn_factor);
+  if (f.find_tensor(tensor_name(TensorKind::kRopeFreqs))) rope += ", frequency factors (rope_freqs)";
+  features.push_back(rope);
+  if (c.n_swa > 0) {
+    int64_t local = 0;
+    for (int64_t il = 0; il < c.n_layer; ++il) local += c.is_swa_layer(il);
+    features.push_back(fmt::format("sliding window of {} tokens on {} of {} layers", c.n_swa, local, c.n_layer));
+  }
+  if (c.attn_softcap > 0 || c.final_softcap > 0)
+    features.push_back(fmt::format("soft-capping: attention {:g}, output {:g}", c.attn_softcap, c.final_softcap));
+  for (const auto& feature : features) fmt::print("            {}\n", feature);
+}
 
 int run_info(const InfoOptions& o) {
   auto file = gguf::File::open(o.path);
@@ -33,6 +70,7 @@ int run_info(const InfoOptions& o) {
              f.alignment(), f.metadata().size(), f.tensors().size());
   fmt::print("size:       {} ({} parameters, {} of tensor data)\n", format_bytes(f.file_size()),
              format_count(static_cast<double>(params)), format_bytes(tensor_bytes));
+  if (f.get_string("general.architecture") && f.find_tensor(tensor_name(TensorKind::kTokenEmbd))) print_model(f);
   fmt::print("\nmetadata:\n");
   for (const auto& kv : f.metadata())
     fmt::print("  {:<44} {:<7} {}\n", kv.key, gguf::value_type_name(kv.value.type()),

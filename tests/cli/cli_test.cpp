@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_runner.h"
+#include "gguf_edit.h"
 
 namespace mx {
 namespace {
@@ -59,6 +60,39 @@ TEST(Cli, InfoShowsMetadataAndTensors) {
   EXPECT_NE(r.out.find("general.architecture"), std::string::npos);
   EXPECT_NE(r.out.find("llama.embedding_length"), std::string::npos);
   EXPECT_NE(r.out.find("token_embd.weight"), std::string::npos);
+}
+
+// `info` names what will run: experts, rope scaling, sliding windows.
+TEST(Cli, InfoNamesTheArchitecturesFeatures) {
+  const auto moe = run("info " + test::shared_path("models/tiny/tiny-qwen3moe-Q4_K.gguf"));
+  ASSERT_EQ(moe.exit_code, 0) << moe.err;
+  EXPECT_NE(moe.out.find("mixture of experts: 2 of 8 experts per token, each 256 wide"), std::string::npos) << moe.out;
+  const auto gemma = run("info " + test::shared_path("models/tiny/tiny-gemma2-Q4_K.gguf"));
+  EXPECT_NE(gemma.out.find("sliding window of 16 tokens on 1 of 2 layers"), std::string::npos) << gemma.out;
+  const std::string yarn = ::testing::TempDir() + "/yarn.gguf";
+  ASSERT_TRUE(test::write_edited(test::shared_path("models/tiny/tiny-qwen2-Q8_0.gguf"),
+                                 test::GgufEdit{}
+                                     .with("qwen2.rope.scaling.type", {std::string("yarn")})
+                                     .with("qwen2.rope.scaling.factor", {4.0f})
+                                     .with("qwen2.rope.scaling.original_context_length", {uint32_t{512}}),
+                                 yarn)
+                  .ok());
+  const auto r = run("info " + yarn);
+  EXPECT_NE(r.out.find("rope base 1000000, YaRN x4 beyond 512 tokens"), std::string::npos) << r.out;
+}
+
+// A file asking for what moxing does not implement is refused with exit code 3, naming it.
+TEST(Cli, UnsupportedRopeScalingIsExitCode3) {
+  const std::string path = ::testing::TempDir() + "/dynamic_rope.gguf";
+  ASSERT_TRUE(test::write_edited(test::shared_path("models/tiny/tiny-qwen2-Q8_0.gguf"),
+                                 test::GgufEdit{}.with("qwen2.rope.scaling.type", {std::string("dynamic")}), path)
+                  .ok());
+  const auto r = run("run -m " + path + " -p hi -n 4");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.err.find("'qwen2.rope.scaling.type' is 'dynamic'"), std::string::npos) << r.err;
+  const auto info = run("info " + path);
+  EXPECT_EQ(info.exit_code, 0);  // info still shows the file, and why it will not run
+  EXPECT_NE(info.out.find("not runnable by moxing"), std::string::npos) << info.out;
 }
 
 TEST(Cli, BadInputGivesClearErrorAndExitCode) {

@@ -1,6 +1,8 @@
 // libFuzzer target: arbitrary bytes through the GGUF parser. A file that parses must be
 // safe to use (every value displays, every tensor's data is readable end to end, lookups
-// agree with the lists) and must survive a trip through the writer unchanged.
+// agree with the lists) and must survive a trip through the writer unchanged; then the
+// model's config and weight views are read from it as loading does (metadata policy,
+// experts, rope scaling, tensor shapes), which must end in a model or a clear error.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +13,8 @@
 
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
+#include "model/config.h"
+#include "model/weights.h"
 
 namespace {
 
@@ -94,5 +98,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)keep;
   // A tensorless file may declare any power-of-two alignment; the writer would pad to it.
   if (f.alignment() <= 65536) check_rewrite(f);
+  static const mx::KernelTable kernels = mx::reference_kernels();
+  auto config = mx::ModelConfig::from_gguf(f);
+  if (!config) {
+    require(!config.error().message.empty(), "empty config error");
+    return 0;
+  }
+  auto weights = mx::ModelWeights::bind(f, *config, kernels);
+  require(weights.ok() || !weights.error().message.empty(), "empty weights error");
   return 0;
 }

@@ -1,6 +1,7 @@
 // Models with the rope variants real files carry (Llama 3 frequency factors, YaRN, linear
-// scaling, Phi-3 long-rope, Gemma 3's scaled global layers), made from the tiny models in
-// ../shared by adding the metadata and tensors such a file has. The reference's logits for
+// scaling, Phi-3 long-rope, Gemma 3's scaled global layers) and architectures ../shared has
+// no file of (qwen2moe), made from the tiny models in ../shared by adding the metadata and
+// tensors such a file has. The reference's logits for
 // each are in tests/model/golden/<name>/ (docs/goldens.md says how they were made); the
 // golden test writes the variant afresh and compares.
 #pragma once
@@ -80,6 +81,26 @@ inline std::vector<VariantModel> variant_models() {
     GgufEdit e;
     e.with("gemma3.rope.scaling.type", {std::string("linear")}).with("gemma3.rope.scaling.factor", {8.0f});
     v.push_back({"tiny-gemma3-F16-linear", "tiny-gemma3-F16.gguf", std::move(e)});
+  }
+  {  // Qwen1.5-MoE / Qwen2-57B-A14B: tiny-qwen3moe's experts with q/k/v biases instead of
+     // q/k norms, and a shared expert of 512 gated by a sigmoid; top-k not renormalised
+    GgufEdit e;
+    e.rename_prefix = {"qwen3moe.", "qwen2moe."};
+    e.with("general.architecture", {std::string("qwen2moe")})
+        .with("qwen2moe.expert_shared_feed_forward_length", {uint32_t{512}});
+    uint64_t seed = 2;
+    for (int l = 0; l < 2; ++l) {
+      const std::string blk = "blk." + std::to_string(l) + ".";
+      e.drop_tensors.insert(e.drop_tensors.end(), {blk + "attn_q_norm.weight", blk + "attn_k_norm.weight"});
+      e.add_tensors.push_back(random_tensor(blk + "attn_q.bias", {256}, GgmlType::kF32, 0.1f, seed++));
+      e.add_tensors.push_back(random_tensor(blk + "attn_k.bias", {128}, GgmlType::kF32, 0.1f, seed++));
+      e.add_tensors.push_back(random_tensor(blk + "attn_v.bias", {128}, GgmlType::kF32, 0.05f, seed++));
+      e.add_tensors.push_back(random_tensor(blk + "ffn_gate_inp_shexp.weight", {256}, GgmlType::kF32, 0.2f, seed++));
+      e.add_tensors.push_back(random_tensor(blk + "ffn_gate_shexp.weight", {256, 512}, GgmlType::kF16, 0.05f, seed++));
+      e.add_tensors.push_back(random_tensor(blk + "ffn_up_shexp.weight", {256, 512}, GgmlType::kF16, 0.05f, seed++));
+      e.add_tensors.push_back(random_tensor(blk + "ffn_down_shexp.weight", {512, 256}, GgmlType::kF16, 0.05f, seed++));
+    }
+    v.push_back({"tiny-qwen2moe-F16", "tiny-qwen3moe-F16.gguf", std::move(e)});
   }
   return v;
 }

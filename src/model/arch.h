@@ -35,6 +35,11 @@ struct ArchSpec {
   // rope.freq_base_swa (default 10000) and no scaling (Gemma 3's linear scaling is global only).
   bool swa_rope_from_global = false;
   bool experts_required = false;  // every layer is a mixture of experts (qwen3moe)
+  bool expert_weights_norm = true;  // chosen experts' weights renormalised to sum to 1
+  bool experts_use_ff_length = false;  // experts as wide as feed_forward_length when
+                                       // expert_feed_forward_length is absent (Mixtral);
+                                       // else feed_forward_length / expert_used_count
+  bool shared_expert = false;     // one more expert every token runs, gated by a sigmoid (qwen2moe)
   bool rope_freqs = false;        // may carry rope_freqs.weight (Llama 3's frequency factors)
   bool longrope_factors = false;  // may carry rope_factors_long/short.weight (Phi-3)
 };
@@ -63,6 +68,7 @@ enum class Key {
   kExpertWeightsScale,
   kExpertWeightsNorm,
   kExpertGatingFunc,
+  kExpertSharedFeedForwardLength,
   kExpertGroupCount,
   kExpertGroupUsedCount,
   kRopeScalingType,
@@ -98,6 +104,8 @@ enum class TensorKind {
   kAttnQNorm, kAttnKNorm, kAttnPostNorm, kFfnNorm, kFfnGate, kFfnUp, kFfnDown, kFfnPostNorm,
   // Mixture of experts: the router and the experts' matrices stacked in 3-D tensors.
   kFfnGateInp, kFfnGateExps, kFfnUpExps, kFfnDownExps,
+  kFfnGateInpShexp, kFfnGateShexp, kFfnUpShexp, kFfnDownShexp,  // the shared expert
+  kAttnOutBias,
   // Rope frequency factors (Llama 3's rope_freqs; Phi-3's long and short long-rope factors).
   kRopeFreqs, kRopeFactorsLong, kRopeFactorsShort,
 };

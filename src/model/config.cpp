@@ -157,13 +157,21 @@ Status read_experts(const gguf::File& f, const MetadataReader& md, ModelConfig& 
   if (c.n_expert_used > c.n_expert)
     return make_error("{}: '{}' is {} but the model has only {} experts", f.name(),
                       md.name(Key::kExpertUsedCount), c.n_expert_used, c.n_expert);
-  // Mixtral-style files give the experts' width as feed_forward_length.
-  MX_TRY_ASSIGN(c.n_ff_exp, md.count(Key::kExpertFeedForwardLength, c.n_ff));
+  // Mixtral-style files give the experts' width as feed_forward_length; for the others the
+  // reference's default is that width shared among the experts used.
+  const int64_t ff_default = c.arch.experts_use_ff_length ? c.n_ff : c.n_ff / c.n_expert_used;
+  MX_TRY_ASSIGN(c.n_ff_exp, md.count(Key::kExpertFeedForwardLength, ff_default));
   if (c.n_ff_exp == 0) return md.refuse(Key::kExpertFeedForwardLength, "is 0");
   const char* kNotImplemented = "asks for {}, which moxing does not implement";
   int64_t n;
   MX_TRY_ASSIGN(n, md.count(Key::kExpertSharedCount, 0));
-  if (n != 0) return md.refuse(Key::kExpertSharedCount, fmt::format(fmt::runtime(kNotImplemented), "shared experts"));
+  if (n > (c.arch.shared_expert ? 1 : 0))
+    return md.refuse(Key::kExpertSharedCount, fmt::format(fmt::runtime(kNotImplemented), fmt::format("{} shared experts", n)));
+  if (c.arch.shared_expert) {
+    MX_TRY_ASSIGN(c.n_ff_shexp, md.count(Key::kExpertSharedFeedForwardLength, c.n_ff));
+  } else if (md.has(Key::kExpertSharedFeedForwardLength)) {
+    return md.refuse(Key::kExpertSharedFeedForwardLength, "describes a shared expert this architecture does not have");
+  }
   MX_TRY_ASSIGN(n, md.count(Key::kExpertGatingFunc, 1));
   if (n != 1)
     return md.refuse(Key::kExpertGatingFunc,

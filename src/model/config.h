@@ -1,6 +1,7 @@
 // Model hyper-parameters, read entirely from GGUF metadata.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 
@@ -55,10 +56,11 @@ struct ModelConfig {
   int64_t n_expert = 0;
   int64_t n_expert_used = 0;
   int64_t n_ff_exp = 0;
+  int64_t n_ff_shexp = 0;  // the shared expert's width; 0: none
 
   bool is_moe() const { return n_expert > 0; }
   // Width of one token's feed-forward activations: all its chosen experts' side by side.
-  int64_t ffn_width() const { return is_moe() ? n_expert_used * n_ff_exp : n_ff; }
+  int64_t ffn_width() const { return is_moe() ? std::max(n_expert_used * n_ff_exp, n_ff_shexp) : n_ff; }
 
   bool is_swa_layer(int64_t il) const {
     return n_swa > 0 && (swa_pattern == 0 || il % swa_pattern < swa_pattern - 1);

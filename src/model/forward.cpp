@@ -126,6 +126,7 @@ void attention_block(const Model& model, const Batch& batch, KvCache& cache, int
 
   attention(c, batch, cache, layer, ctx, s);
   project(ctx, s, w.wo, s.attn.data(), n, s.proj.data());
+  add_bias(s.proj.data(), w.bo, n, c.n_embd);
   post_norm(c, w.attn_post_norm, s.proj.data(), n);
   ops::add_inplace(s.x.data(), s.proj.data(), n * c.n_embd);
 }

@@ -19,7 +19,8 @@ std::vector<const gguf::TensorInfo*> pack_for_kernels(Model& m, const KernelTabl
   std::vector<const WeightView*> unpackable;
   const ModelConfig& c = m.config;
   for (LayerWeights& l : m.weights.layers) {
-    for (WeightView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+    for (WeightView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down, &l.w_gate_shexp,
+                          &l.w_up_shexp, &l.w_down_shexp})
       if (w->data) views.push_back(w);
     if (!c.is_moe()) continue;
     views.insert(views.end(), {&l.w_gate_exps, &l.w_up_exps, &l.w_down_exps});

@@ -6,6 +6,7 @@
 #include <span>
 
 #include "kernels/ops.h"
+#include "model/project.h"
 
 namespace mx {
 namespace {
@@ -31,7 +32,7 @@ void route(const ModelConfig& c, const float* h, int64_t n_tok, ExpertScratch& e
       sum += p[best];
       p[best] = -INFINITY;
     }
-    sum = std::max(sum, kMinWeightSum);
+    sum = c.arch.expert_weights_norm ? std::max(sum, kMinWeightSum) : 1.0f;
     for (int64_t j = 0; j < k; ++j) {
       weight[j] /= sum;
       ++e.first[chosen[j] + 1];
@@ -80,6 +81,31 @@ void expert_products(ExecContext& ctx, ForwardScratch& s, std::initializer_list<
   }
 }
 
+// The shared expert every token runs (qwen2moe): its FFN output times sigmoid(g), g the
+// token's dot with the shared gate, added to the routed experts' sum. The slot buffers are
+// free again by now and hold its activations.
+void add_shared_expert(const ModelConfig& c, const LayerWeights& w, int64_t n_tok, ExecContext& ctx,
+                       ForwardScratch& s) {
+  ExpertScratch& e = s.experts;
+  float* gate_logit = e.router.data();  // [n_tok], the router's logits are used up
+  project(ctx, s, w.shexp_gate, s.h.data(), n_tok, gate_logit);
+  project_together(ctx, s, {{&w.w_gate_shexp, s.gate.data()}, {&w.w_up_shexp, s.up.data()}}, s.h.data(), n_tok);
+  const auto& kt = ctx.kernels();
+  ctx.pool().parallel_for(n_tok * c.n_ff_shexp, 8192, [&](int64_t b, int64_t end) {
+    kt.silu_mul(s.gate.data() + b, s.up.data() + b, s.gate.data() + b, end - b);
+  });
+  project(ctx, s, w.w_down_shexp, s.gate.data(), n_tok, e.y.data());
+  for (int64_t t = 0; t < n_tok; ++t) {
+    // silu(g) / g as the reference computes the gate (it is sigmoid(g)); its limit at 0,
+    // where the reference would divide 0 by 0.
+    const float g = gate_logit[t];
+    const float gate = g == 0.0f ? 0.5f : g / (1.0f + std::exp(-g)) / g;
+    const float* y = &e.y[t * c.n_embd];
+    float* out = &s.proj[t * c.n_embd];
+    for (int64_t i = 0; i < c.n_embd; ++i) out[i] += y[i] * gate;
+  }
+}
+
 }  // namespace
 
 void moe_ffn(const ModelConfig& c, const LayerWeights& w, int64_t n_tok, ExecContext& ctx,
@@ -113,6 +139,7 @@ void moe_ffn(const ModelConfig& c, const LayerWeights& w, int64_t n_tok, ExecCon
         for (int64_t i = 0; i < c.n_embd; ++i) out[i] += wj * y[i];
     }
   }
+  if (c.n_ff_shexp > 0) add_shared_expert(c, w, n_tok, ctx, s);
 }
 
 }  // namespace mx

@@ -114,9 +114,12 @@ Expected<ModelWeights> ModelWeights::bind(const gguf::File& f, const ModelConfig
       MX_TRY_ASSIGN(l.wv, b.matrix(TensorKind::kAttnV, i, c.n_embd, c.v_width()));
     }
     MX_TRY_ASSIGN(l.wo, b.matrix(TensorKind::kAttnOut, i, c.n_head * c.head_dim_v, c.n_embd));
+    // Biases are optional for every architecture, as the reference reads them; required
+    // where the architecture always has them.
     MX_TRY_ASSIGN(l.bq, b.vector(TensorKind::kAttnQBias, i, c.q_width(), bias));
     MX_TRY_ASSIGN(l.bk, b.vector(TensorKind::kAttnKBias, i, c.k_width(), bias));
     MX_TRY_ASSIGN(l.bv, b.vector(TensorKind::kAttnVBias, i, c.v_width(), bias));
+    MX_TRY_ASSIGN(l.bo, b.vector(TensorKind::kAttnOutBias, i, c.n_embd, false));
     MX_TRY_ASSIGN(l.q_norm, b.vector(TensorKind::kAttnQNorm, i, c.head_dim_k, qk_norm));
     MX_TRY_ASSIGN(l.k_norm, b.vector(TensorKind::kAttnKNorm, i, c.head_dim_k, qk_norm));
     MX_TRY_ASSIGN(l.ffn_norm, b.vector(TensorKind::kFfnNorm, i, c.n_embd, true));
@@ -127,6 +130,14 @@ Expected<ModelWeights> ModelWeights::bind(const gguf::File& f, const ModelConfig
       MX_TRY_ASSIGN(l.w_gate_exps, b.experts(TensorKind::kFfnGateExps, i, c.n_embd, c.n_ff_exp, c.n_expert));
       MX_TRY_ASSIGN(l.w_up_exps, b.experts(TensorKind::kFfnUpExps, i, c.n_embd, c.n_ff_exp, c.n_expert));
       MX_TRY_ASSIGN(l.w_down_exps, b.experts(TensorKind::kFfnDownExps, i, c.n_ff_exp, c.n_embd, c.n_expert));
+      if (c.n_ff_shexp > 0) {
+        const float* gate;
+        MX_TRY_ASSIGN(gate, b.vector(TensorKind::kFfnGateInpShexp, i, c.n_embd, true));
+        l.shexp_gate = WeightView{GgmlType::kF32, c.n_embd, 1, reinterpret_cast<const uint8_t*>(gate)};
+        MX_TRY_ASSIGN(l.w_gate_shexp, b.matrix(TensorKind::kFfnGateShexp, i, c.n_embd, c.n_ff_shexp));
+        MX_TRY_ASSIGN(l.w_up_shexp, b.matrix(TensorKind::kFfnUpShexp, i, c.n_embd, c.n_ff_shexp));
+        MX_TRY_ASSIGN(l.w_down_shexp, b.matrix(TensorKind::kFfnDownShexp, i, c.n_ff_shexp, c.n_embd));
+      }
     } else if (c.arch.fused_gate_up) {
       WeightView gate_up;
       MX_TRY_ASSIGN(gate_up, b.matrix(TensorKind::kFfnUp, i, c.n_embd, 2 * c.n_ff));

@@ -29,6 +29,11 @@ struct LayerWeights {
   WeightView router;                 // [n_expert × n_embd]
   WeightView w_gate_exps, w_up_exps; // [n_expert·n_ff_exp × n_embd]
   WeightView w_down_exps;            // [n_expert·n_embd × n_ff_exp]
+  // The shared expert (qwen2moe), run by every token and gated by sigmoid(shexp_gate·h).
+  WeightView shexp_gate;             // [1 × n_embd]
+  WeightView w_gate_shexp, w_up_shexp;  // [n_ff_shexp × n_embd]
+  WeightView w_down_shexp;           // [n_embd × n_ff_shexp]
+  const float* bo = nullptr;         // [n_embd] attn_output bias, when the file has one
 };
 
 struct ModelWeights {

@@ -43,9 +43,9 @@ TEST_P(MetadataPolicy, UnknownArchitectureKeyIsRefusedByName) {
 
 TEST_P(MetadataPolicy, UnknownTensorIsRefusedByName) {
   test::GgufEdit edit;
-  edit.add_tensors.push_back({"blk.0.attn_output.bias", GgmlType::kF32, {4}, test::f32_bytes({1, 2, 3, 4})});
+  edit.add_tensors.push_back({"blk.0.attn_sub_norm.weight", GgmlType::kF32, {4}, test::f32_bytes({1, 2, 3, 4})});
   const auto e = load_error(edit);
-  EXPECT_NE(e.find("tensor 'blk.0.attn_output.bias' is not part of"), std::string::npos) << e;
+  EXPECT_NE(e.find("tensor 'blk.0.attn_sub_norm.weight' is not part of"), std::string::npos) << e;
 }
 
 TEST_P(MetadataPolicy, UnknownRopeScalingTypeIsRefusedByName) {

@@ -1,8 +1,13 @@
 #include "model/model.h"
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 
+#include "core/format.h"
+#include "core/log.h"
 #include "core/round_up.h"
+#include "core/thread_pool.h"
 #include "kernels/packed.h"
 
 namespace mx {
@@ -12,7 +17,7 @@ namespace {
 // of each tensor as soon as nothing reads it unpacked any more, so memory never holds both
 // copies of the whole model. The token embedding stays as it is (rows are looked up from
 // it); a tied output matrix gets a packed copy of its own. Returns the released tensors.
-std::vector<const gguf::TensorInfo*> pack_for_kernels(Model& m, const KernelTable& kernels) {
+std::vector<const gguf::TensorInfo*> pack_for_kernels(Model& m, const KernelTable& kernels, ThreadPool& pool) {
   // Matrices and whether their rows may be packed: stacked experts are sliced per expert,
   // so only when an expert's rows fill whole groups of kPackRows.
   std::vector<WeightView*> views;
@@ -53,7 +58,14 @@ std::vector<const gguf::TensorInfo*> pack_for_kernels(Model& m, const KernelTabl
   for (WeightView* w : views) {
     if (!will_pack(*w)) continue;
     w->packed = m.packed.data() + offset;
-    pack_rows(w->type, w->data, w->row_bytes(), w->rows, w->cols, m.packed.data() + offset);
+    // Groups of rows in parallel: packing a 17 GB model on one core took ~20 s.
+    uint8_t* dst = m.packed.data() + offset;
+    const size_t group_bytes = packed_group_bytes(w->type, w->cols);
+    const int64_t n_groups = (w->rows + kPackRows - 1) / kPackRows;
+    pool.parallel_for(n_groups, 1, [&](int64_t g0, int64_t g1) {
+      const int64_t r0 = g0 * kPackRows, r1 = std::min(w->rows, g1 * kPackRows);
+      pack_rows(w->type, w->data + r0 * w->row_bytes(), w->row_bytes(), r1 - r0, w->cols, dst + g0 * group_bytes);
+    });
     offset += round_up(packed_size(w->type, w->rows, w->cols), size_t{64});
     for (const auto& t : m.file.tensors()) {
       if (!overlaps(*w, t) || !releasable(t)) continue;
@@ -75,7 +87,11 @@ Expected<std::unique_ptr<Model>> Model::from_file(gguf::File file, const KernelT
   m->file = std::move(file);
   MX_TRY_ASSIGN(m->config, ModelConfig::from_gguf(m->file));
   MX_TRY_ASSIGN(m->weights, ModelWeights::bind(m->file, m->config, kernels));
-  m->released_tensors = pack_for_kernels(*m, kernels);
+  ThreadPool pool(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  const auto start = std::chrono::steady_clock::now();
+  m->released_tensors = pack_for_kernels(*m, kernels, pool);
+  MX_LOG_DEBUG("packed {} of weights for the kernels in {:.2f} s on {} threads", format_bytes(m->packed.size()),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), pool.size());
   return m;
 }
 

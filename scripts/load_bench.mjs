@@ -7,7 +7,7 @@
 // Usage:
 //   node scripts/load_bench.mjs [--url http://127.0.0.1:8080] [--clients 1,4,16]
 //        [--tokens 64] [--requests 2] [--prompt-tokens 100] [--api-key KEY]
-//        [--model NAME] [--seed 1] [--timeout 300] [--no-warmup] [--json]
+//        [--model NAME] [--seed 1] [--timeout 300] [--extra JSON] [--no-warmup] [--json]
 //
 //   --url            server base URL (without /v1)
 //   --clients        comma-separated list; one phase per value, run in that order
@@ -21,6 +21,9 @@
 //   --model          "model" field of the requests (default: the first id of GET /v1/models,
 //                    or none if that fails)
 //   --seed           base of the per-request sampling seeds (request i gets seed + i)
+//   --extra          a JSON object merged into every request body, e.g. a logit_bias that
+//                    keeps a random-weight model off byte tokens (whose invalid UTF-8 some
+//                    servers fail on)
 //   --timeout        seconds one request may take before it counts as failed (Node's fetch
 //                    also gives up on its own after 300 s without a byte from the server)
 //   --no-warmup      skip the untimed warm-up request sent before the first phase
@@ -61,6 +64,7 @@ const OPTIONS = {
   model: { type: 'string' },
   seed: { type: 'string', default: '1' },
   timeout: { type: 'string', default: '300' },
+  extra: { type: 'string', default: '{}' },
   warmup: { type: 'boolean', default: true },
   'no-warmup': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
@@ -94,15 +98,27 @@ function parseOptions() {
     model: values.model,
     seed: Number.isInteger(Number(values.seed)) ? Number(values.seed) : die('--seed must be an integer'),
     timeoutMs: positiveInt('timeout', values.timeout) * 1000,
+    extra: parseExtra(values.extra),
     warmup: values.warmup && !values['no-warmup'],
     json: values.json,
   };
 }
 
+function parseExtra(text) {
+  let extra;
+  try {
+    extra = JSON.parse(text);
+  } catch (e) {
+    die(`--extra must be a JSON object: ${e.message}`);
+  }
+  if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) die('--extra must be a JSON object');
+  return extra;
+}
+
 const USAGE =
   'usage: node scripts/load_bench.mjs [--url URL] [--clients 1,4,16] [--tokens 64] [--requests 2]\n' +
   '       [--prompt-tokens 100] [--api-key KEY] [--model NAME] [--seed 1] [--timeout 300]\n' +
-  '       [--no-warmup] [--json]\n' +
+  '       [--extra JSON] [--no-warmup] [--json]\n' +
   'See the comment at the top of this file for what is measured.\n';
 
 function die(message) {
@@ -227,6 +243,7 @@ async function runRequest(opts, id) {
     seed: opts.seed + id,
     stream: true,
     stream_options: { include_usage: true },
+    ...opts.extra,
   };
   if (opts.model) body.model = opts.model;
   const headers = { 'Content-Type': 'application/json', Accept: 'text/event-stream', ...authHeader(opts) };

@@ -7,10 +7,13 @@
 #pragma once
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "gguf_edit.h"
+#include "model/quantize.h"
+#include "test_paths.h"
 
 namespace mx::test {
 
@@ -18,6 +21,8 @@ struct VariantModel {
   std::string name;  // file stem; tests/model/golden/<name>*/ hold its goldens
   std::string base;  // the file under ../shared/models/tiny it is made from
   GgufEdit edit;
+  std::string quantize_to = {};  // then converted to this file type (moxing quantize, which
+                                 // writes llama-quantize's bytes), if not empty
 };
 
 // Llama 3.1's rope factors (the converter's formula) for a head of `dim` with the given base,
@@ -102,7 +107,20 @@ inline std::vector<VariantModel> variant_models() {
     }
     v.push_back({"tiny-qwen2moe-F16", "tiny-qwen3moe-F16.gguf", std::move(e)});
   }
+  // gpt-oss's expert format: tiny-qwen3moe with MXFP4 experts, the rest Q8_0
+  v.push_back({"tiny-qwen3moe-MXFP4_MOE", "tiny-qwen3moe-F16.gguf", {}, "MXFP4_MOE"});
   return v;
+}
+
+// Writes a variant to `path`: the edited copy of its base, quantized if it asks.
+inline Status write_variant(const VariantModel& m, const std::string& path) {
+  if (m.quantize_to.empty()) return write_edited(shared_path("models/tiny/" + m.base), m.edit, path);
+  const std::string edited = path + ".edited.gguf";
+  if (auto st = write_edited(shared_path("models/tiny/" + m.base), m.edit, edited); !st) return st;
+  auto report = quantize_model(edited, path, QuantizeOptions{.file_type = *find_file_type(m.quantize_to), .n_threads = 2});
+  std::remove(edited.c_str());
+  if (!report) return report.error();
+  return {};
 }
 
 }  // namespace mx::test

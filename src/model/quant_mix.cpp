@@ -29,6 +29,7 @@ constexpr std::array kFileTypes = {
     FileTypeInfo{FileType::kQ3_K_M, "Q3_K_M", kQ3_K, "Q3_K, attn_v/attn_output/ffn_down Q4_K-Q5_K"},
     FileTypeInfo{FileType::kQ3_K_S, "Q3_K_S", kQ3_K, "Q3_K throughout"},
     FileTypeInfo{FileType::kQ2_K, "Q2_K", kQ2_K, "Q2_K, attn_v/attn_output/ffn_down Q3_K-Q4_K"},
+    FileTypeInfo{FileType::kMXFP4_MOE, "MXFP4_MOE", kMXFP4, "experts MXFP4 (gpt-oss's format), the rest Q8_0"},
 };
 
 std::string upper(std::string_view s) {
@@ -168,7 +169,11 @@ TensorChoice QuantMix::choose(std::string_view name, const std::vector<int64_t>&
   const int64_t row_length = dims.empty() ? 1 : dims[0];
   // The mixes apply to quantized file types only: F16 / BF16 / F32 files are uniform.
   const bool mixed = !pure_ && traits(file_type_.base).block_size > 1;
-  const GgmlType wanted = mixed ? mixed_type(name, row_length) : file_type_.base;
+  // MXFP4_MOE: the 3-D expert tensors MXFP4, everything else Q8_0, as llama-quantize does.
+  const bool expert = dims.size() > 2 && dims[2] > 1;
+  const GgmlType wanted = !mixed ? file_type_.base
+                          : file_type_.id == FileType::kMXFP4_MOE ? (expert ? kMXFP4 : kQ8_0)
+                                                                  : mixed_type(name, row_length);
   GgmlType type = wanted;
   while (row_length % traits(type).block_size != 0) type = fallback_for(type);
   return {type, wanted};

@@ -35,6 +35,7 @@ enum class FileType : uint32_t {
   kQ6_K = 18,
   kIQ4_NL = 25,
   kBF16 = 32,
+  kMXFP4_MOE = 38,
 };
 
 struct FileTypeInfo {

@@ -249,7 +249,8 @@ TEST_P(VariantGoldenTest, LogitsMatchReference) {
   const auto variant = std::find_if(variants.begin(), variants.end(), [&](const auto& v) { return v.name == stem; });
   ASSERT_NE(variant, variants.end()) << "no recipe for " << stem << " in tests/variant_models.h";
   const std::string path = ::testing::TempDir() + "/" + stem + ".gguf";
-  ASSERT_TRUE(test::write_edited(test::shared_path("models/tiny/" + variant->base), variant->edit, path).ok());
+  const Status written = test::write_variant(*variant, path);
+  ASSERT_TRUE(written.ok()) << written.error().message;
 
   const KernelTable kernels = kernels_under_test();
   auto model = Model::load(path, kernels);

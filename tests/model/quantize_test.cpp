@@ -167,7 +167,7 @@ TEST(Quantize, MixtureOfExpertsFileIsLlamaQuantizesByteForByte) {
   const std::pair<const char*, uint64_t> reference[] = {
       {"Q4_K_M", 0x3b6cae5112ee16cfULL}, {"Q2_K", 0x03106fe9eb96dc15ULL}, {"Q3_K_M", 0x601ebcf921c48116ULL},
       {"Q4_0", 0xfaf7a78d997a5c05ULL},   {"Q5_K_M", 0x7c581f14f2ff949bULL}, {"Q6_K", 0xc8f204acd9d739f1ULL},
-      {"Q8_0", 0xd313f8207e630454ULL},   {"IQ4_NL", 0xff0758c006785be4ULL},
+      {"Q8_0", 0xd313f8207e630454ULL},   {"IQ4_NL", 0xff0758c006785be4ULL}, {"MXFP4_MOE", 0x4f53ae2e745be7b8ULL},
   };
   for (const auto& [type, digest] : reference) {
     TempFile out;

@@ -12,7 +12,7 @@ int main(int argc, char** argv) {
   }
   for (const auto& m : mx::test::variant_models()) {
     const std::string out = std::string(argv[1]) + "/" + m.name + ".gguf";
-    if (auto st = mx::test::write_edited(mx::test::shared_path("models/tiny/" + m.base), m.edit, out); !st) {
+    if (auto st = mx::test::write_variant(m, out); !st) {
       std::fprintf(stderr, "%s: %s\n", out.c_str(), st.error().message.c_str());
       return 1;
     }

@@ -32,6 +32,20 @@ void block_quants(GgmlType type, const uint8_t* block, uint8_t q[kQK_K]) {
       }
 }
 
+// Where quant e (0..255) of row `lane` lives in a Q6_K record: its low 4 bits at bit
+// low_shift of byte `low`, its top 2 bits at bit high_shift of byte `high`.
+struct Q6KSlot {
+  size_t low, high;
+  int low_shift, high_shift;
+};
+Q6KSlot q6k_slot(int lane, int e) {
+  const int s = e / 32, k = e % 32, j = (k % 16) / 4, i = k % 4;
+  const bool upper = k >= 16;  // the high nibble of its byte
+  return {kQ6KQuants + 256 * static_cast<size_t>(s) + 64 * j + 4 * lane + i,
+          kQ6KHigh + 128 * static_cast<size_t>(s) + 64 * (j / 2) + 4 * lane + i, upper ? 4 : 0,
+          (j % 2 == 0 ? 4 : 0) + (upper ? 2 : 0)};
+}
+
 }  // namespace
 
 void pack_block(GgmlType type, const uint8_t* block, int lane, uint8_t* record) {
@@ -57,10 +71,14 @@ void pack_block(GgmlType type, const uint8_t* block, int lane, uint8_t* record) 
   BlockQ6_K b;
   std::memcpy(&b, block, sizeof(b));
   std::memcpy(record + 2 * lane, &b.d, 2);
-  for (int g = 0; g < 16; ++g) {
-    record[kQ6KScales + 32 * (g / 2) + 2 * lane + g % 2] = static_cast<uint8_t>(b.scales[g]);
-    for (int j = 0; j < 4; ++j)
-      for (int i = 0; i < 4; ++i) record[kQ6KQuants + 256 * g + 64 * j + 4 * lane + i] = q[16 * g + 4 * j + i];
+  for (int g = 0; g < 16; ++g) record[kQ6KScales + 32 * (g / 2) + 2 * lane + g % 2] = static_cast<uint8_t>(b.scales[g]);
+  const auto put = [&](size_t at, int shift, int mask, int bits) {  // other quants share the byte
+    record[at] = static_cast<uint8_t>((record[at] & ~(mask << shift)) | (bits << shift));
+  };
+  for (int e = 0; e < kQK_K; ++e) {
+    const Q6KSlot at = q6k_slot(lane, e);
+    put(at.low, at.low_shift, 0x0f, q[e] & 0x0f);
+    put(at.high, at.high_shift, 3, q[e] >> 4);
   }
 }
 
@@ -90,8 +108,11 @@ BlockSums block_sums(GgmlType type, const uint8_t* record, int lane, const uint8
   for (int g = 0; g < 16; ++g) {
     const int sc = static_cast<int8_t>(record[kQ6KScales + 32 * (g / 2) + 2 * lane + g % 2]);
     int dot = 0;
-    for (int k = 0; k < 16; ++k)
-      dot += (record[kQ6KQuants + 256 * g + 64 * (k / 4) + 4 * lane + k % 4] - 32) * x.qs[16 * g + k];
+    for (int e = 16 * g; e < 16 * g + 16; ++e) {
+      const Q6KSlot at = q6k_slot(lane, e);
+      const int q = ((record[at.low] >> at.low_shift) & 0x0f) | (((record[at.high] >> at.high_shift) & 3) << 4);
+      dot += (q - 32) * x.qs[e];
+    }
     out.isum += sc * dot;
   }
   return out;

@@ -1,18 +1,22 @@
 // Packed layouts of the K-quants (see packed.h for the idea), one record per 16 rows and
 // super-block of 256:
 //
-//   Q4_K (2368 bytes)                         Q6_K (4384 bytes)
+//   Q4_K (2368 bytes)                         Q6_K (3360 bytes, as GGUF's 16 blocks)
 //   32   fp16 d of the 16 rows                32   fp16 d of the 16 rows
 //   32   fp16 dmin                            256  scale pairs: for p = 0..7, lane i:
 //   128  scale pairs: for p = 0..3, lane i:        int8 (sc[2p], sc[2p + 1]) of row i
-//        bytes (sc[2p], sc[2p + 1]) of row i   4096 per group g of 16 elements, per dword j:
-//   128  min pairs, the same for the mins           lane i = quants 16g + 4j .. + 3 of row i,
-//   2048 per sub-block s of 32, per dword j < 4:    one unsigned byte (0..63) each
-//        lane i = bytes whose low nibbles are
-//        quants 32s + 4j .. + 3 of row i and high nibbles quants 32s + 16 + 4j .. + 3
+//        bytes (sc[2p], sc[2p + 1]) of row i   2048 the quants' low 4 bits, laid out as Q4_K's
+//   128  min pairs, the same for the mins          (sub-block s: groups 2s and 2s + 1)
+//   2048 per sub-block s of 32, per dword j < 4: 1024 their top 2 bits: per sub-block s, per
+//        lane i = bytes whose low nibbles are        m < 2, 64 bytes; byte b holds the bits
+//        quants 32s + 4j .. + 3 of row i and         of the quants in byte b of nibble dwords
+//        high nibbles quants 32s + 16 + 4j .. + 3    2m + 1 (bits 0-1: low nibble's, 2-3: high
+//                                                    nibble's) and 2m (4-5 low, 6-7 high)
 //
 // Pairs widen with one instruction into the int16 pairs vpdpwssd takes (mins times the
 // activations' group sums), and into int32 scales for each sub-block's exact integer dot.
+// One 64-byte load of Q6_K top bits serves exactly the lanes of two nibble loads, and puts
+// each field where a mask and at most one 16-bit shift set it under its nibble.
 #pragma once
 
 #include <cstddef>
@@ -23,9 +27,9 @@
 namespace mx::kpacked {
 
 inline constexpr size_t kQ4KRecord = 32 + 32 + 128 + 128 + 2048;
-inline constexpr size_t kQ6KRecord = 32 + 256 + 4096;
+inline constexpr size_t kQ6KRecord = 32 + 256 + 2048 + 1024;
 inline constexpr size_t kQ4KScales = 64, kQ4KMins = 192, kQ4KQuants = 320;
-inline constexpr size_t kQ6KScales = 32, kQ6KQuants = 288;
+inline constexpr size_t kQ6KScales = 32, kQ6KQuants = 288, kQ6KHigh = 2336;
 
 // One record: row `lane` (0..15) of the group gets super-block `block` (GGUF bytes).
 void pack_block(GgmlType type, const uint8_t* block, int lane, uint8_t* record);

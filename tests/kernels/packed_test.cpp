@@ -7,14 +7,19 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstddef>
+#include <cstring>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/aligned_buffer.h"
 #include "core/cpu_features.h"
 #include "kernels/isa_tables.h"
 #include "kernels/kernel_table.h"
+#include "quant/blocks.h"
+#include "quant/fp16.h"
 #include "quant/quant.h"
 
 namespace mx {
@@ -34,6 +39,36 @@ std::vector<uint8_t> random_rows(GgmlType type, int64_t n, int64_t rows, uint32_
   return out;
 }
 
+// Q6_K rows of random bytes: every quant value 0..63 (so every pattern of top bits), every
+// int8 scale, -128 included; d varies but stays small and finite.
+std::vector<uint8_t> random_q6k_rows(int64_t n, int64_t rows, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> out(row_size(kQ6_K, n) * rows);
+  for (auto& b : out) b = static_cast<uint8_t>(rng());
+  for (size_t at = 0; at < out.size(); at += sizeof(BlockQ6_K)) {
+    const uint16_t d = fp32_to_fp16(std::ldexp(1.0f + static_cast<float>(rng() % 1024) / 1024, -12));
+    std::memcpy(&out[at + offsetof(BlockQ6_K, d)], &d, sizeof(d));
+  }
+  return out;
+}
+
+// Q8_K rows with uniform quants in -128..127 (the quantizer never gives -128, but the
+// kernels' integer headroom is meant to hold it) and their true group sums.
+std::vector<uint8_t> random_q8k_rows(int64_t n, int64_t rows, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<BlockQ8_K> blocks(static_cast<size_t>(n / kQK_K * rows));
+  for (auto& b : blocks) {
+    b.d = std::ldexp(1.0f + static_cast<float>(rng() % 1024) / 1024, -7);
+    for (int g = 0; g < kQK_K / 16; ++g) {
+      b.bsums[g] = 0;
+      for (int k = 16 * g; k < 16 * g + 16; ++k) b.bsums[g] = static_cast<int16_t>(b.bsums[g] + (b.qs[k] = static_cast<int8_t>(rng())));
+    }
+  }
+  std::vector<uint8_t> out(blocks.size() * sizeof(BlockQ8_K));
+  std::memcpy(out.data(), blocks.data(), out.size());
+  return out;
+}
+
 AlignedBuffer pack(GgmlType type, const std::vector<uint8_t>& w, int64_t rows, int64_t n) {
   AlignedBuffer p(packed_size(type, rows, n));
   pack_rows(type, w.data(), row_size(type, n), rows, n, p.data());
@@ -47,7 +82,8 @@ TEST(Packed, Sizes) {
   EXPECT_EQ(packed_size(kQ4_0, 16, 64), 2u * 288u);
   EXPECT_EQ(packed_size(kQ4_0, 17, 64), 4u * 288u);  // the second group is padded
   EXPECT_EQ(packed_size(kQ4_K, 16, 512), 2u * 2368u);
-  EXPECT_EQ(packed_size(kQ6_K, 20, 256), 2u * 4384u);
+  EXPECT_EQ(packed_record_bytes(kQ6_K), 16u * 210u);  // 6 bits a quant, as in GGUF
+  EXPECT_EQ(packed_size(kQ6_K, 20, 256), 2u * 3360u);
   EXPECT_FALSE(packable(kQ5_K));
 }
 
@@ -65,6 +101,22 @@ TEST(Packed, ReferenceOnPackedRowsEqualsThePlainReference) {
       gemm_packed_reference(type, n, p.data(), rows, x.data(), row_size(xt, n), n_tok, got.data(), rows);
       EXPECT_EQ(got, want) << type_name(type) << " rows " << rows;
     }
+}
+
+// The same with every Q6_K quant value: a field of the top-bit plane read from the wrong
+// place would change the sums.
+TEST(Packed, Q6KReferenceKeepsEveryQuantValue) {
+  const KernelTable ref = reference_kernels();
+  for (int64_t rows : {1, 16, 19, 33}) {
+    const int64_t n = 768, n_tok = 3;
+    const auto w = random_q6k_rows(n, rows, 7);
+    const auto x = random_q8k_rows(n, n_tok, 8);
+    const AlignedBuffer p = pack(kQ6_K, w, rows, n);
+    std::vector<float> want(rows * n_tok), got(rows * n_tok);
+    ref[kQ6_K].gemm(n, w.data(), row_size(kQ6_K, n), rows, x.data(), row_size(kQ8_K, n), n_tok, want.data(), rows);
+    gemm_packed_reference(kQ6_K, n, p.data(), rows, x.data(), row_size(kQ8_K, n), n_tok, got.data(), rows);
+    EXPECT_EQ(got, want) << "rows " << rows;
+  }
 }
 
 class PackedSimd : public ::testing::TestWithParam<const char*> {};
@@ -139,6 +191,32 @@ TEST_P(PackedSimd, ManyTokensGiveEachTokenItsOwnResult) {
       }
   }
   if (checked == 0) GTEST_SKIP() << "no packed kernels on this CPU";
+}
+
+// Q6_K's 6-bit quants (low nibbles and a plane of top bits) with every quant value, scale
+// and activation byte: equal to the reference bit for bit, for one token, a few, and
+// prefill-sized batches (records unpacked a few at a time: 11 super-blocks end in a
+// partial run of them).
+TEST_P(PackedSimd, Q6KEveryQuantValueMatchesTheReference) {
+  if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
+  const KernelTable best = table_for(GetParam());
+  if (!best[kQ6_K].gemm_packed) GTEST_SKIP() << "no packed Q6_K kernel on this CPU";
+  const int64_t max_tok = 67;
+  for (auto [rows, n] : {std::pair<int64_t, int64_t>{16, 2816}, {71, 2816}, {150, 2816}, {2048, 256}}) {
+    const size_t xs = row_size(kQ8_K, n);
+    const auto w = random_q6k_rows(n, rows, 9);
+    const auto x = random_q8k_rows(n, max_tok, 10);
+    const AlignedBuffer p = pack(kQ6_K, w, rows, n);
+    std::vector<float> want(rows * max_tok);
+    gemm_packed_reference(kQ6_K, n, p.data(), rows, x.data(), xs, max_tok, want.data(), rows);
+    for (int64_t n_tok : {1, 2, 3, 4, 5, 6, 7, 8, 9, 64, 67}) {
+      std::vector<float> got(rows * n_tok);
+      best[kQ6_K].gemm_packed(n, p.data(), rows, x.data(), xs, n_tok, got.data(), rows);
+      for (int64_t i = 0; i < rows * n_tok; ++i)
+        ASSERT_EQ(got[i], want[i]) << "n " << n << " rows " << rows << " tokens " << n_tok << " token " << i / rows
+                                   << " row " << i % rows;
+    }
+  }
 }
 
 // Each instruction set's packed kernels on their own: the AVX2 ones are overridden where

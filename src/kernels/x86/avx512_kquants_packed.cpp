@@ -2,9 +2,11 @@
 // activations. A register holds one dword of 16 rows; vpdpbusd multiplies it by 4
 // broadcast activations, so a sub-block's dot is a few instructions for 16 rows, and its
 // scale multiplies the exact int32 result (vpmulld). Mins and the Q6_K offset of 32 go
-// through the activations' group sums with vpdpwssd. Every super-block's sums are the
-// reference's integers and are scaled in the reference's float order, so results equal
-// the scalar reference bit for bit and do not depend on how many tokens share a call.
+// through the activations' group sums with vpdpwssd. Q6_K's 6-bit quants are rebuilt from
+// nibbles and top bits in registers: per record for one tile of tokens, once into an L1
+// copy shared by every tile of more. Every super-block's sums are the reference's integers
+// and are scaled in the reference's float order, so results equal the scalar reference
+// bit for bit and do not depend on how many tokens share a call.
 #if defined(__x86_64__)
 // GCC 12's AVX-512 headers warn on their own _mm512_undefined_*() (GCC bug 105593).
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -25,6 +27,8 @@ namespace {
 
 constexpr size_t kQ8KBytes = sizeof(BlockQ8_K), kQ8KQs = kQ8KQsAt, kQ8KBsums = kQ8KBsumsAt;
 constexpr int kLanes = 16, kMaxTok = 4;
+constexpr size_t kQ6KWide = 4096;  // a Q6_K record's quants unpacked, a byte each
+constexpr int64_t kWideBlocks = 4;  // records unpacked at a time: 16 KB of L1
 
 __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 __m256i load256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
@@ -89,62 +93,128 @@ void q4k_block(const uint8_t* rec, const uint8_t* const xb[T], __m512 acc[T]) {
   }
 }
 
+// Sub-block s of a Q6_K record (groups 2s and 2s + 1) as 8 registers of 16 rows:
+// w[j] = dword j of group 2s's quants q, w[4 + j] = dword j of group 2s + 1's as 4q.
+// 4q (0..252) keeps that nibble where it is after a shift by 2 rather than 4, so its top
+// bits need no shift; each quant is one bit-select of its nibble and its top-bit field.
+[[gnu::always_inline]] inline void q6k_unpack(const uint8_t* rec, int s, __m512i w[8]) {
+  const __m512i lo_fields = _mm512_set1_epi8(0x33), hi_fields = _mm512_set1_epi8(static_cast<char>(0xcc));
+  const __m512i low4 = _mm512_set1_epi8(0x0f), mid4 = _mm512_set1_epi8(0x3c);
+  // mask ? a : b, bit by bit. The field in b is masked, so the bits outside the nibble and
+  // the field are zero, or (what a 16-bit shift brings in) under the nibble.
+  const auto select = [](__m512i mask, __m512i a, __m512i b) { return _mm512_ternarylogic_epi32(mask, a, b, 0xca); };
+  const uint8_t* nib = rec + kpacked::kQ6KQuants + 256 * s;
+#pragma GCC unroll 2
+  for (int m = 0; m < 2; ++m) {
+    const __m512i top = load512(rec + kpacked::kQ6KHigh + 128 * s + 64 * m);
+    const __m512i lo = _mm512_and_si512(top, lo_fields), hi = _mm512_and_si512(top, hi_fields);
+    const __m512i v0 = load512(nib + 128 * m), v1 = load512(nib + 128 * m + 64);
+    w[2 * m] = select(low4, v0, lo);                                                  // fields at bits 4-5
+    w[2 * m + 1] = select(low4, v1, _mm512_slli_epi16(lo, 4));                        // 0-1 -> 4-5
+    w[2 * m + 4] = select(mid4, _mm512_srli_epi16(v0, 2), hi);                        // 6-7
+    w[2 * m + 5] = select(mid4, _mm512_srli_epi16(v1, 2), _mm512_slli_epi16(hi, 4));  // 2-3 -> 6-7
+  }
+}
+
+// Where a Q6_K kernel gets sub-block s's 8 registers: unpacked from the record, or from a
+// scratch copy `wide` of the record's quants unpacked once (512 bytes a sub-block) for
+// many tokens; the first tile of tokens unpacks and fills it, interleaving that work with
+// its products.
+enum class Q6KSource { kRecord, kWide, kFillWide };
+template <Q6KSource S>
+struct Q6KQuants {
+  const uint8_t* rec;
+  uint8_t* wide;
+  [[gnu::always_inline]] void operator()(int s, __m512i w[8]) const {
+    if constexpr (S == Q6KSource::kWide) {
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) w[i] = load512(wide + 512 * s + 64 * i);
+    } else {
+      q6k_unpack(rec, s, w);
+      if constexpr (S == Q6KSource::kFillWide)
+#pragma GCC unroll 8
+        for (int i = 0; i < 8; ++i) _mm512_store_si512(wide + 512 * s + 64 * i, w[i]);
+    }
+  }
+};
+
 // One Q6_K super-block of 16 rows for T tokens: acc[t] += d dx (sum sc dot - 32 sum sc bsum).
-template <int T>
-void q6k_block(const uint8_t* rec, const uint8_t* const xb[T], __m512 acc[T]) {
-  __m512i isum[T], offset[T];
+// Every term is summed 4 times over (the odd groups' 4q, the even groups' scales times 4)
+// and divided back exactly at the end; |4 isum| < 16 * 128 * (4 * 16 * 63 * 128 + 128 * 2048)
+// < 2^31.
+template <int T, Q6KSource S>
+void q6k_block(const uint8_t* rec, const Q6KQuants<S>& quants, const uint8_t* const xb[T], __m512 acc[T]) {
+  __m512i isum[T];
 #pragma GCC unroll 4
-  for (int t = 0; t < T; ++t) isum[t] = offset[t] = _mm512_setzero_si512();
+  for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
 #pragma GCC unroll 8
   for (int p = 0; p < 8; ++p) {
     const __m512i sc_pair = _mm512_cvtepi8_epi16(load256(rec + kpacked::kQ6KScales + 32 * p));
-#pragma GCC unroll 2
-    for (int h = 0; h < 2; ++h) {
-      const int g = 2 * p + h;
-      const __m512i sc = h == 0 ? _mm512_srai_epi32(_mm512_slli_epi32(sc_pair, 16), 16) : _mm512_srai_epi32(sc_pair, 16);
-      const uint8_t* q = rec + kpacked::kQ6KQuants + 256 * g;
-      __m512i w[4];
+    const __m512i sc_even = _mm512_srai_epi32(_mm512_slli_epi32(sc_pair, 16), 14);  // 4 sc[2p]
+    const __m512i sc_odd = _mm512_srai_epi32(sc_pair, 16);
+    // -128 (sc[2p], sc[2p + 1]) as int16 pairs (|.| <= 16384): the offset of 32, times 4
+    const __m512i offset_pair = _mm512_sub_epi16(_mm512_setzero_si512(), _mm512_slli_epi16(sc_pair, 7));
+    __m512i w[8];
+    quants(p, w);
 #pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) w[j] = load512(q + 64 * j);
+    for (int t = 0; t < T; ++t) {
+      const uint8_t* a = xb[t] + kQ8KQs + 32 * p;
+      __m512i even = _mm512_setzero_si512(), odd = _mm512_setzero_si512();
 #pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) {
-        const uint8_t* a = xb[t] + kQ8KQs + 16 * g;
-        __m512i dot = _mm512_setzero_si512();
-#pragma GCC unroll 4
-        for (int j = 0; j < 4; ++j) dot = dpbusd_broadcast(dot, w[j], a + 4 * j);
-        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(dot, sc));
+      for (int j = 0; j < 4; ++j) {
+        even = dpbusd_broadcast(even, w[j], a + 4 * j);
+        odd = dpbusd_broadcast(odd, w[4 + j], a + 16 + 4 * j);
       }
+      isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(even, sc_even), _mm512_mullo_epi32(odd, sc_odd)));
+      // (bsums[2p], bsums[2p + 1]) are already an int16 pair
+      isum[t] = _mm512_dpwssd_epi32(isum[t], offset_pair, bcast32(xb[t] + kQ8KBsums + 4 * p));
     }
-#pragma GCC unroll 4
-    for (int t = 0; t < T; ++t)  // (bsums[2p], bsums[2p + 1]) are already an int16 pair
-      offset[t] = _mm512_dpwssd_epi32(offset[t], sc_pair, bcast32(xb[t] + kQ8KBsums + 4 * p));
   }
   const __m512 d = _mm512_cvtph_ps(load256(rec));
 #pragma GCC unroll 4
   for (int t = 0; t < T; ++t) {
-    const __m512i total = _mm512_sub_epi32(isum[t], _mm512_slli_epi32(offset[t], 5));
+    const __m512i total = _mm512_srai_epi32(isum[t], 2);  // exact: every term is a multiple of 4
     acc[t] = _mm512_add_ps(acc[t], _mm512_mul_ps(_mm512_mul_ps(d, bcast_f32(xb[t])), _mm512_cvtepi32_ps(total)));
   }
 }
 
-// One group of 16 rows (`valid` of them real) times T tokens over all super-blocks.
-template <GgmlType Type, int T>
-void group_tile(const uint8_t* group, int64_t nb, const uint8_t* x, size_t xs, int valid, float* y, size_t ys) {
+// One group of 16 rows (`valid` of them real) times T tokens over super-blocks b0 .. b1 - 1,
+// adding to what y holds unless b0 == 0. Q6_K's quants come from S: `wide` holds records
+// b0 .. b1 - 1 unpacked.
+template <GgmlType Type, int T, Q6KSource S>
+void group_tile(const uint8_t* group, uint8_t* wide, int64_t b0, int64_t b1, const uint8_t* x, size_t xs, int valid,
+                float* y, size_t ys) {
   constexpr size_t kRecord = Type == GgmlType::kQ4_K ? kpacked::kQ4KRecord : kpacked::kQ6KRecord;
+  const auto mask = static_cast<__mmask16>(valid == kLanes ? 0xffff : (1u << valid) - 1);
   __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int t = 0; t < T; ++t) acc[t] = b0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, y + t * ys);
   // Software prefetch ~4 KB ahead (past this group's end is the next group, read next):
   // the hardware prefetcher alone left one-token products at ~60% of the read bandwidth.
   constexpr size_t kAhead = (4096 + kRecord - 1) / kRecord * kRecord;
-  for (int64_t b = 0; b < nb; ++b) {
-    if constexpr (T == 1) prefetch_ahead<kRecord>(group + b * kRecord, kAhead);
+  for (int64_t b = b0; b < b1; ++b) {
+    const uint8_t* rec = group + b * kRecord;
+    if constexpr (T == 1) prefetch_ahead<kRecord>(rec, kAhead);
     const uint8_t* xb[T];
     for (int t = 0; t < T; ++t) xb[t] = x + t * xs + b * kQ8KBytes;
-    if constexpr (Type == GgmlType::kQ4_K) q4k_block<T>(group + b * kRecord, xb, acc);
-    else q6k_block<T>(group + b * kRecord, xb, acc);
+    if constexpr (Type == GgmlType::kQ4_K) q4k_block<T>(rec, xb, acc);
+    else q6k_block<T>(rec, Q6KQuants<S>{rec, S == Q6KSource::kRecord ? nullptr : wide + (b - b0) * kQ6KWide}, xb, acc);
   }
-  const auto mask = static_cast<__mmask16>(valid == kLanes ? 0xffff : (1u << valid) - 1);
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ys, mask, acc[t]);
+}
+
+template <GgmlType Type, Q6KSource S>
+void tokens_tile(const uint8_t* group, uint8_t* wide, int64_t b0, int64_t b1, const uint8_t* x, size_t xs,
+                 int64_t n_tok, int valid, float* y, size_t ys) {
+  for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTok) {
+    const uint8_t* xt = x + t0 * xs;
+    float* yt = y + t0 * ys;
+    switch (std::min<int64_t>(kMaxTok, n_tok - t0)) {
+      case 1: group_tile<Type, 1, S>(group, wide, b0, b1, xt, xs, valid, yt, ys); break;
+      case 2: group_tile<Type, 2, S>(group, wide, b0, b1, xt, xs, valid, yt, ys); break;
+      case 3: group_tile<Type, 3, S>(group, wide, b0, b1, xt, xs, valid, yt, ys); break;
+      default: group_tile<Type, 4, S>(group, wide, b0, b1, xt, xs, valid, yt, ys); break;
+    }
+  }
 }
 
 template <GgmlType Type>
@@ -156,19 +226,22 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
   const int64_t nb = n / 256;
   const size_t group_bytes = static_cast<size_t>(nb) * kRecord;
   // Groups outer, token tiles inner: a group's records (a few KB) stay in L1/L2 while
-  // every tile of tokens passes over them.
+  // every tile of tokens passes over them. Q6_K with more than one tile of tokens unpacks
+  // a few records at a time into L1, once for all the tiles instead of once per tile.
+  constexpr bool kIsQ6K = Type == GgmlType::kQ6_K;
+  alignas(64) uint8_t wide[kIsQ6K ? kWideBlocks * kQ6KWide : 1];
   for (int64_t r0 = 0; r0 < n_rows; r0 += kLanes) {
     const uint8_t* group = wb + (r0 / kLanes) * group_bytes;
     const int valid = static_cast<int>(std::min<int64_t>(kLanes, n_rows - r0));
-    for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTok) {
-      const uint8_t* xt = xb + t0 * xs;
-      float* yt = y + t0 * ys + r0;
-      switch (std::min<int64_t>(kMaxTok, n_tok - t0)) {
-        case 1: group_tile<Type, 1>(group, nb, xt, xs, valid, yt, ys); break;
-        case 2: group_tile<Type, 2>(group, nb, xt, xs, valid, yt, ys); break;
-        case 3: group_tile<Type, 3>(group, nb, xt, xs, valid, yt, ys); break;
-        default: group_tile<Type, 4>(group, nb, xt, xs, valid, yt, ys); break;
-      }
+    if (!kIsQ6K || n_tok <= kMaxTok) {
+      tokens_tile<Type, Q6KSource::kRecord>(group, nullptr, 0, nb, xb, xs, n_tok, valid, y + r0, ys);
+      continue;
+    }
+    for (int64_t b0 = 0; b0 < nb; b0 += kWideBlocks) {
+      const int64_t b1 = std::min<int64_t>(nb, b0 + kWideBlocks);
+      group_tile<Type, kMaxTok, Q6KSource::kFillWide>(group, wide, b0, b1, xb, xs, valid, y + r0, ys);
+      tokens_tile<Type, Q6KSource::kWide>(group, wide, b0, b1, xb + kMaxTok * xs, xs, n_tok - kMaxTok, valid,
+                                          y + r0 + kMaxTok * ys, ys);
     }
   }
 }

@@ -58,6 +58,7 @@ void expert_products(ExecContext& ctx, ForwardScratch& s, std::initializer_list<
   ExpertScratch& e = s.experts;
   const int64_t n_exp = static_cast<int64_t>(e.first.size()) - 1;
   const int64_t cols = mats.begin()->first->cols;
+  MX_CHECK(mats.size() <= 2);
   bool done[2] = {false, false};
   for (size_t lead = 0; lead < mats.size(); ++lead) {
     if (done[lead]) continue;

@@ -1,5 +1,7 @@
 #include "model/metadata_reader.h"
 
+#include <functional>
+
 namespace mx {
 
 Error MetadataReader::wrong_type(Key key, std::string_view expected) const {
@@ -18,38 +20,42 @@ Expected<int64_t> MetadataReader::positive(Key key) const {
   return v;
 }
 
-Expected<int64_t> MetadataReader::count(Key key, int64_t fallback) const {
-  const gguf::Value* v = f_.find(name(key));
+namespace {
+
+// The key's value through `convert` (which gives nullopt or null for another type), or the
+// fallback when the key is absent.
+template <class T, class Convert>
+Expected<T> read_as(const gguf::Value* v, T fallback, Convert convert, const std::function<Error()>& wrong) {
   if (!v) return fallback;
-  const auto i = v->as_int();
-  if (!i) return wrong_type(key, "an integer");
-  if (*i < 0 || *i > (int64_t{1} << 31))
+  const auto got = convert(*v);
+  if (!got) return wrong();
+  return T(*got);
+}
+
+}  // namespace
+
+Expected<int64_t> MetadataReader::count(Key key, int64_t fallback) const {
+  auto i = read_as<int64_t>(f_.find(name(key)), fallback, [](const gguf::Value& v) { return v.as_int(); },
+                            [&] { return wrong_type(key, "an integer"); });
+  if (i && (*i < 0 || *i > (int64_t{1} << 31)))
     return make_error("{}: metadata key '{}' has invalid value {}", f_.name(), name(key), *i);
-  return *i;
+  return i;
 }
 
 Expected<double> MetadataReader::real(Key key, double fallback) const {
-  const gguf::Value* v = f_.find(name(key));
-  if (!v) return fallback;
-  const auto d = v->as_float();
-  if (!d) return wrong_type(key, "a number");
-  return *d;
+  return read_as<double>(f_.find(name(key)), fallback, [](const gguf::Value& v) { return v.as_float(); },
+                         [&] { return wrong_type(key, "a number"); });
 }
 
 Expected<bool> MetadataReader::flag(Key key, bool fallback) const {
-  const gguf::Value* v = f_.find(name(key));
-  if (!v) return fallback;
-  const auto b = v->as_bool();
-  if (!b) return wrong_type(key, "a boolean");
-  return *b;
+  return read_as<bool>(f_.find(name(key)), fallback, [](const gguf::Value& v) { return v.as_bool(); },
+                       [&] { return wrong_type(key, "a boolean"); });
 }
 
 Expected<std::string> MetadataReader::text(Key key, std::string fallback) const {
-  const gguf::Value* v = f_.find(name(key));
-  if (!v) return fallback;
-  const std::string* s = v->as_string();
-  if (!s) return wrong_type(key, "a string");
-  return *s;
+  return read_as<std::string>(f_.find(name(key)), std::move(fallback),
+                              [](const gguf::Value& v) { return v.as_string(); },
+                              [&] { return wrong_type(key, "a string"); });
 }
 
 }  // namespace mx

@@ -27,6 +27,7 @@ struct GgufEdit {
   std::vector<std::pair<std::string, gguf::Value>> set;  // added, or replacing the file's
   std::vector<std::string> erase;                        // keys dropped
   std::vector<std::string> drop_tensors;
+  std::map<std::string, std::string> rename_tensors;     // same data under another name
   std::map<std::string, std::vector<int64_t>> reshape;  // same bytes, other dims
   std::vector<NewTensor> add_tensors;                    // after the file's own
 
@@ -80,8 +81,9 @@ inline Status write_edited(const std::string& src, const GgufEdit& edit, const s
   for (const auto& [key, value] : edit.set) w.set(key, value);
   for (const auto& t : file->tensors()) {
     if (listed(edit.drop_tensors, t.name)) continue;
+    const auto renamed = edit.rename_tensors.find(t.name);
     const auto it = edit.reshape.find(t.name);
-    w.add_tensor(t.name, t.type, it == edit.reshape.end() ? t.dims : it->second,
+    w.add_tensor(renamed == edit.rename_tensors.end() ? t.name : renamed->second, t.type, it == edit.reshape.end() ? t.dims : it->second,
                  std::vector<uint8_t>(t.data, t.data + t.n_bytes));
   }
   for (const auto& t : edit.add_tensors) w.add_tensor(t.name, t.type, t.dims, t.data);

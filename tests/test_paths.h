@@ -1,6 +1,9 @@
 // Where tests find the reference data and the built binary.
 #pragma once
 
+#include <unistd.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -10,6 +13,13 @@ namespace mx::test {
 
 inline std::string shared_path(const std::string& rel) {
   return std::string(MOXING_SHARED_DIR) + "/" + rel;
+}
+
+// A scratch file path of this test process: ctest runs tests as parallel processes, so
+// a fixed name in the shared temp dir would be written by two of them at once.
+inline std::string temp_path(const std::string& name) {
+  const char* dir = std::getenv("TMPDIR");
+  return std::string(dir && *dir ? dir : "/tmp") + "/moxing_" + std::to_string(::getpid()) + "_" + name;
 }
 
 inline std::vector<float> read_f32_file(const std::string& path) {

@@ -53,6 +53,40 @@ inline std::vector<float> longrope_factors(int n_pairs, float top) {
   return out;
 }
 
+// gpt-oss made of tiny-qwen3moe: the keys renamed, q/k norms dropped, the FFN norm under
+// gpt-oss's name (post_attention_norm), 4 of 8 experts, a sliding window of 16 on even
+// layers, YaRN x32 from 128 positions (gpt-oss's own scaling, 4096 -> 131072, scaled down),
+// and the tensors gpt-oss adds drawn from a seeded generator: attention sinks, q/k/v/o
+// biases, router and expert biases.
+inline GgufEdit gpt_oss_edit() {
+  GgufEdit e;
+  e.rename_prefix = {"qwen3moe.", "gpt-oss."};
+  e.with("general.architecture", {std::string("gpt-oss")})
+      .with("gpt-oss.context_length", {uint32_t{4096}})
+      .with("gpt-oss.expert_used_count", {uint32_t{4}})
+      .with("gpt-oss.attention.sliding_window", {uint32_t{16}})
+      .with("gpt-oss.rope.freq_base", {150000.0f})
+      .with("gpt-oss.rope.scaling.type", {std::string("yarn")})
+      .with("gpt-oss.rope.scaling.factor", {32.0f})
+      .with("gpt-oss.rope.scaling.original_context_length", {uint32_t{128}});
+  uint64_t seed = 100;
+  for (int l = 0; l < 2; ++l) {
+    const std::string blk = "blk." + std::to_string(l) + ".";
+    e.drop_tensors.insert(e.drop_tensors.end(), {blk + "attn_q_norm.weight", blk + "attn_k_norm.weight"});
+    e.rename_tensors[blk + "ffn_norm.weight"] = blk + "post_attention_norm.weight";
+    e.add_tensors.push_back(random_tensor(blk + "attn_q.bias", {256}, GgmlType::kF32, 0.1f, seed++));
+    e.add_tensors.push_back(random_tensor(blk + "attn_k.bias", {128}, GgmlType::kF32, 0.1f, seed++));
+    e.add_tensors.push_back(random_tensor(blk + "attn_v.bias", {128}, GgmlType::kF32, 0.05f, seed++));
+    e.add_tensors.push_back(random_tensor(blk + "attn_output.bias", {256}, GgmlType::kF32, 0.05f, seed++));
+    e.add_tensors.push_back(random_tensor(blk + "attn_sinks.weight", {4}, GgmlType::kF32, 1.0f, seed++));
+    e.add_tensors.push_back(random_tensor(blk + "ffn_gate_inp.bias", {8}, GgmlType::kF32, 0.5f, seed++));
+    e.add_tensors.push_back(random_tensor(blk + "ffn_gate_exps.bias", {256, 8}, GgmlType::kF32, 0.1f, seed++));
+    e.add_tensors.push_back(random_tensor(blk + "ffn_up_exps.bias", {256, 8}, GgmlType::kF32, 0.1f, seed++));
+    e.add_tensors.push_back(random_tensor(blk + "ffn_down_exps.bias", {256, 8}, GgmlType::kF32, 0.05f, seed++));
+  }
+  return e;
+}
+
 inline std::vector<VariantModel> variant_models() {
   std::vector<VariantModel> v;
   {  // Llama 3.1: rope_freqs.weight, no scaling type (the converter writes none)
@@ -109,6 +143,9 @@ inline std::vector<VariantModel> variant_models() {
   }
   // gpt-oss's expert format: tiny-qwen3moe with MXFP4 experts, the rest Q8_0
   v.push_back({"tiny-qwen3moe-MXFP4_MOE", "tiny-qwen3moe-F16.gguf", {}, "MXFP4_MOE"});
+  // gpt-oss, in F16 and in its own format (experts MXFP4, the rest Q8_0)
+  v.push_back({"tiny-gpt-oss-F16", "tiny-qwen3moe-F16.gguf", gpt_oss_edit()});
+  v.push_back({"tiny-gpt-oss-MXFP4_MOE", "tiny-qwen3moe-F16.gguf", gpt_oss_edit(), "MXFP4_MOE"});
   return v;
 }
 

@@ -29,8 +29,9 @@ void print_model(const gguf::File& f) {
              c.name, c.arch.name, c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim_k, c.n_ctx_train);
   std::vector<std::string> features;
   if (c.is_moe())
-    features.push_back(fmt::format("mixture of experts: {} of {} experts per token, each {} wide", c.n_expert_used,
-                                   c.n_expert, c.n_ff_exp));
+    features.push_back(fmt::format("mixture of experts: {} of {} experts per token, each {} wide{}{}", c.n_expert_used,
+                                   c.n_expert, c.n_ff_exp, c.n_ff_shexp > 0 ? ", a shared expert" : "",
+                                   c.arch.expert_biases ? ", router and expert biases" : ""));
   std::string rope = fmt::format("rope base {:.0f}", c.rope_freq_base);
   const bool global_only = c.n_swa > 0 && c.rope_freq_scale_swa != c.rope_freq_scale;
   if (c.rope_scaling == RopeScaling::kLongrope)
@@ -47,6 +48,8 @@ void print_model(const gguf::File& f) {
     for (int64_t il = 0; il < c.n_layer; ++il) local += c.is_swa_layer(il);
     features.push_back(fmt::format("sliding window of {} tokens on {} of {} layers", c.n_swa, local, c.n_layer));
   }
+  if (c.arch.attn_sinks) features.push_back("attention sinks (a learned logit per head)");
+  if (c.arch.activation == Activation::kSwigluOai) features.push_back("clamped SwiGLU (gpt-oss)");
   if (c.attn_softcap > 0 || c.final_softcap > 0)
     features.push_back(fmt::format("soft-capping: attention {:g}, output {:g}", c.attn_softcap, c.final_softcap));
   for (const auto& feature : features) fmt::print("            {}\n", feature);

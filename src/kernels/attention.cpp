@@ -1,6 +1,7 @@
 #include "kernels/attention.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "kernels/ops.h"
 
@@ -17,7 +18,16 @@ void attend_reference(const AttentionArgs& a) {
       scores[j] = static_cast<float>(dot) * a.scale;
     }
     if (a.softcap > 0) ops::softcap(scores, a.n_keys, a.softcap);
-    ops::softmax(scores, a.n_keys);
+    if (a.sinks) {
+      const float sink = a.sinks[h];
+      const float max = std::max(sink, *std::max_element(scores, scores + a.n_keys));
+      double sum = std::exp(static_cast<double>(sink) - max);
+      for (int64_t j = 0; j < a.n_keys; ++j) sum += std::exp(static_cast<double>(scores[j]) - max);
+      for (int64_t j = 0; j < a.n_keys; ++j)
+        scores[j] = static_cast<float>(std::exp(static_cast<double>(scores[j]) - max) / sum);
+    } else {
+      ops::softmax(scores, a.n_keys);
+    }
     float* out = a.out + h * a.head_dim_v;
     std::fill(out, out + a.head_dim_v, 0.0f);
     for (int64_t j = 0; j < a.n_keys; ++j) {

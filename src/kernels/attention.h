@@ -26,6 +26,9 @@ struct AttentionArgs {
   int64_t n_keys = 0;        // >= 1: keys first .. first + n_keys - 1
   float scale = 1.0f;
   float softcap = 0.0f;      // > 0: scores become softcap · tanh(score / softcap) (Gemma 2)
+  // Attention sinks (gpt-oss), or null: query h's softmax has one more logit, sinks[h]
+  // (unscaled), that takes probability but adds no value.
+  const float* sinks = nullptr;
   float* out = nullptr;      // output h at out + h * head_dim_v
   float* scratch = nullptr;  // attention_scratch_floats(n_q, n_keys) floats
 };

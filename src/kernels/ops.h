@@ -51,6 +51,10 @@ void silu_mul(const float* gate, const float* up, float* out, int64_t n);
 // lookup table does (its input and output are F16 values), so results follow it closely.
 void gelu_mul(const float* gate, const float* up, float* out, int64_t n);
 
+// gpt-oss's clamped SwiGLU: x = min(gate, 7), y = clamp(up, -7, 7),
+// out = x · sigmoid(1.702·x) · (y + 1), in the reference's float order.
+void swiglu_oai_mul(const float* gate, const float* up, float* out, int64_t n);
+
 // x = cap * tanh(x / cap), in place (Gemma's logit soft-capping).
 void softcap(float* x, int64_t n, float cap);
 

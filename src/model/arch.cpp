@@ -15,13 +15,20 @@ constexpr std::array kArchs = {
     ArchSpec{.name = "qwen3moe", .rope = ops::RopeStyle::kNeox, .qk_norm = true,
              .experts_required = true},
     ArchSpec{.name = "qwen2moe", .rope = ops::RopeStyle::kNeox, .qkv_bias = true, .experts_required = true,
-             .expert_weights_norm = false, .shared_expert = true},
+             .expert_weights_norm = false, .shared_expert = true, .output_required = true},
+    // gpt-oss: local (sliding-window) and global layers alternate, both rotated with the
+    // global rope's base and scale unless rope.freq_base_swa says otherwise.
+    ArchSpec{.name = "gpt-oss", .rope = ops::RopeStyle::kNeox, .activation = Activation::kSwigluOai,
+             .sliding_window = SlidingWindow::kPattern, .swa_pattern = 2, .swa_rope_from_global = true,
+             .experts_required = true, .expert_weights_norm = false, .gating = ExpertGating::kSoftmaxOfTopK,
+             .expert_biases = true, .attn_sinks = true, .ffn_norm_is_post_attention = true,
+             .scale_by_rope_dims = true, .sliding_window_required = true, .output_required = true},
     ArchSpec{.name = "phi3", .rope = ops::RopeStyle::kNeox, .fused_qkv = true, .fused_gate_up = true,
              .sliding_window = SlidingWindow::kIgnored, .longrope_factors = true},
-    ArchSpec{.name = "gemma2", .rope = ops::RopeStyle::kNeox, .gelu = true,
+    ArchSpec{.name = "gemma2", .rope = ops::RopeStyle::kNeox, .activation = Activation::kGelu,
              .scale_embeddings = true, .post_norms = true, .sliding_window = SlidingWindow::kPattern,
              .swa_pattern = 2, .default_n_swa = 4096, .swa_rope_from_global = true},
-    ArchSpec{.name = "gemma3", .rope = ops::RopeStyle::kNeox, .qk_norm = true, .gelu = true,
+    ArchSpec{.name = "gemma3", .rope = ops::RopeStyle::kNeox, .qk_norm = true, .activation = Activation::kGelu,
              .scale_embeddings = true, .post_norms = true, .sliding_window = SlidingWindow::kPattern,
              .swa_pattern = 6},
 };
@@ -115,6 +122,11 @@ constexpr std::array kTensors = {
     TensorEntry{TensorKind::kRopeFreqs, "rope_freqs.weight", false},
     TensorEntry{TensorKind::kRopeFactorsLong, "rope_factors_long.weight", false},
     TensorEntry{TensorKind::kRopeFactorsShort, "rope_factors_short.weight", false},
+    TensorEntry{TensorKind::kAttnSinks, "attn_sinks.weight", true},
+    TensorEntry{TensorKind::kFfnGateInpBias, "ffn_gate_inp.bias", true},
+    TensorEntry{TensorKind::kFfnGateExpsBias, "ffn_gate_exps.bias", true},
+    TensorEntry{TensorKind::kFfnUpExpsBias, "ffn_up_exps.bias", true},
+    TensorEntry{TensorKind::kFfnDownExpsBias, "ffn_down_exps.bias", true},
 };
 
 }  // namespace

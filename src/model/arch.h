@@ -18,6 +18,19 @@ enum class SlidingWindow {
   kIgnored,     // the reference ignores it (its converters write wrong values): warned about
 };
 
+// The gated activation of the feed-forward block: act(gate) · up.
+enum class Activation {
+  kSilu,       // SiLU(gate) · up (Llama, Qwen, ...)
+  kGelu,       // GELU(tanh)(gate) · up (Gemma)
+  kSwigluOai,  // gpt-oss: x = min(gate, 7), x·sigmoid(1.702·x) · (clamp(up, ±7) + 1)
+};
+
+// How router logits become the chosen experts' mixing weights.
+enum class ExpertGating {
+  kSoftmax,        // softmax over all experts, the k best kept (then renormalised or not)
+  kSoftmaxOfTopK,  // the k largest raw logits chosen, softmax over those k (gpt-oss)
+};
+
 struct ArchSpec {
   std::string_view name;  // general.architecture
   ops::RopeStyle rope = ops::RopeStyle::kNorm;
@@ -25,7 +38,7 @@ struct ArchSpec {
   bool qk_norm = false;   // per-head RMS norm of q and k before rope (qwen3)
   bool fused_qkv = false;      // one attn_qkv matrix whose rows are [q; k; v] (phi3)
   bool fused_gate_up = false;  // one ffn_up matrix of 2·n_ff rows, [gate; up] (phi3)
-  bool gelu = false;           // GELU(tanh)-gated FFN instead of SiLU (gemma)
+  Activation activation = Activation::kSilu;
   bool scale_embeddings = false;  // token embeddings times sqrt(n_embd) (gemma)
   bool post_norms = false;     // RMS norms after the attention and FFN blocks (gemma2/3)
   SlidingWindow sliding_window = SlidingWindow::kRefused;
@@ -40,6 +53,13 @@ struct ArchSpec {
                                        // expert_feed_forward_length is absent (Mixtral);
                                        // else feed_forward_length / expert_used_count
   bool shared_expert = false;     // one more expert every token runs, gated by a sigmoid (qwen2moe)
+  ExpertGating gating = ExpertGating::kSoftmax;
+  bool expert_biases = false;     // router and experts carry biases (gpt-oss)
+  bool attn_sinks = false;        // a learned per-head logit in every softmax, with no value (gpt-oss)
+  bool ffn_norm_is_post_attention = false;  // the FFN's input norm is named post_attention_norm (gpt-oss)
+  bool scale_by_rope_dims = false;  // scores scaled by 1/sqrt(n_rot), not 1/sqrt(head_dim_k) (gpt-oss)
+  bool sliding_window_required = false;  // the file must give attention.sliding_window (gpt-oss)
+  bool output_required = false;   // no tied output: output.weight must be in the file
   bool rope_freqs = false;        // may carry rope_freqs.weight (Llama 3's frequency factors)
   bool longrope_factors = false;  // may carry rope_factors_long/short.weight (Phi-3)
 };
@@ -108,6 +128,8 @@ enum class TensorKind {
   kAttnOutBias,
   // Rope frequency factors (Llama 3's rope_freqs; Phi-3's long and short long-rope factors).
   kRopeFreqs, kRopeFactorsLong, kRopeFactorsShort,
+  // gpt-oss: attention sinks, router and expert biases.
+  kAttnSinks, kFfnGateInpBias, kFfnGateExpsBias, kFfnUpExpsBias, kFfnDownExpsBias,
 };
 std::string tensor_name(TensorKind kind, int layer = -1);
 

@@ -56,6 +56,8 @@ Status read_shape(const gguf::File& f, const MetadataReader& md, ModelConfig& c)
 // Sliding windows, soft-capping and the attention scale, as the reference reads them per
 // architecture.
 Status read_attention(const gguf::File& f, const MetadataReader& md, ModelConfig& c) {
+  if (c.arch.sliding_window_required && !md.has(Key::kSlidingWindow))
+    return make_error("{}: '{}' models need metadata key '{}'", f.name(), c.arch.name, md.name(Key::kSlidingWindow));
   MX_TRY_ASSIGN(c.n_swa, md.count(Key::kSlidingWindow, c.arch.default_n_swa));
   switch (c.arch.sliding_window) {
     case SlidingWindow::kRefused:
@@ -89,6 +91,7 @@ Status read_attention(const gguf::File& f, const MetadataReader& md, ModelConfig
   // (llama.cpp's gemma3 model; the 27B is the one with 62 layers).
   if (c.arch.name == "gemma3" && c.n_layer == 62)
     c.attn_scale = 1.0f / std::sqrt(static_cast<float>(c.n_embd / c.n_head));
+  if (c.arch.scale_by_rope_dims) c.attn_scale = 1.0f / std::sqrt(static_cast<float>(c.n_rot));
   return {};
 }
 

@@ -74,6 +74,12 @@ void add_hparams(gguf::Writer& w, const ModelPreset& p, uint32_t file_type) {
     u32(Key::kExpertUsedCount, p.n_expert_used);
     if (p.n_ff_exp != p.n_ff) u32(Key::kExpertFeedForwardLength, p.n_ff_exp);
   }
+  if (p.n_swa > 0) u32(Key::kSlidingWindow, p.n_swa);
+  if (p.yarn_factor > 0) {
+    w.set(key_name(Key::kRopeScalingType, a), {std::string("yarn")});
+    w.set(key_name(Key::kRopeScalingFactor, a), {static_cast<float>(p.yarn_factor)});
+    u32(Key::kRopeScalingOrigContext, p.yarn_orig_ctx);
+  }
   w.set(key_name(Key::kRmsEps, a), {static_cast<float>(p.rms_eps)});
   w.set(key_name(Key::kRopeFreqBase, a), {static_cast<float>(p.rope_freq_base)});
 }
@@ -120,7 +126,7 @@ std::vector<ForgedTensor> preset_tensors(const ModelPreset& p) {
     add(TensorKind::kAttnQ, l, {p.n_embd, q_dim});
     add(TensorKind::kAttnK, l, {p.n_embd, kv_dim});
     add(TensorKind::kAttnV, l, {p.n_embd, kv_dim});
-    if (arch.qkv_bias) {
+    if (arch.qkv_bias || arch.attn_sinks) {
       add(TensorKind::kAttnQBias, l, {q_dim});
       add(TensorKind::kAttnKBias, l, {kv_dim});
       add(TensorKind::kAttnVBias, l, {kv_dim});
@@ -130,12 +136,22 @@ std::vector<ForgedTensor> preset_tensors(const ModelPreset& p) {
       add(TensorKind::kAttnKNorm, l, {p.head_dim});
     }
     add(TensorKind::kAttnOut, l, {q_dim, p.n_embd});
-    add(TensorKind::kFfnNorm, l, {p.n_embd});
+    if (arch.attn_sinks) {  // gpt-oss: sinks and an output bias
+      add(TensorKind::kAttnSinks, l, {p.n_head});
+      add(TensorKind::kAttnOutBias, l, {p.n_embd});
+    }
+    add(arch.ffn_norm_is_post_attention ? TensorKind::kAttnPostNorm : TensorKind::kFfnNorm, l, {p.n_embd});
     if (p.n_expert > 0) {
       add(TensorKind::kFfnGateInp, l, {p.n_embd, p.n_expert});
       add(TensorKind::kFfnGateExps, l, {p.n_embd, p.n_ff_exp, p.n_expert});
       add(TensorKind::kFfnUpExps, l, {p.n_embd, p.n_ff_exp, p.n_expert});
       add(TensorKind::kFfnDownExps, l, {p.n_ff_exp, p.n_embd, p.n_expert});
+      if (arch.expert_biases) {
+        add(TensorKind::kFfnGateInpBias, l, {p.n_expert});
+        add(TensorKind::kFfnGateExpsBias, l, {p.n_ff_exp, p.n_expert});
+        add(TensorKind::kFfnUpExpsBias, l, {p.n_ff_exp, p.n_expert});
+        add(TensorKind::kFfnDownExpsBias, l, {p.n_embd, p.n_expert});
+      }
       continue;
     }
     add(TensorKind::kFfnGate, l, {p.n_embd, p.n_ff});
@@ -155,7 +171,9 @@ Status forge_model(const ModelPreset& preset, const ForgeOptions& options, const
   uint64_t total = 0;
   std::vector<std::pair<ForgedTensor, GgmlType>> plan;
   for (ForgedTensor& t : preset_tensors(preset)) {
-    const GgmlType type = t.dims.size() == 1 ? GgmlType::kF32 : options.weight_type(t.name, t.dims);
+    // Vectors and biases are F32, as converters write them; matrices as asked.
+    const bool is_matrix = t.dims.size() > 1 && t.name.ends_with(".weight");
+    const GgmlType type = is_matrix ? options.weight_type(t.name, t.dims) : GgmlType::kF32;
     if (!can_quantize(type)) return make_error("{}: cannot write type {}", t.name, type_name(type));
     if (t.dims[0] % traits(type).block_size != 0)
       return make_error("{}: rows of {} cannot be stored as {} (blocks of {})", t.name, t.dims[0],

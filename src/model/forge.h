@@ -18,7 +18,7 @@ namespace mx {
 
 struct ForgeOptions {
   // The type of each weight matrix, by tensor name and dims (ne0 first). 1-D tensors
-  // (norms, biases) are always F32.
+  // (norms, biases) and biases of experts are always F32.
   std::function<GgmlType(std::string_view name, const std::vector<int64_t>& dims)> weight_type;
   uint32_t file_type = 0;  // general.file_type (llama_ftype) to record
   uint64_t seed = 1;

@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "kernels/ops.h"
+#include "model/activation.h"
 #include "model/layer_rope.h"
 #include "model/moe.h"
 #include "model/project.h"
@@ -54,7 +55,7 @@ void add_bias(float* y, const float* bias, int64_t n_rows, int64_t width) {
 // Causal attention of every (row, head) over its sequence's cached keys. Rows are
 // dealt round-robin to threads so long and short rows balance.
 void attention(const ModelConfig& c, const Batch& batch, const KvCache& cache, int64_t layer,
-               ExecContext& ctx, ForwardScratch& s) {
+               const float* sinks, ExecContext& ctx, ForwardScratch& s) {
   // One task per (row, kv head): the query heads sharing that kv head read its keys once.
   const int64_t group = c.n_head / c.n_head_kv;
   const int64_t n_tasks = batch.size() * c.n_head_kv;
@@ -85,6 +86,7 @@ void attention(const ModelConfig& c, const Batch& batch, const KvCache& cache, i
               .n_keys = last + 1 - first,
               .scale = c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(c.head_dim_k)),
               .softcap = c.attn_softcap,
+              .sinks = sinks ? sinks + kv_head * group : nullptr,
               .out = s.attn.data() + row * out_width + kv_head * group * c.head_dim_v,
               .scratch = s.scores.data() + ith * scratch_floats});
     }
@@ -124,7 +126,7 @@ void attention_block(const Model& model, const Batch& batch, KvCache& cache, int
               cache.value(layer, batch.seq_ids[t], pos));
   }
 
-  attention(c, batch, cache, layer, ctx, s);
+  attention(c, batch, cache, layer, w.attn_sinks, ctx, s);
   project(ctx, s, w.wo, s.attn.data(), n, s.proj.data());
   add_bias(s.proj.data(), w.bo, n, c.n_embd);
   post_norm(c, w.attn_post_norm, s.proj.data(), n);
@@ -140,14 +142,7 @@ void ffn_block(const Model& model, int64_t n, int64_t layer, ExecContext& ctx, F
     moe_ffn(c, w, n, ctx, s);
   } else {
     project_together(ctx, s, {{&w.w_gate, s.gate.data()}, {&w.w_up, s.up.data()}}, s.h.data(), n);
-    const auto& kt = ctx.kernels();
-    if (c.arch.gelu)
-      ops::gelu_mul(s.gate.data(), s.up.data(), s.gate.data(), n * c.n_ff);
-    else
-      // Chunks of 8 K elements: one token's few thousand stay on this thread.
-      ctx.pool().parallel_for(n * c.n_ff, 8192, [&](int64_t b, int64_t e) {
-        kt.silu_mul(s.gate.data() + b, s.up.data() + b, s.gate.data() + b, e - b);
-      });
+    gated_activation(c.arch.activation, ctx, s.gate.data(), s.up.data(), n * c.n_ff);
     project(ctx, s, w.w_down, s.gate.data(), n, s.proj.data());
   }
   post_norm(c, w.ffn_post_norm, s.proj.data(), n);

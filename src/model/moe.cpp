@@ -6,6 +6,7 @@
 #include <span>
 
 #include "kernels/ops.h"
+#include "model/activation.h"
 #include "model/project.h"
 
 namespace mx {
@@ -18,20 +19,22 @@ constexpr float kMinWeightSum = 6.103515625e-5f;
 // a slot (slots ordered by expert, then token) and copies the token's row to its slots.
 void route(const ModelConfig& c, const float* h, int64_t n_tok, ExpertScratch& e) {
   const int64_t n_exp = c.n_expert, k = c.n_expert_used;
+  const bool softmax_first = c.arch.gating == ExpertGating::kSoftmax;
   std::fill(e.first.begin(), e.first.end(), 0);
   for (int64_t t = 0; t < n_tok; ++t) {
     float* p = &e.router[t * n_exp];
-    ops::softmax(p, n_exp);
+    if (softmax_first) ops::softmax(p, n_exp);
     int32_t* chosen = &e.slot[t * k];  // expert ids until the slots are known
     float* weight = &e.weight[t * k];
-    float sum = 0.0f;
-    for (int64_t j = 0; j < k; ++j) {  // k best by probability, the lower id on ties
+    for (int64_t j = 0; j < k; ++j) {  // k best, the lower id on ties
       const int64_t best = std::max_element(p, p + n_exp) - p;
       chosen[j] = static_cast<int32_t>(best);
       weight[j] = p[best];
-      sum += p[best];
       p[best] = -INFINITY;
     }
+    if (!softmax_first) ops::softmax(weight, k);  // over the chosen experts' logits
+    float sum = 0.0f;
+    for (int64_t j = 0; j < k; ++j) sum += weight[j];
     sum = c.arch.expert_weights_norm ? std::max(sum, kMinWeightSum) : 1.0f;
     for (int64_t j = 0; j < k; ++j) {
       weight[j] /= sum;
@@ -82,6 +85,15 @@ void expert_products(ExecContext& ctx, ForwardScratch& s, std::initializer_list<
   }
 }
 
+// rows[slot] += bias of the slot's expert (expert x's `width` values at bias + x·width).
+void add_expert_bias(const ExpertScratch& e, const float* bias, float* rows, int64_t width) {
+  if (!bias) return;
+  const int64_t n_exp = static_cast<int64_t>(e.first.size()) - 1;
+  for (int64_t x = 0; x < n_exp; ++x)
+    for (int64_t slot = e.first[x]; slot < e.first[x + 1]; ++slot)
+      ops::add_inplace(rows + slot * width, bias + x * width, width);
+}
+
 // The shared expert every token runs (qwen2moe): its FFN output times sigmoid(g), g the
 // token's dot with the shared gate, added to the routed experts' sum. The slot buffers are
 // free again by now and hold its activations.
@@ -91,10 +103,7 @@ void add_shared_expert(const ModelConfig& c, const LayerWeights& w, int64_t n_to
   float* gate_logit = e.router.data();  // [n_tok], the router's logits are used up
   project(ctx, s, w.shexp_gate, s.h.data(), n_tok, gate_logit);
   project_together(ctx, s, {{&w.w_gate_shexp, s.gate.data()}, {&w.w_up_shexp, s.up.data()}}, s.h.data(), n_tok);
-  const auto& kt = ctx.kernels();
-  ctx.pool().parallel_for(n_tok * c.n_ff_shexp, 8192, [&](int64_t b, int64_t end) {
-    kt.silu_mul(s.gate.data() + b, s.up.data() + b, s.gate.data() + b, end - b);
-  });
+  gated_activation(Activation::kSilu, ctx, s.gate.data(), s.up.data(), n_tok * c.n_ff_shexp);
   project(ctx, s, w.w_down_shexp, s.gate.data(), n_tok, e.y.data());
   for (int64_t t = 0; t < n_tok; ++t) {
     // silu(g) / g as the reference computes the gate (it is sigmoid(g)); its limit at 0,
@@ -117,16 +126,18 @@ void moe_ffn(const ModelConfig& c, const LayerWeights& w, int64_t n_tok, ExecCon
     const auto& kt = ctx.kernels();
     s.xq.convert(kt, ctx.pool(), kt[w.router.type].vec_dot_type, s.h.data(), n_tok, c.n_embd);
     matmul(kt, ctx.pool(), w.router, s.xq, e.router.data(), static_cast<size_t>(c.n_expert));
+    if (w.router_bias)
+      for (int64_t t = 0; t < n_tok; ++t) ops::add_inplace(&e.router[t * c.n_expert], w.router_bias, c.n_expert);
   }
   route(c, s.h.data(), n_tok, e);
 
   expert_products(ctx, s, {{&w.w_gate_exps, s.gate.data()}, {&w.w_up_exps, s.up.data()}}, c.n_ff_exp,
                   e.x.data(), n_slots);
-  const auto& kt = ctx.kernels();
-  ctx.pool().parallel_for(n_slots * c.n_ff_exp, 8192, [&](int64_t b, int64_t end) {
-    kt.silu_mul(s.gate.data() + b, s.up.data() + b, s.gate.data() + b, end - b);
-  });
+  add_expert_bias(e, w.gate_exps_bias, s.gate.data(), c.n_ff_exp);
+  add_expert_bias(e, w.up_exps_bias, s.up.data(), c.n_ff_exp);
+  gated_activation(c.arch.activation, ctx, s.gate.data(), s.up.data(), n_slots * c.n_ff_exp);
   expert_products(ctx, s, {{&w.w_down_exps, e.y.data()}}, c.n_embd, s.gate.data(), n_slots);
+  add_expert_bias(e, w.down_exps_bias, e.y.data(), c.n_embd);
 
   // Each token's output: its experts' outputs times their weights, summed best first.
   for (int64_t t = 0; t < n_tok; ++t) {

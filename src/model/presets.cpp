@@ -8,7 +8,7 @@ namespace {
 // From each model's published config.json (hidden_size, num_hidden_layers,
 // num_attention_heads, num_key_value_heads, head_dim, intermediate_size, vocab_size,
 // max_position_embeddings, rope_theta, rms_norm_eps, tie_word_embeddings; num_experts,
-// num_experts_per_tok, moe_intermediate_size). mistral-7b is v0.3 (vocabulary 32768);
+// num_experts_per_tok, moe_intermediate_size; sliding_window, rope_scaling). mistral-7b is v0.3 (vocabulary 32768);
 // mixtral-8x7b is v0.1, a llama with experts whose width is intermediate_size.
 constexpr std::array kPresets = {
     ModelPreset{"qwen2.5-0.5b", "qwen2", 896, 24, 14, 2, 64, 4864, 151936, 32768, 1e6, 1e-6, true},
@@ -26,6 +26,8 @@ constexpr std::array kPresets = {
                 128, 8, 768},
     ModelPreset{"mixtral-8x7b", "llama", 4096, 32, 32, 8, 128, 14336, 32000, 32768, 1e6, 1e-5, false, 8, 2,
                 14336},
+    ModelPreset{"gpt-oss-20b", "gpt-oss", 2880, 24, 64, 8, 64, 2880, 201088, 131072, 150000, 1e-5, false,
+                32, 4, 2880, 128, 32, 4096},
 };
 
 }  // namespace

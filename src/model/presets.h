@@ -19,6 +19,10 @@ struct ModelPreset {
   bool tied_embeddings;  // no output.weight: the token embedding is the classifier
   // Mixture of experts (every layer): n_expert experts of n_ff_exp rows, n_expert_used per token.
   int64_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0;
+  int64_t n_swa = 0;  // sliding window of the local layers (gpt-oss); 0: none
+  // YaRN rope scaling the model was trained with: factor and original context; 0: none.
+  double yarn_factor = 0;
+  int64_t yarn_orig_ctx = 0;
 };
 
 std::span<const ModelPreset> model_presets();

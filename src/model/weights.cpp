@@ -57,6 +57,18 @@ class Binder {
     return reinterpret_cast<const float*>(t->data);
   }
 
+  // A 2-D F32 tensor [n, count] (one bias vector of n per expert).
+  Expected<const float*> vectors(TensorKind kind, int layer, int64_t n, int64_t count) {
+    const std::string name = tensor_name(kind, layer);
+    const auto* t = f_.find_tensor(name);
+    if (!t) return make_error("{}: missing tensor '{}'", f_.name(), name);
+    used_.insert(name);
+    if (t->dims.size() != 2 || t->dims[0] != n || t->dims[1] != count || t->type != GgmlType::kF32)
+      return make_error("{}: tensor '{}' is {} {}, expected F32 [{}, {}]", f_.name(), name,
+                        type_name(t->type), dims_str(t->dims), n, count);
+    return reinterpret_cast<const float*>(t->data);
+  }
+
   // A tensor the forward pass would not read could change the model's math (a bias, a
   // scale, a norm moxing does not know): such a file is refused, as the reference does.
   Status check_all_used(const ModelConfig& c) const {
@@ -82,6 +94,9 @@ Expected<ModelWeights> ModelWeights::bind(const gguf::File& f, const ModelConfig
   MX_TRY_ASSIGN(w.token_embd, b.matrix(TensorKind::kTokenEmbd, -1, c.n_embd, c.n_vocab));
   MX_TRY_ASSIGN(w.output_norm, b.vector(TensorKind::kOutputNorm, -1, c.n_embd, true));
   w.tied_output = f.find_tensor(tensor_name(TensorKind::kOutput)) == nullptr;
+  if (w.tied_output && c.arch.output_required)
+    return make_error("{}: missing tensor '{}' ('{}' models have their own output matrix)", f.name(),
+                      tensor_name(TensorKind::kOutput), c.arch.name);
   if (w.tied_output) {
     w.output = w.token_embd;
   } else {
@@ -122,14 +137,25 @@ Expected<ModelWeights> ModelWeights::bind(const gguf::File& f, const ModelConfig
     MX_TRY_ASSIGN(l.bo, b.vector(TensorKind::kAttnOutBias, i, c.n_embd, false));
     MX_TRY_ASSIGN(l.q_norm, b.vector(TensorKind::kAttnQNorm, i, c.head_dim_k, qk_norm));
     MX_TRY_ASSIGN(l.k_norm, b.vector(TensorKind::kAttnKNorm, i, c.head_dim_k, qk_norm));
-    MX_TRY_ASSIGN(l.ffn_norm, b.vector(TensorKind::kFfnNorm, i, c.n_embd, true));
-    MX_TRY_ASSIGN(l.attn_post_norm, b.vector(TensorKind::kAttnPostNorm, i, c.n_embd, c.arch.post_norms));
+    if (c.arch.ffn_norm_is_post_attention) {
+      MX_TRY_ASSIGN(l.ffn_norm, b.vector(TensorKind::kAttnPostNorm, i, c.n_embd, true));
+    } else {
+      MX_TRY_ASSIGN(l.ffn_norm, b.vector(TensorKind::kFfnNorm, i, c.n_embd, true));
+      MX_TRY_ASSIGN(l.attn_post_norm, b.vector(TensorKind::kAttnPostNorm, i, c.n_embd, c.arch.post_norms));
+    }
+    if (c.arch.attn_sinks) MX_TRY_ASSIGN(l.attn_sinks, b.vector(TensorKind::kAttnSinks, i, c.n_head, true));
     MX_TRY_ASSIGN(l.ffn_post_norm, b.vector(TensorKind::kFfnPostNorm, i, c.n_embd, c.arch.post_norms));
     if (c.is_moe()) {
       MX_TRY_ASSIGN(l.router, b.matrix(TensorKind::kFfnGateInp, i, c.n_embd, c.n_expert));
       MX_TRY_ASSIGN(l.w_gate_exps, b.experts(TensorKind::kFfnGateExps, i, c.n_embd, c.n_ff_exp, c.n_expert));
       MX_TRY_ASSIGN(l.w_up_exps, b.experts(TensorKind::kFfnUpExps, i, c.n_embd, c.n_ff_exp, c.n_expert));
       MX_TRY_ASSIGN(l.w_down_exps, b.experts(TensorKind::kFfnDownExps, i, c.n_ff_exp, c.n_embd, c.n_expert));
+      if (c.arch.expert_biases) {
+        MX_TRY_ASSIGN(l.router_bias, b.vector(TensorKind::kFfnGateInpBias, i, c.n_expert, true));
+        MX_TRY_ASSIGN(l.gate_exps_bias, b.vectors(TensorKind::kFfnGateExpsBias, i, c.n_ff_exp, c.n_expert));
+        MX_TRY_ASSIGN(l.up_exps_bias, b.vectors(TensorKind::kFfnUpExpsBias, i, c.n_ff_exp, c.n_expert));
+        MX_TRY_ASSIGN(l.down_exps_bias, b.vectors(TensorKind::kFfnDownExpsBias, i, c.n_embd, c.n_expert));
+      }
       if (c.n_ff_shexp > 0) {
         const float* gate;
         MX_TRY_ASSIGN(gate, b.vector(TensorKind::kFfnGateInpShexp, i, c.n_embd, true));

@@ -34,6 +34,13 @@ struct LayerWeights {
   WeightView w_gate_shexp, w_up_shexp;  // [n_ff_shexp × n_embd]
   WeightView w_down_shexp;           // [n_embd × n_ff_shexp]
   const float* bo = nullptr;         // [n_embd] attn_output bias, when the file has one
+  // gpt-oss: one sink logit per query head; biases of the router [n_expert] and of every
+  // expert's gate and up rows [n_expert × n_ff_exp] and down rows [n_expert × n_embd].
+  const float* attn_sinks = nullptr;
+  const float* router_bias = nullptr;
+  const float* gate_exps_bias = nullptr;
+  const float* up_exps_bias = nullptr;
+  const float* down_exps_bias = nullptr;
 };
 
 struct ModelWeights {

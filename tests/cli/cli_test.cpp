@@ -1,6 +1,7 @@
 // End to end: the moxing binary as a user runs it.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <regex>
 
@@ -8,6 +9,7 @@
 
 #include "cli/cli_runner.h"
 #include "gguf_edit.h"
+#include "variant_models.h"
 
 namespace mx {
 namespace {
@@ -69,7 +71,7 @@ TEST(Cli, InfoNamesTheArchitecturesFeatures) {
   EXPECT_NE(moe.out.find("mixture of experts: 2 of 8 experts per token, each 256 wide"), std::string::npos) << moe.out;
   const auto gemma = run("info " + test::shared_path("models/tiny/tiny-gemma2-Q4_K.gguf"));
   EXPECT_NE(gemma.out.find("sliding window of 16 tokens on 1 of 2 layers"), std::string::npos) << gemma.out;
-  const std::string yarn = ::testing::TempDir() + "/yarn.gguf";
+  const std::string yarn = test::temp_path("yarn.gguf");
   ASSERT_TRUE(test::write_edited(test::shared_path("models/tiny/tiny-qwen2-Q8_0.gguf"),
                                  test::GgufEdit{}
                                      .with("qwen2.rope.scaling.type", {std::string("yarn")})
@@ -78,12 +80,23 @@ TEST(Cli, InfoNamesTheArchitecturesFeatures) {
                                  yarn)
                   .ok());
   const auto r = run("info " + yarn);
+  std::filesystem::remove(yarn);
   EXPECT_NE(r.out.find("rope base 1000000, YaRN x4 beyond 512 tokens"), std::string::npos) << r.out;
+
+  const std::string gpt_oss = test::temp_path("gpt_oss_info.gguf");
+  for (const auto& v : test::variant_models())
+    if (v.name == "tiny-gpt-oss-MXFP4_MOE") ASSERT_TRUE(test::write_variant(v, gpt_oss).ok());
+  const auto g = run("info " + gpt_oss);
+  std::filesystem::remove(gpt_oss);
+  for (const char* feature : {"mixture of experts: 4 of 8 experts per token, each 256 wide, router and expert biases",
+                              "rope base 150000, YaRN x32 beyond 128 tokens", "sliding window of 16 tokens on 1 of 2 layers",
+                              "attention sinks", "clamped SwiGLU"})
+    EXPECT_NE(g.out.find(feature), std::string::npos) << feature << "\n" << g.out;
 }
 
 // A file asking for what moxing does not implement is refused with exit code 3, naming it.
 TEST(Cli, UnsupportedRopeScalingIsExitCode3) {
-  const std::string path = ::testing::TempDir() + "/dynamic_rope.gguf";
+  const std::string path = test::temp_path("dynamic_rope.gguf");
   ASSERT_TRUE(test::write_edited(test::shared_path("models/tiny/tiny-qwen2-Q8_0.gguf"),
                                  test::GgufEdit{}.with("qwen2.rope.scaling.type", {std::string("dynamic")}), path)
                   .ok());
@@ -91,6 +104,7 @@ TEST(Cli, UnsupportedRopeScalingIsExitCode3) {
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.err.find("'qwen2.rope.scaling.type' is 'dynamic'"), std::string::npos) << r.err;
   const auto info = run("info " + path);
+  std::filesystem::remove(path);
   EXPECT_EQ(info.exit_code, 0);  // info still shows the file, and why it will not run
   EXPECT_NE(info.out.find("not runnable by moxing"), std::string::npos) << info.out;
 }
@@ -100,9 +114,10 @@ TEST(Cli, BadInputGivesClearErrorAndExitCode) {
   EXPECT_EQ(missing.exit_code, 3);
   EXPECT_NE(missing.err.find("cannot open"), std::string::npos) << missing.err;
 
-  const std::string not_gguf = ::testing::TempDir() + "not_a_model.gguf";
+  const std::string not_gguf = test::temp_path("not_a_model.gguf");
   std::ofstream(not_gguf) << "this is not a gguf file at all";
   const auto bad = run("info " + not_gguf);
+  std::filesystem::remove(not_gguf);
   EXPECT_EQ(bad.exit_code, 3);
   EXPECT_NE(bad.err.find("not a GGUF file"), std::string::npos) << bad.err;
 

@@ -1,7 +1,7 @@
 // The SIMD attention against the scalar reference: grouped heads, every head size the
 // models use (and ones the SIMD path hands back to the reference), short and long key
 // runs across block boundaries, soft-capping, scores large enough to need the
-// running-max rescale, and keys scattered over shuffled pages as the KV cache keeps them.
+// running-max rescale, attention sinks (gpt-oss), and keys scattered over shuffled pages as the KV cache keeps them.
 #include "kernels/attention.h"
 
 #include <gtest/gtest.h>
@@ -24,6 +24,7 @@ struct Case {
   int64_t n_q, head_dim, n_keys;
   float softcap;
   float q_scale;  // larger queries give peakier softmaxes
+  std::vector<float> sinks = {};  // one per query head, or none
 };
 
 // Keys and values of one call, either one contiguous run or scattered over pages in
@@ -64,7 +65,7 @@ std::vector<float> run(AttendFn attend, const Case& c, const std::vector<float>&
           .page_tokens = kv.page_tokens, .k_page_stride = kv.page_tokens * kv.k_stride,
           .v_page_stride = kv.page_tokens * kv.v_stride, .first = kv.first, .n_keys = c.n_keys,
           .scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim)), .softcap = c.softcap,
-          .out = out.data(), .scratch = scratch.data()});
+          .sinks = c.sinks.empty() ? nullptr : c.sinks.data(), .out = out.data(), .scratch = scratch.data()});
   return out;
 }
 
@@ -94,9 +95,14 @@ TEST_P(AttentionSimd, MatchesReference) {
   cases.push_back({4, 128, 1500, 0.0f, 6.0f});  // peaky: the max moves between blocks
   cases.push_back({2, 256, 300, 50.0f, 8.0f});   // Gemma 2's soft-capping
   cases.push_back({8, 64, 2000, 0.0f, 0.1f});    // nearly uniform over many keys
+  // Attention sinks: below, near and far above the scores (a sink that takes nearly all
+  // the probability leaves a tiny output), with one key, across blocks, and peaky.
+  for (int64_t n_keys : {1, 33, 300}) cases.push_back({8, 64, n_keys, 0.0f, 1.0f, {-3, -1, 0, 0.5f, 1, 2, 5, 20}});
+  cases.push_back({4, 64, 1500, 0.0f, 6.0f, {-2, 0, 3, 9}});
   for (const Case& c : cases) {
     SCOPED_TRACE(testing::Message() << "heads " << c.n_q << " dim " << c.head_dim << " keys " << c.n_keys
-                                    << " softcap " << c.softcap << " q scale " << c.q_scale);
+                                    << " softcap " << c.softcap << " q scale " << c.q_scale << " sinks "
+                                    << c.sinks.size());
     const int64_t k_stride = c.head_dim * 3 + 16, v_stride = c.head_dim * 2;  // caches interleave heads
     std::vector<float> q(c.n_q * c.head_dim), k(c.n_keys * k_stride), v(c.n_keys * v_stride);
     for (float& x : q) x = normal(rng) * c.q_scale;
@@ -141,6 +147,19 @@ TEST(Attention, ReferenceIsAWeightedAverageOfValues) {
                     .scratch = scratch.data()});
   const double w0 = std::exp(1.0) / (std::exp(1.0) + 1.0);
   for (int d = 0; d < 4; ++d) EXPECT_NEAR(out[d], w0 * v[d] + (1 - w0) * v[4 + d], 1e-6);
+}
+
+TEST(Attention, ReferenceSinkTakesProbabilityButAddsNoValue) {
+  // Two keys with scores 1 and 0 and a sink of 0.5: the weights are e^s / (e^1 + e^0 + e^0.5).
+  const std::vector<float> q = {1, 0, 0, 0}, k = {2, 0, 0, 0, 0, 0, 0, 0}, v = {1, 2, 3, 4, 5, 6, 7, 8};
+  const float sink = 0.5f;
+  std::vector<float> out(4), scratch(attention_scratch_floats(1, 2));
+  const int32_t page = 0;
+  attend_reference({.n_q = 1, .head_dim_k = 4, .head_dim_v = 4, .q = q.data(), .k = k.data(), .v = v.data(),
+                    .k_stride = 4, .v_stride = 4, .pages = &page, .page_tokens = 2, .n_keys = 2, .scale = 0.5f,
+                    .sinks = &sink, .out = out.data(), .scratch = scratch.data()});
+  const double sum = std::exp(1.0) + 1.0 + std::exp(0.5);
+  for (int d = 0; d < 4; ++d) EXPECT_NEAR(out[d], std::exp(1.0) / sum * v[d] + 1.0 / sum * v[4 + d], 1e-6);
 }
 
 }  // namespace

@@ -46,7 +46,11 @@ TEST(Presets, ParameterCountsMatchThePublishedModels) {
   const int64_t embeddings = 2 * qwen3moe->n_vocab * qwen3moe->n_embd;
   EXPECT_NEAR(parameter_count(*qwen3moe) / 1e9, 30.5, 0.05);
   EXPECT_NEAR((parameter_count(*qwen3moe) - embeddings) / 1e9, 29.9, 0.05);
-  EXPECT_EQ(model_presets().size(), std::size(published) + 1);
+  // gpt-oss-20b's model card: 20.91B parameters.
+  const auto gpt_oss = find_preset("gpt-oss-20b");
+  ASSERT_TRUE(gpt_oss.has_value());
+  EXPECT_NEAR(parameter_count(*gpt_oss) / 1e9, 20.91, 0.01);
+  EXPECT_EQ(model_presets().size(), std::size(published) + 2);
   EXPECT_FALSE(find_preset("gpt-5").has_value());
 }
 
@@ -99,10 +103,11 @@ TEST(Forge, WritesModelsThatLoadAndRun) {
 // Mixture-of-experts presets forge 3-D expert tensors that load and run.
 TEST(Forge, WritesMixtureOfExpertsModels) {
   const KernelTable kernels = best_kernels(CpuFeatures::detect());
-  for (const char* arch : {"qwen3moe", "llama"}) {
+  for (const char* arch : {"qwen3moe", "llama", "gpt-oss"}) {
     SCOPED_TRACE(arch);
     ModelPreset p = small_preset(arch, false);
     p.n_expert = 8, p.n_expert_used = 2, p.n_ff_exp = 128;
+    if (std::string_view(arch) == "gpt-oss") p.n_swa = 4, p.yarn_factor = 32, p.yarn_orig_ctx = 16;
     const std::string path = forge_to_temp(p, GgmlType::kQ8_0, 3, arch);
     auto model = Model::load(path, kernels);
     ASSERT_TRUE(model.ok()) << model.error().message;
@@ -112,6 +117,8 @@ TEST(Forge, WritesMixtureOfExpertsModels) {
     const auto* down = (*model)->file.find_tensor("blk.1.ffn_down_exps.weight");
     ASSERT_NE(down, nullptr);
     EXPECT_EQ(down->dims, (std::vector<int64_t>{128, 256, 8}));
+    if (const auto* bias = (*model)->file.find_tensor("blk.1.ffn_down_exps.bias"))
+      EXPECT_EQ(bias->type, GgmlType::kF32);  // biases stay F32 whatever the weights' type
     ExecContext ctx(2, kernels);
     KvCache cache((*model)->config, 16);
     Batch batch;

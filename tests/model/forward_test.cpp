@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 
 #include "gguf_edit.h"
 #include "model/forward.h"
@@ -122,11 +123,12 @@ TEST_F(ForwardTest, RejectsRowsThatCannotBeComputed) {
 
 TEST(ModelLoad, UnsupportedArchitectureAndMissingTensorsAreClearErrors) {
   const KernelTable kt = reference_kernels();
-  const std::string path = ::testing::TempDir() + "/mamba.gguf";
+  const std::string path = test::temp_path("mamba.gguf");
   ASSERT_TRUE(test::write_edited(test::shared_path("models/tiny/tiny-qwen2-Q8_0.gguf"),
                                  test::GgufEdit{}.with("general.architecture", {std::string("mamba")}), path)
                   .ok());
   auto mamba = Model::load(path, kt);
+  std::filesystem::remove(path);
   ASSERT_FALSE(mamba.ok());
   EXPECT_NE(mamba.error().message.find("architecture 'mamba' is not supported"), std::string::npos)
       << mamba.error().message;

@@ -254,12 +254,13 @@ TEST_P(VariantGoldenTest, LogitsMatchReference) {
   const auto variants = test::variant_models();
   const auto variant = std::find_if(variants.begin(), variants.end(), [&](const auto& v) { return v.name == stem; });
   ASSERT_NE(variant, variants.end()) << "no recipe for " << stem << " in tests/variant_models.h";
-  const std::string path = ::testing::TempDir() + "/" + stem + ".gguf";
+  const std::string path = test::temp_path(stem + ".gguf");
   const Status written = test::write_variant(*variant, path);
   ASSERT_TRUE(written.ok()) << written.error().message;
 
   const KernelTable kernels = kernels_under_test();
   auto model = Model::load(path, kernels);
+  std::filesystem::remove(path);  // the mapping stays valid
   ASSERT_TRUE(model.ok()) << model.error().message;
   const Tolerance& tol = tolerances().at(model_type(**model));
   report(GetParam(), **model, compare_with_golden(**model, kernels, dir, manifest, tol));

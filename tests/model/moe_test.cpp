@@ -50,7 +50,7 @@ class MoeBadFile : public ::testing::Test {
  protected:
   // The load error of the tiny qwen3moe file after `edit`.
   std::string load_error(const test::GgufEdit& edit) {
-    const std::string path = ::testing::TempDir() + "/moe_edited.gguf";
+    const std::string path = test::temp_path("moe_edited.gguf");
     EXPECT_TRUE(test::write_edited(test::shared_path(kQwen3Moe), edit, path).ok());
     auto m = Model::load(path, reference_kernels());
     std::filesystem::remove(path);

@@ -28,7 +28,7 @@ std::vector<float> logits_of(const std::string& path, const std::vector<Token>& 
 
 TEST(SlidingWindow, MistralStyleWindowOnEveryLayer) {
   const std::string base = test::shared_path("models/tiny/tiny-llama3-gqa-F16.gguf");
-  const std::string windowed = ::testing::TempDir() + "/llama_swa8.gguf";
+  const std::string windowed = test::temp_path("llama_swa8.gguf");
   ASSERT_TRUE(test::write_edited(base, test::GgufEdit{}.with("llama.attention.sliding_window", {uint32_t{8}}), windowed)
                   .ok());
   const std::vector<Token> ids = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 290, 301, 350, 17, 88, 99};

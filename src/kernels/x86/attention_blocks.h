@@ -139,7 +139,13 @@ void attend_blocks(const AttentionArgs& a) {
       }
   }
   for (int64_t h = 0; h < nq; ++h) {
-    const R inv = V::set1(1.0f / l[h]);
+    float inv_sum = 1.0f / l[h];
+    if (a.sinks) {  // the sink's share of the denominator; it adds nothing to the output
+      const float max = std::max(m[h], a.sinks[h]);
+      const float correction = std::exp(m[h] - max);
+      inv_sum = correction / (l[h] * correction + std::exp(a.sinks[h] - max));
+    }
+    const R inv = V::set1(inv_sum);
     float* out = a.out + h * a.head_dim_v;
     for (int64_t c = 0; c < dv; ++c) V::store(out + W * c, V::mul(V::load(out + W * c), inv));
   }

@@ -14,6 +14,10 @@ namespace {
 // Q5_0 is packed as bytes, in the Q8_0 layout: its values q - 16 are int8 with the same
 // block scale, so the Q8_0 kernels compute exactly its products.
 bool packs_as_bytes(GgmlType type) { return type == GgmlType::kQ8_0 || type == GgmlType::kQ5_0; }
+// Where a 4-bit block's quants start: after its fp16 scale, or MXFP4's one exponent byte.
+size_t nibbles_at(GgmlType type) { return type == GgmlType::kMXFP4 ? 1 : 2; }
+// E8M0 exponents whose half scale 2^(e - 128) fp16 holds exactly (2^-24 subnormal .. 2^15).
+constexpr int kMinFp16Exponent = 104, kMaxFp16Exponent = 143;
 int quant_dwords(GgmlType type) { return packs_as_bytes(type) ? 8 : 4; }
 size_t block_bytes(GgmlType type) { return row_size(type, traits(type).block_size); }
 
@@ -38,7 +42,9 @@ int packed_quant(GgmlType type, const uint8_t* record, int lane, int j) {
   const int byte = j % 16;
   const uint8_t b = q[(byte / 4) * 64 + lane * 4 + byte % 4];
   const int nibble = j < 16 ? (b & 0x0f) : (b >> 4);
-  return type == GgmlType::kIQ4_NL ? kIQ4NLValues[nibble] : nibble - 8;
+  if (type == GgmlType::kIQ4_NL) return kIQ4NLValues[nibble];
+  if (type == GgmlType::kMXFP4) return kMXFP4Values[nibble];
+  return nibble - 8;
 }
 
 bool is_k_quant(GgmlType type) { return type == GgmlType::kQ4_K || type == GgmlType::kQ6_K; }
@@ -46,7 +52,19 @@ bool is_k_quant(GgmlType type) { return type == GgmlType::kQ4_K || type == GgmlT
 }  // namespace
 
 bool packable(GgmlType type) {
-  return packs_as_bytes(type) || type == GgmlType::kQ4_0 || type == GgmlType::kIQ4_NL || is_k_quant(type);
+  return packs_as_bytes(type) || type == GgmlType::kQ4_0 || type == GgmlType::kIQ4_NL || type == GgmlType::kMXFP4 ||
+         is_k_quant(type);
+}
+
+bool packs_exactly(GgmlType type, const uint8_t* w, size_t w_stride, int64_t rows, int64_t cols) {
+  if (type != GgmlType::kMXFP4) return packable(type);
+  const int64_t nb = cols / kQK_MXFP4;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t b = 0; b < nb; ++b) {
+      const int e = w[r * w_stride + b * sizeof(BlockMXFP4)];
+      if (e < kMinFp16Exponent || e > kMaxFp16Exponent) return false;
+    }
+  return true;
 }
 
 size_t packed_record_bytes(GgmlType type) {
@@ -81,7 +99,12 @@ void pack_rows(GgmlType type, const uint8_t* w, size_t w_stride, int64_t rows, i
     for (int64_t b = 0; b < nb; ++b) {
       const uint8_t* blk = w + r * w_stride + b * bb;
       uint8_t* record = dst + g * packed_group_bytes(type, cols) + b * rec;
-      std::memcpy(record + 2 * lane, blk, 2);  // fp16 d
+      if (type == GgmlType::kMXFP4) {
+        const uint16_t d = fp32_to_fp16(kE8M0Half.v[blk[0]]);  // exact: packs_exactly
+        std::memcpy(record + 2 * lane, &d, 2);
+      } else {
+        std::memcpy(record + 2 * lane, blk, 2);  // fp16 d
+      }
       if (packs_as_bytes(type)) {
         int8_t q[32];
         block_quants(type, blk, q);
@@ -89,7 +112,7 @@ void pack_rows(GgmlType type, const uint8_t* w, size_t w_stride, int64_t rows, i
           record[32 + (j / 4) * 64 + lane * 4 + j % 4] = static_cast<uint8_t>(q[j]) ^ 0x80;  // biased
       } else {
         for (int k = 0; k < quant_dwords(type); ++k)
-          for (int i = 0; i < 4; ++i) record[32 + k * 64 + lane * 4 + i] = blk[2 + 4 * k + i];
+          for (int i = 0; i < 4; ++i) record[32 + k * 64 + lane * 4 + i] = blk[nibbles_at(type) + 4 * k + i];
       }
     }
   }

@@ -1,4 +1,4 @@
-// Interleaved ("packed") weight rows: Q8_0, Q5_0, Q4_0 and IQ4_NL matrices rearranged once
+// Interleaved ("packed") weight rows: Q8_0, Q5_0, Q4_0, IQ4_NL and MXFP4 matrices rearranged once
 // at load so the VNNI kernels read registers straight from memory instead of transposing
 // blocks on every pass (the idea behind ggml's repacked Q4_0 8x8 and ik_llama.cpp's interleaved rows).
 //
@@ -10,7 +10,9 @@
 // Q8_0 quants are stored biased (q + 128, as unsigned bytes), and so are Q5_0's (q - 16
 // as int8: Q5_0 takes the Q8_0 layout and kernels); Q4_0 bytes are as in GGUF
 // (element j in the low nibble, j + 16 in the high one), and so are IQ4_NL's grid indices
-// (its kernels map them to grid values in registers). So one 64-byte load is one
+// (its kernels map them to grid values in registers), and MXFP4's, whose E8M0 scale
+// 2^(e - 128) goes into the fp16 slot: exact for e in 104..143 (2^-24 .. 2^15), which
+// packs_exactly checks, so a matrix with a scale outside stays unpacked. So one 64-byte load is one
 // register of 16 rows' worth of a dword, which vpdpbusd takes as it is.
 //
 // Each (row, token) output is still one block-ordered float sum of exact integer block
@@ -27,7 +29,10 @@ namespace mx {
 
 inline constexpr int kPackRows = 16;
 
-bool packable(GgmlType type);  // Q8_0, Q5_0, Q4_0, IQ4_NL, Q4_K, Q6_K
+bool packable(GgmlType type);  // Q8_0, Q5_0, Q4_0, IQ4_NL, MXFP4, Q4_K, Q6_K
+// Whether these rows' packed form computes exactly their products (MXFP4: every block's
+// scale fits the fp16 slot; every other packable type: always).
+bool packs_exactly(GgmlType type, const uint8_t* w, size_t w_stride, int64_t rows, int64_t cols);
 size_t packed_record_bytes(GgmlType type);                    // one block of 16 rows
 size_t packed_group_bytes(GgmlType type, int64_t cols);       // all blocks of 16 rows
 size_t packed_size(GgmlType type, int64_t rows, int64_t cols);  // whole matrix, padded

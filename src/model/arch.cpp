@@ -7,6 +7,9 @@
 namespace mx {
 namespace {
 
+// gpt-oss files must say how wide the experts are and how wide the local layers' window is.
+constexpr Key kGptOssRequired[] = {Key::kExpertFeedForwardLength, Key::kSlidingWindow};
+
 constexpr std::array kArchs = {
     ArchSpec{.name = "llama", .rope = ops::RopeStyle::kNorm, .sliding_window = SlidingWindow::kEveryLayer,
              .swa_rope_from_global = true, .experts_use_ff_length = true, .rope_freqs = true},
@@ -22,7 +25,7 @@ constexpr std::array kArchs = {
              .sliding_window = SlidingWindow::kPattern, .swa_pattern = 2, .swa_rope_from_global = true,
              .experts_required = true, .expert_weights_norm = false, .gating = ExpertGating::kSoftmaxOfTopK,
              .expert_biases = true, .attn_sinks = true, .ffn_norm_is_post_attention = true,
-             .scale_by_rope_dims = true, .sliding_window_required = true, .output_required = true},
+             .scale_by_rope_dims = true, .required_keys = kGptOssRequired, .output_required = true},
     ArchSpec{.name = "phi3", .rope = ops::RopeStyle::kNeox, .fused_qkv = true, .fused_gate_up = true,
              .sliding_window = SlidingWindow::kIgnored, .longrope_factors = true},
     ArchSpec{.name = "gemma2", .rope = ops::RopeStyle::kNeox, .activation = Activation::kGelu,

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,8 @@ enum class SlidingWindow {
   kEveryLayer,  // every layer local (Mistral-style llama)
   kIgnored,     // the reference ignores it (its converters write wrong values): warned about
 };
+
+enum class Key;  // metadata keys, below
 
 // The gated activation of the feed-forward block: act(gate) · up.
 enum class Activation {
@@ -58,7 +61,7 @@ struct ArchSpec {
   bool attn_sinks = false;        // a learned per-head logit in every softmax, with no value (gpt-oss)
   bool ffn_norm_is_post_attention = false;  // the FFN's input norm is named post_attention_norm (gpt-oss)
   bool scale_by_rope_dims = false;  // scores scaled by 1/sqrt(n_rot), not 1/sqrt(head_dim_k) (gpt-oss)
-  bool sliding_window_required = false;  // the file must give attention.sliding_window (gpt-oss)
+  std::span<const Key> required_keys = {};  // keys the file must give, beyond the shape's
   bool output_required = false;   // no tied output: output.weight must be in the file
   bool rope_freqs = false;        // may carry rope_freqs.weight (Llama 3's frequency factors)
   bool longrope_factors = false;  // may carry rope_factors_long/short.weight (Phi-3)

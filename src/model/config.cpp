@@ -56,8 +56,6 @@ Status read_shape(const gguf::File& f, const MetadataReader& md, ModelConfig& c)
 // Sliding windows, soft-capping and the attention scale, as the reference reads them per
 // architecture.
 Status read_attention(const gguf::File& f, const MetadataReader& md, ModelConfig& c) {
-  if (c.arch.sliding_window_required && !md.has(Key::kSlidingWindow))
-    return make_error("{}: '{}' models need metadata key '{}'", f.name(), c.arch.name, md.name(Key::kSlidingWindow));
   MX_TRY_ASSIGN(c.n_swa, md.count(Key::kSlidingWindow, c.arch.default_n_swa));
   switch (c.arch.sliding_window) {
     case SlidingWindow::kRefused:
@@ -219,6 +217,8 @@ Expected<ModelConfig> ModelConfig::from_gguf(const gguf::File& f) {
   c.name = f.get_string("general.name").value_or(*arch_name);
   const MetadataReader md(f, arch->name);
   if (auto st = check_known_keys(f, arch->name); !st) return st.error();
+  for (Key key : arch->required_keys)
+    if (!md.has(key)) return make_error("{}: '{}' models need metadata key '{}'", f.name(), arch->name, md.name(key));
   if (auto st = read_shape(f, md, c); !st) return st.error();
   if (auto st = read_attention(f, md, c); !st) return st.error();
   if (auto st = read_rope(f, md, c); !st) return st.error();

@@ -72,7 +72,8 @@ void add_hparams(gguf::Writer& w, const ModelPreset& p, uint32_t file_type) {
   if (p.n_expert > 0) {
     u32(Key::kExpertCount, p.n_expert);
     u32(Key::kExpertUsedCount, p.n_expert_used);
-    if (p.n_ff_exp != p.n_ff) u32(Key::kExpertFeedForwardLength, p.n_ff_exp);
+    // Written unless the architecture takes the experts' width from feed_forward_length.
+    if (!find_arch(a)->experts_use_ff_length || p.n_ff_exp != p.n_ff) u32(Key::kExpertFeedForwardLength, p.n_ff_exp);
   }
   if (p.n_swa > 0) u32(Key::kSlidingWindow, p.n_swa);
   if (p.yarn_factor > 0) {

@@ -33,6 +33,10 @@ std::vector<const gguf::TensorInfo*> pack_for_kernels(Model& m, const KernelTabl
     if (c.n_embd % kPackRows != 0) unpackable.push_back(&l.w_down_exps);
   }
   views.push_back(&m.weights.output);
+  // MXFP4 matrices pack only if every block's scale fits the packed records (kernels/packed.h).
+  for (const WeightView* w : views)
+    if (packable(w->type) && !packs_exactly(w->type, w->data, w->row_bytes(), w->rows, w->cols))
+      unpackable.push_back(w);
   auto will_pack = [&](const WeightView& w) {
     return packable(w.type) && kernels[w.type].gemm_packed != nullptr &&
            std::find(unpackable.begin(), unpackable.end(), &w) == unpackable.end();

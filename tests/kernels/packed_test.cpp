@@ -84,12 +84,25 @@ TEST(Packed, Sizes) {
   EXPECT_EQ(packed_size(kQ4_K, 16, 512), 2u * 2368u);
   EXPECT_EQ(packed_record_bytes(kQ6_K), 16u * 210u);  // 6 bits a quant, as in GGUF
   EXPECT_EQ(packed_size(kQ6_K, 20, 256), 2u * 3360u);
+  EXPECT_EQ(packed_record_bytes(kMXFP4), 16u * 18u);  // the E8M0 byte becomes an fp16 scale
   EXPECT_FALSE(packable(kQ5_K));
+}
+
+// MXFP4 packs only where its scales fit fp16 exactly: 2^(e - 128) for e in 104..143.
+TEST(Packed, Mxfp4PacksExactlyOnlyWhenEveryScaleFitsFp16) {
+  auto w = random_rows(kMXFP4, 64, 3, 9);
+  EXPECT_TRUE(packs_exactly(kMXFP4, w.data(), row_size(kMXFP4, 64), 3, 64));
+  for (const auto& [e, fits] : {std::pair{104, true}, {143, true}, {103, false}, {144, false}, {0, false}}) {
+    auto edited = w;
+    edited[row_size(kMXFP4, 64) * 2 + sizeof(BlockMXFP4)] = static_cast<uint8_t>(e);  // row 2, block 1
+    EXPECT_EQ(packs_exactly(kMXFP4, edited.data(), row_size(kMXFP4, 64), 3, 64), fits) << "e = " << e;
+  }
+  EXPECT_TRUE(packs_exactly(kQ4_0, w.data(), 0, 0, 0));  // other types always
 }
 
 TEST(Packed, ReferenceOnPackedRowsEqualsThePlainReference) {
   const KernelTable ref = reference_kernels();
-  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kQ4_K, kQ6_K})
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ6_K})
     for (int64_t rows : {1, 15, 16, 17, 33}) {
       const GgmlType xt = ref[type].vec_dot_type;
       const int64_t n = xt == kQ8_K ? 512 : 96, n_tok = 3;
@@ -125,7 +138,7 @@ TEST_P(PackedSimd, MatchesReferenceAndIsBatchInvariant) {
   if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
   const KernelTable best = table_for(GetParam());
   int checked = 0;
-  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kQ4_K, kQ6_K}) {
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ6_K}) {
     if (!best[type].gemm_packed) continue;
     const GgmlType xt = best[type].vec_dot_type;
     // 8192 + 256: more blocks than the kernels' per-call tables keep on the stack.
@@ -163,7 +176,7 @@ TEST_P(PackedSimd, ManyTokensGiveEachTokenItsOwnResult) {
   if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
   const KernelTable best = table_for(GetParam());
   int checked = 0;
-  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kQ4_K, kQ6_K}) {
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ6_K}) {
     if (!best[type].gemm_packed) continue;
     const GgmlType xt = best[type].vec_dot_type;
     for (int64_t n : {256, 32 * 70})  // 70 blocks: more than one pass over the blocks

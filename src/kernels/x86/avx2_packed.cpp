@@ -118,15 +118,16 @@ struct Q8Packed {
   }
 };
 
-// IQ4_NL (Q4_0's nibbles are grid indices): a byte shuffle gives the signed grid values,
-// then Q8_0's sign trick (|value| <= 127); every maddubs widens to int32 at once.
-struct IQ4NLPacked {
+// IQ4_NL and MXFP4 (Q4_0's nibbles are grid indices): a byte shuffle gives the signed
+// grid values, then Q8_0's sign trick (|value| <= 127); every maddubs widens to int32 at once.
+template <const int8_t* Grid>
+struct GridPacked {
   static constexpr int kDwords = 4;
   static constexpr int32_t kBias = 0;
   template <int T, int H>
   [[gnu::always_inline]] static void block(const uint8_t* q, const uint8_t* x, size_t xs, __m256i s[H][T]) {
     const __m256i nibble = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
-    const __m256i grid = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIQ4NLValues)));
+    const __m256i grid = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(Grid)));
 #pragma GCC unroll 2
     for (int h = 0; h < H; ++h)
 #pragma GCC unroll 4
@@ -271,7 +272,8 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
 void install_avx2_packed(TypeKernels* slots) {
   slots[static_cast<size_t>(GgmlType::kQ4_0)].gemm_packed = &gemm_packed<Q4Packed>;
   slots[static_cast<size_t>(GgmlType::kQ8_0)].gemm_packed = &gemm_packed<Q8Packed>;
-  slots[static_cast<size_t>(GgmlType::kIQ4_NL)].gemm_packed = &gemm_packed<IQ4NLPacked>;
+  slots[static_cast<size_t>(GgmlType::kIQ4_NL)].gemm_packed = &gemm_packed<GridPacked<kIQ4NLValues>>;
+  slots[static_cast<size_t>(GgmlType::kMXFP4)].gemm_packed = &gemm_packed<GridPacked<kMXFP4Values>>;
   // Q5_0 is packed into the Q8_0 layout (kernels/packed.h): the same product, exactly.
   slots[static_cast<size_t>(GgmlType::kQ5_0)].gemm_packed = &gemm_packed<Q8Packed>;
 }

@@ -271,6 +271,8 @@ struct GridWeights : Nibbles<Scaled> {
 };
 using IQ4NLWeights = GridWeights<kIQ4NLValues, HalfScaled, sizeof(BlockIQ4_NL)>;
 using MXFP4Weights = GridWeights<kMXFP4Values, E8M0Scaled, sizeof(BlockMXFP4)>;
+// Packed MXFP4 records hold the scale as fp16 (kernels/packed.h), as IQ4_NL's do.
+using MXFP4PackedWeights = GridWeights<kMXFP4Values, HalfScaled, sizeof(BlockMXFP4)>;
 
 int32_t sum_i8x32(const uint8_t* q) {
   // sad against zero sums unsigned bytes, so sum q + 128 and take 32 * 128 back off.
@@ -676,10 +678,10 @@ void install_avx512_vnni(TypeKernels* slots) {
   iq4.gemm_packed = &gemm_packed<IQ4NLWeights>;
   iq4.from_float = &quantize_q8_0;
 
-  // MXFP4 has no packed layout: its E8M0 scales do not fit the records' fp16 slots.
   TypeKernels& mxfp4 = slots[static_cast<size_t>(GgmlType::kMXFP4)];
   mxfp4.vec_dot = &vec_dot<MXFP4Weights>;
   mxfp4.gemm = &gemm<MXFP4Weights>;
+  mxfp4.gemm_packed = &gemm_packed<MXFP4PackedWeights>;
   mxfp4.from_float = &quantize_q8_0;
 }
 

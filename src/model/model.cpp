@@ -34,9 +34,14 @@ std::vector<const gguf::TensorInfo*> pack_for_kernels(Model& m, const KernelTabl
   }
   views.push_back(&m.weights.output);
   // MXFP4 matrices pack only if every block's scale fits the packed records (kernels/packed.h).
-  for (const WeightView* w : views)
-    if (packable(w->type) && !packs_exactly(w->type, w->data, w->row_bytes(), w->rows, w->cols))
-      unpackable.push_back(w);
+  // Reading the scales brings the tensor's pages in: they leave again at once, so the scan
+  // does not hold the file resident beside the packed copies that follow.
+  for (const WeightView* w : views) {
+    if (w->type != GgmlType::kMXFP4) continue;
+    if (!packs_exactly(w->type, w->data, w->row_bytes(), w->rows, w->cols)) unpackable.push_back(w);
+    for (const auto& t : m.file.tensors())
+      if (t.data == w->data) m.file.drop_tensor_pages(t);
+  }
   auto will_pack = [&](const WeightView& w) {
     return packable(w.type) && kernels[w.type].gemm_packed != nullptr &&
            std::find(unpackable.begin(), unpackable.end(), &w) == unpackable.end();
@@ -132,14 +137,18 @@ uint64_t Model::weight_bytes() const {
 
 namespace {
 
-// Of each tensor, the share one token reads: the chosen experts' slices of expert tensors.
+// Of each tensor, the share one token reads: the chosen experts' slices of expert tensors,
+// and of a token embedding that is not also the output, one row (counted as nothing).
 template <class Size>
 double active_sum(const Model& m, Size size) {
   const ModelConfig& c = m.config;
   const double expert_share = c.is_moe() ? static_cast<double>(c.n_expert_used) / c.n_expert : 1.0;
+  const std::string embedding = tensor_name(TensorKind::kTokenEmbd);
   double n = 0;
-  for (const auto& t : m.file.tensors())
+  for (const auto& t : m.file.tensors()) {
+    if (t.name == embedding && !m.weights.tied_output) continue;
     n += static_cast<double>(size(t)) * (t.name.find("_exps.") != std::string::npos ? expert_share : 1.0);
+  }
   return n;
 }
 

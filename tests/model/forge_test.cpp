@@ -130,6 +130,23 @@ TEST(Forge, WritesMixtureOfExpertsModels) {
   }
 }
 
+// What one token reads, for bench's GB/s: 2 of 8 experts' slices, everything else but an
+// untied embedding (one row of it), which a tied one is not (it is the output too).
+TEST(Forge, ActiveBytesCountTheChosenExpertsAndNotAnUntiedEmbedding) {
+  for (const bool tied : {false, true}) {
+    ModelPreset p = small_preset("qwen3moe", tied);
+    p.n_expert = 8, p.n_expert_used = 2, p.n_ff_exp = 128;
+    const std::string path = forge_to_temp(p, GgmlType::kQ8_0, 3, tied ? "active_tied" : "active");
+    auto model = Model::load(path, reference_kernels());
+    std::remove(path.c_str());
+    ASSERT_TRUE(model.ok()) << model.error().message;
+    double experts = 0, embedding = 0, rest = 0;
+    for (const auto& t : (*model)->file.tensors())
+      (t.name.ends_with("_exps.weight") ? experts : t.name == "token_embd.weight" ? embedding : rest) += t.n_bytes;
+    EXPECT_DOUBLE_EQ((*model)->active_weight_bytes(), rest + experts / 4 + (tied ? embedding : 0)) << tied;
+  }
+}
+
 TEST(Forge, SameSeedSameBytesOtherSeedOtherBytes) {
   const ModelPreset p = small_preset("llama", false);
   const std::string a = forge_to_temp(p, GgmlType::kQ4_0, 1, "a");

@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "gguf_edit.h"
 #include "model/forward.h"
@@ -72,6 +74,45 @@ TEST(GptOssBadFile, AnFfnNormOfAnotherArchitectureIsUnknown) {
   edit.add_tensors.push_back(test::random_tensor("blk.0.ffn_norm.weight", {256}, GgmlType::kF32, 1.0f, 1));
   const auto e = load_error(edit);
   EXPECT_TRUE(has(e, "tensor 'blk.0.ffn_norm.weight' is not part of moxing's 'gpt-oss' model")) << e;
+}
+
+TEST(GptOssBadFile, ExpertWidthIsRequired) {
+  const auto e = load_error(test::GgufEdit{.erase = {"gpt-oss.expert_feed_forward_length"}});
+  EXPECT_TRUE(has(e, "'gpt-oss' models need metadata key 'gpt-oss.expert_feed_forward_length'")) << e;
+}
+
+// MXFP4 expert tensors cut short: rows that are not whole 32-value blocks, and a file that
+// ends inside a block of the last expert tensor.
+TEST(GptOssBadFile, TruncatedMxfp4Blocks) {
+  const std::string base = test::temp_path("gpt_oss_mxfp4.gguf"), cut = test::temp_path("gpt_oss_cut.gguf");
+  for (const auto& v : test::variant_models())
+    if (v.name == "tiny-gpt-oss-MXFP4_MOE") ASSERT_TRUE(test::write_variant(v, base).ok());
+  {  // the writer refuses such a tensor, so its ne[0] is patched in the header: name, n_dims, dims
+    std::string bytes = test::read_text_file(base);
+    const std::string name = "blk.1.ffn_up_exps.weight";
+    const size_t at = bytes.find(name);
+    ASSERT_NE(at, std::string::npos);
+    const uint64_t ne0 = 240;  // rows of 7.5 blocks
+    std::memcpy(&bytes[at + name.size() + sizeof(uint32_t)], &ne0, sizeof(ne0));
+    std::ofstream(cut, std::ios::binary) << bytes;
+    auto m = Model::load(cut, reference_kernels());
+    ASSERT_FALSE(m.ok());
+    EXPECT_TRUE(has(m.error().message, "not a multiple of the MXFP4 block size 32")) << m.error().message;
+  }
+  auto file = gguf::File::open(base);
+  ASSERT_TRUE(file.ok());
+  const gguf::TensorInfo* last = nullptr;
+  for (const auto& t : file->tensors())
+    if (t.type == GgmlType::kMXFP4 && (!last || t.offset > last->offset)) last = &t;
+  ASSERT_NE(last, nullptr);
+  std::filesystem::copy_file(base, cut, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::resize_file(cut, file->data_offset() + last->offset + 17 * 100 + 5);  // inside block 100
+  auto m = Model::load(cut, reference_kernels());
+  std::filesystem::remove(base);
+  std::filesystem::remove(cut);
+  ASSERT_FALSE(m.ok());
+  EXPECT_TRUE(has(m.error().message, "tensor '" + last->name + "'")) << m.error().message;
+  EXPECT_TRUE(has(m.error().message, "runs past the end of the file")) << m.error().message;
 }
 
 TEST(GptOss, LocalAndGlobalLayersAlternate) {

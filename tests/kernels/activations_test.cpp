@@ -39,6 +39,24 @@ TEST_P(ActivationsSimd, SiluMulMatchesReference) {
   }
 }
 
+// An element's result does not depend on where it falls in a call (in the vector body or
+// in the last n % width): a token's activations are the same whatever shares its batch.
+TEST_P(ActivationsSimd, SiluMulElementsDoNotDependOnTheirPlace) {
+  if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
+  const KernelTable best = table_for(GetParam());
+  std::mt19937 rng(4);
+  std::normal_distribution<float> normal(0.0f, 4.0f);
+  const int64_t n = 37;
+  std::vector<float> gate(n), up(n), whole(n);
+  for (int64_t i = 0; i < n; ++i) gate[i] = normal(rng), up[i] = normal(rng);
+  best.silu_mul(gate.data(), up.data(), whole.data(), n);
+  for (int64_t start = 1; start < n; ++start) {
+    std::vector<float> part(n - start);
+    best.silu_mul(gate.data() + start, up.data() + start, part.data(), n - start);
+    for (int64_t i = start; i < n; ++i) ASSERT_EQ(part[i - start], whole[i]) << "from " << start << " element " << i;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Isa, ActivationsSimd, ::testing::Values("avx2", "avx512"),
                          [](const auto& info) { return std::string(info.param); });
 

@@ -26,18 +26,24 @@ typename V::Reg vexp(typename V::Reg x) {
   return V::scale_pow2(p, n);
 }
 
-// out = gate / (1 + e^-gate) · up; the last n % width elements with libm's expf, as the
-// reference does.
+// out = gate / (1 + e^-gate) · up. The last n % width elements go through the same vector
+// code in a padded register, so an element's value never depends on where it falls in
+// the call: a token's activations are the same whatever else shares its batch.
 template <class V>
 void silu_mul(const float* gate, const float* up, float* out, int64_t n) {
   const auto one = V::set1(1.0f);
-  int64_t i = 0;
-  for (; i + V::kWidth <= n; i += V::kWidth) {
-    const auto g = V::load(gate + i);
+  auto silu_mul_reg = [&](const float* g_at, const float* u_at, float* o_at) {
+    const auto g = V::load(g_at);
     const auto sig = V::div(one, V::add(one, vexp<V>(V::sub(V::zero(), g))));
-    V::store(out + i, V::mul(V::mul(g, sig), V::load(up + i)));
-  }
-  for (; i < n; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
+    V::store(o_at, V::mul(V::mul(g, sig), V::load(u_at)));
+  };
+  int64_t i = 0;
+  for (; i + V::kWidth <= n; i += V::kWidth) silu_mul_reg(gate + i, up + i, out + i);
+  if (i == n) return;
+  float g[V::kWidth] = {}, u[V::kWidth] = {}, o[V::kWidth];
+  for (int64_t j = i; j < n; ++j) g[j - i] = gate[j], u[j - i] = up[j];
+  silu_mul_reg(g, u, o);
+  for (int64_t j = i; j < n; ++j) out[j] = o[j - i];
 }
 
 }  // namespace

@@ -1,0 +1,54 @@
+// Scanning helpers for incremental parsing: partial markers, JSON extents, call objects.
+#pragma once
+
+#include <cstddef>
+#include <initializer_list>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "chat/tool_formats/format_parser.h"
+
+namespace mx::chat::formats {
+
+inline constexpr size_t kNpos = std::string_view::npos;
+
+// Where a marker that may be cut off at the end of buf starts (buf.size() if nowhere): the text
+// from there on must be held back until more arrives.
+size_t partial_marker_start(std::string_view buf, std::string_view marker);
+size_t partial_marker_start(std::string_view buf, std::initializer_list<std::string_view> markers);
+
+// True when s is a proper, non-empty prefix of marker (more input could complete it).
+bool is_marker_prefix(std::string_view s, std::string_view marker);
+
+// The earliest occurrence of any of the markers at or after from: {position, marker index}.
+struct Found {
+  size_t at = kNpos;
+  size_t which = 0;
+};
+Found find_first(std::string_view buf, std::initializer_list<std::string_view> markers, size_t from = 0);
+
+// buf[start] must be '{' or '['. The index just past the matching close bracket, or kNpos while
+// the value is not complete yet. Brackets inside strings (escapes included) are skipped.
+size_t json_value_end(std::string_view buf, size_t start);
+
+// Index of the first character at or after from that is not JSON whitespace (kNpos if none).
+size_t skip_space(std::string_view buf, size_t from = 0);
+
+// Never throws: nullopt for text that is not exactly one JSON value.
+std::optional<nlohmann::json> parse_json(std::string_view text);
+
+struct ToolCall {
+  std::string name;
+  std::string arguments;  // compact JSON object text
+};
+
+// Arguments given as an object, or as a string holding an object's JSON; a missing value means {}.
+std::optional<std::string> arguments_text(const nlohmann::json* value);
+
+// {"name": ..., "arguments" | "parameters": {...}} for an accepted name; nullopt otherwise.
+std::optional<ToolCall> call_from_json(const nlohmann::json& j, const ToolNames& names);
+
+}  // namespace mx::chat::formats

@@ -147,5 +147,177 @@ TEST(ToolCallNone, EverythingIsText) {
   EXPECT_EQ(parse(tools(ToolCallFormat::kNone), s), text_only(s));
 }
 
+
+// ---- Llama 3.x ----
+
+TEST(ToolCallLlama3, BareJsonCall) {
+  const auto m = parse(tools(ToolCallFormat::kLlama3),
+                       "{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}}");
+  EXPECT_EQ(m, (Merged{"", "", {{"get_weather", R"({"city":"Paris"})"}}}));
+}
+
+TEST(ToolCallLlama3, SeveralCallsAfterPythonTag) {
+  const auto m = parse(tools(ToolCallFormat::kLlama3),
+                       "Sure. <|python_tag|>{\"name\": \"a\", \"parameters\": {\"x\": 1}}; "
+                       "{\"type\": \"function\", \"name\": \"b\", \"arguments\": {}}\n");
+  EXPECT_EQ(m, (Merged{"Sure. ", "", {{"a", R"({"x":1})"}, {"b", "{}"}}}));
+}
+
+TEST(ToolCallLlama3, TextAndJsonThatIsNotACall) {
+  for (std::string s : {"The answer is {\"name\": \"x\", \"parameters\": {}}.", "{\"answer\": 42} is JSON",
+                        "  {\"name\": \"a\", \"parameters\": {\"x\": ", "<|python_tag|>", "<|python_tag|>brave_search.call(query=\"x\")",
+                        "{\"name\": \"a\", \"parameters\": {}} and then text", "   "}) {
+    const auto m = parse(tools(ToolCallFormat::kLlama3, {"b"}), s);
+    EXPECT_EQ(m, text_only(s)) << s;
+  }
+}
+
+TEST(ToolCallLlama3, TextAfterACallIsKept) {
+  const auto m = parse(tools(ToolCallFormat::kLlama3), "{\"name\": \"a\", \"parameters\": {}} and then text");
+  EXPECT_EQ(m, (Merged{" and then text", "", {{"a", "{}"}}}));
+}
+
+// ---- Mistral ----
+
+TEST(ToolCallMistral, JsonArray) {
+  const auto m = parse(tools(ToolCallFormat::kMistral),
+                       "[TOOL_CALLS][{\"name\": \"a\", \"arguments\": {\"x\": [1, \"]\"]}, \"id\": \"abc123def\"}, "
+                       "{\"name\": \"b\", \"arguments\": {}}]");
+  EXPECT_EQ(m, (Merged{"", "", {{"a", R"({"x":[1,"]"]})"}, {"b", "{}"}}}));
+}
+
+TEST(ToolCallMistral, NameArgsStyle) {
+  const auto m = parse(tools(ToolCallFormat::kMistral),
+                       "Checking.[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Paris\"}[TOOL_CALLS]search[CALL_ID]a1B2c3D4e[ARGS]{}");
+  EXPECT_EQ(m, (Merged{"Checking.", "", {{"get_weather", R"({"city":"Paris"})"}, {"search", "{}"}}}));
+}
+
+TEST(ToolCallMistral, MalformedCallsComeBackAsText) {
+  for (std::string s : {"[TOOL_CALLS]", "[TOOL_CALLS] hello", "[TOOL_CALLS]get_weather{\"x\":1}",
+                        "[TOOL_CALLS]get_weather[ARGS]{\"x\":", "[TOOL_CALLS]get_weather[ARGS]nope",
+                        "[TOOL_CALLS][{\"name\": \"a\"}, 3]", "[TOOL_CALLS][{\"name\": \"a\"", "[TOOL_CALLS]launch[ARGS]{}",
+                        "[TOOL_CALLS]get_weather[CALL_ID]x!", "[TOOL"}) {
+    EXPECT_EQ(parse(tools(ToolCallFormat::kMistral, {"get_weather", "a"}), "ok " + s), text_only("ok " + s)) << s;
+  }
+}
+
+// ---- gpt-oss harmony ----
+
+TEST(ToolCallGptOss, AnalysisThenCall) {
+  const auto m = parse(tools(ToolCallFormat::kGptOss),
+                       "<|channel|>analysis<|message|>Need weather.<|end|><|start|>assistant<|channel|>commentary "
+                       "to=functions.get_weather <|constrain|>json<|message|>{\"city\":\"Paris\"}<|call|>");
+  EXPECT_EQ(m, (Merged{"", "Need weather.", {{"get_weather", R"({"city":"Paris"})"}}}));
+}
+
+TEST(ToolCallGptOss, RecipientBeforeChannelAndNoClosingToken) {
+  // <|call|> ends generation, so the engine may never pass it on.
+  const auto m = parse(tools(ToolCallFormat::kGptOss),
+                       "<|channel|>analysis<|message|>x<|end|><|start|>assistant to=functions.f<|channel|>commentary json"
+                       "<|message|>{\"a\": 1}");
+  EXPECT_EQ(m, (Merged{"", "x", {{"f", R"({"a":1})"}}}));
+}
+
+TEST(ToolCallGptOss, FinalChannelIsText) {
+  const auto m = parse(tools(ToolCallFormat::kGptOss),
+                       "<|channel|>analysis<|message|>Think <|about|> it.<|end|><|start|>assistant<|channel|>final"
+                       "<|message|>Hello, world.<|return|>");
+  EXPECT_EQ(m, (Merged{"Hello, world.", "Think <|about|> it.", {}}));
+}
+
+TEST(ToolCallGptOss, MalformedCallsComeBackAsText) {
+  const std::string cut = "<|start|>assistant<|channel|>commentary to=functions.f<|message|>{\"a\": ";
+  EXPECT_EQ(parse(tools(ToolCallFormat::kGptOss), cut), text_only(cut));
+  const std::string unknown = "<|channel|>commentary to=functions.g<|message|>{}<|call|>";
+  EXPECT_EQ(parse(tools(ToolCallFormat::kGptOss, {"f"}), unknown), text_only(unknown));
+  const std::string header_only = "<|channel|>final";
+  EXPECT_EQ(parse(tools(ToolCallFormat::kGptOss), header_only), text_only(header_only));
+}
+
+TEST(ReasoningGptOss, InlineReasoningIsText) {
+  auto o = tools(ToolCallFormat::kGptOss);
+  o.reasoning_inline = true;
+  EXPECT_EQ(parse(o, "<|channel|>analysis<|message|>a<|end|><|start|>assistant<|channel|>final<|message|>b"),
+            text_only("ab"));
+}
+
+// ---- generic JSON ----
+
+TEST(ToolCallGenericJson, CallsAndResponse) {
+  const auto o = tools(ToolCallFormat::kGenericJson);
+  EXPECT_EQ(parse(o, " {\"tool_calls\": [{\"name\": \"a\", \"arguments\": {\"x\": \"}\"}}, {\"name\": \"b\", \"arguments\": {}}]}\n"),
+            (Merged{"", "", {{"a", R"({"x":"}"})"}, {"b", "{}"}}}));
+  EXPECT_EQ(parse(o, "{\"tool_call\": {\"name\": \"a\", \"arguments\": {}}}"), (Merged{"", "", {{"a", "{}"}}}));
+  EXPECT_EQ(parse(o, "{\"response\": \"Hi \\\"there\\\"\"}"), text_only("Hi \"there\""));
+}
+
+TEST(ToolCallGenericJson, AnythingElseIsText) {
+  for (std::string s : {"plain answer", "{\"tool_calls\": [{\"name\": \"a\"", "{\"other\": 1}",
+                        "{\"tool_calls\": [{\"name\": \"zzz\", \"arguments\": {}}]}", "{\"tool_calls\": [{\"name\": \"a\", \"arguments\": {}}]} trailing"}) {
+    const auto m = parse(tools(ToolCallFormat::kGenericJson, {"a"}), s);
+    if (std::string(s).ends_with("trailing")) {
+      EXPECT_EQ(m, (Merged{" trailing", "", {{"a", "{}"}}}));
+    } else {
+      EXPECT_EQ(m, text_only(s)) << s;
+    }
+  }
+}
+
+// ---- <think> tags ----
+
+ParserOptions think(ToolCallFormat f = ToolCallFormat::kNone) {
+  ParserOptions o = tools(f);
+  o.reasoning = ReasoningFormat::kThinkTags;
+  return o;
+}
+
+TEST(ReasoningThinkTags, BlockThenText) {
+  EXPECT_EQ(parse(think(), "<think>a</think>b"), (Merged{"b", "a", {}}));
+  // Whitespace after </think> is dropped, as llama.cpp does; whitespace inside is kept.
+  EXPECT_EQ(parse(think(), "\n<think>\nI should greet.\n</think>\n\nHello!"), (Merged{"Hello!", "\nI should greet.\n", {}}));
+}
+
+TEST(ReasoningThinkTags, NoBlockIsText) {
+  EXPECT_EQ(parse(think(), "Hello <think>not at the start</think>"), text_only("Hello <think>not at the start</think>"));
+  EXPECT_EQ(parse(think(), "<thin"), text_only("<thin"));
+  EXPECT_EQ(parse(think(), " \n"), text_only(" \n"));
+}
+
+TEST(ReasoningThinkTags, CutOffBlockIsReasoning) {
+  EXPECT_EQ(parse(think(), "<think>still thinking </thi"), (Merged{"", "still thinking </thi", {}}));
+}
+
+TEST(ReasoningThinkTags, PromptOpenedTheBlock) {
+  auto o = think();
+  o.starts_in_reasoning = true;
+  EXPECT_EQ(parse(o, "Let me see.\n</think>\n\nDone."), (Merged{"Done.", "Let me see.\n", {}}));
+  // A model that repeats the opening tag anyway.
+  EXPECT_EQ(parse(o, "<think>x</think>y"), (Merged{"y", "x", {}}));
+}
+
+TEST(ReasoningThinkTags, InlineKeepsEverythingAsText) {
+  auto o = think();
+  o.reasoning_inline = true;
+  EXPECT_EQ(parse(o, "<think>a</think>\nb"), text_only("<think>a</think>\nb"));
+  o.starts_in_reasoning = true;
+  EXPECT_EQ(parse(o, "a</think>\nb"), text_only("a</think>\nb"));
+}
+
+TEST(ReasoningThinkTags, WithHermesCalls) {
+  // Qwen 3: reasoning, then a call; a call written inside the reasoning is not a call.
+  const auto m = parse(think(ToolCallFormat::kHermes),
+                       "<think>Maybe <tool_call>{\"name\":\"x\"}</tool_call>?</think>\n\n<tool_call>\n"
+                       "{\"name\": \"get_time\", \"arguments\": {}}\n</tool_call>");
+  EXPECT_EQ(m, (Merged{"", "Maybe <tool_call>{\"name\":\"x\"}</tool_call>?", {{"get_time", "{}"}}}));
+}
+
+TEST(ReasoningThinkTags, PushAfterFinishIsIgnored) {
+  OutputParser p(think());
+  (void)p.push("<think>a</thi");  // the partial tag is held back
+  EXPECT_FALSE(p.finish().empty());
+  EXPECT_TRUE(p.push("more").empty());
+  EXPECT_TRUE(p.finish().empty());
+}
+
 }  // namespace
 }  // namespace mx::chat

@@ -38,7 +38,11 @@ class GptOssParser final : public FormatParser {
   }
   void finish(Emitter& out) override {
     drain(true, out);
-    if (state_ == State::kHeader) out.text(raw_);  // a header with no message: give it back
+    if (state_ == State::kHeader) {  // a header with no message: give it back
+      out.text(raw_);
+      out.text(buf_);
+      buf_.clear();
+    }
     if (state_ == State::kBody && mode_ == Mode::kCall) end_call("", out);
     raw_.clear();
   }
@@ -91,11 +95,7 @@ class GptOssParser final : public FormatParser {
       std::string_view buf = buf_;
       if (state_ == State::kHeader) {
         const size_t at = buf.find(kMessage);
-        if (at == kNpos) {
-          raw_ += buf;  // headers are short: keep them whole until <|message|>
-          buf_.clear();
-          return;
-        }
+        if (at == kNpos) return;  // headers are short: keep them whole until <|message|>
         raw_.append(buf.substr(0, at + kMessage.size()));
         buf_.erase(0, at + kMessage.size());
         start_body();

@@ -42,14 +42,16 @@ class MistralParser final : public FormatParser {
     std::string_view buf = buf_;
     const size_t first = skip_space(buf);
     if (first == kNpos) {
-      if (final) fail(out);
-      return Step::kWait;
+      if (!final) return Step::kWait;
+      fail(out);  // what is left goes out as text
+      return Step::kAgain;
     }
     if (buf[first] == '[') {  // a JSON array of calls: all of them or none
       const size_t end = json_value_end(buf, first);
       if (end == kNpos) {
-        if (final) fail(out);
-        return Step::kWait;
+        if (!final) return Step::kWait;
+        fail(out);
+        return Step::kAgain;
       }
       auto j = parse_json(buf.substr(first, end - first));
       std::vector<ToolCall> calls;
@@ -100,8 +102,9 @@ class MistralParser final : public FormatParser {
     std::string_view buf = buf_;
     const size_t first = skip_space(buf);
     if (first == kNpos) {
-      if (final) fail(out);
-      return Step::kWait;
+      if (!final) return Step::kWait;
+      fail(out);  // what is left goes out as text
+      return Step::kAgain;
     }
     if (buf[first] != '{') {
       fail(out);
@@ -109,8 +112,9 @@ class MistralParser final : public FormatParser {
     }
     const size_t end = json_value_end(buf, first);
     if (end == kNpos) {
-      if (final) fail(out);
-      return Step::kWait;
+      if (!final) return Step::kWait;
+      fail(out);  // what is left goes out as text
+      return Step::kAgain;
     }
     auto j = parse_json(buf.substr(first, end - first));
     auto text = j ? arguments_text(&*j) : std::nullopt;

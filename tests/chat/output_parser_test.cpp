@@ -319,5 +319,34 @@ TEST(ReasoningThinkTags, PushAfterFinishIsIgnored) {
   EXPECT_TRUE(p.finish().empty());
 }
 
+
+// ---- random outputs made of marker fragments ----
+
+// Outputs that mix markers, their prefixes, JSON pieces and text: no format may lose a character
+// when it finds no call, and every chunking must agree (parse() checks that).
+TEST(ToolCallFuzz, FragmentSoupIsChunkingInvariantAndLossless) {
+  const std::vector<std::string> pieces = {
+      "<tool_call>", "</tool_call>", "<tool_", "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]", "[TOOL", "<|python_tag|>",
+      "<|channel|>", "analysis", "final", "commentary to=functions.f", "<|message|>", "<|end|>", "<|call|>",
+      "<|start|>assistant", "<think>", "</think>", "{\"name\": \"f\", \"arguments\": {\"a\": 1}}",
+      "{\"name\": \"f\"", "{", "}", "[", "]", "\"", "\\", ";", " ", "\n", "f", "text", "é"};
+  std::mt19937 rng(42);
+  for (int trial = 0; trial < 150; ++trial) {
+    std::string out;
+    const int n = std::uniform_int_distribution<int>(1, 8)(rng);
+    for (int i = 0; i < n; ++i) out += pieces[std::uniform_int_distribution<size_t>(0, pieces.size() - 1)(rng)];
+    for (ToolCallFormat f : {ToolCallFormat::kHermes, ToolCallFormat::kLlama3, ToolCallFormat::kMistral,
+                             ToolCallFormat::kGptOss, ToolCallFormat::kGenericJson}) {
+      ParserOptions o = tools(f);
+      o.reasoning = trial % 2 ? ReasoningFormat::kThinkTags : ReasoningFormat::kNone;
+      const Merged m = parse(o, out);
+      const bool lossless = f == ToolCallFormat::kHermes || f == ToolCallFormat::kLlama3 || f == ToolCallFormat::kMistral;
+      if (lossless && o.reasoning == ReasoningFormat::kNone && m.calls.empty()) {
+        EXPECT_EQ(m.text, out) << tool_call_format_name(f);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mx::chat

@@ -28,7 +28,9 @@ ChatFormat::ChatFormat(chat::ChatTemplate tmpl, std::string source, const Tokeni
       source_(std::move(source)),
       bos_token_(tokenizer ? token_text(tokenizer, tokenizer->vocab().bos()) : ""),
       eos_token_(tokenizer ? token_text(tokenizer, tokenizer->vocab().eos()) : ""),
-      fallback_(fallback) {}
+      fallback_(fallback),
+      tool_format_(chat::detect_tool_call_format(source_)),
+      reasoning_format_(chat::detect_reasoning_format(source_)) {}
 
 Expected<ChatFormat> ChatFormat::from_source(std::string_view source, const Tokenizer* tokenizer) {
   auto tmpl = chat::ChatTemplate::parse(source);
@@ -55,8 +57,9 @@ Expected<std::string> ChatFormat::render(nlohmann::ordered_json context) const {
 }
 
 Expected<std::string> ChatFormat::render_messages(const nlohmann::ordered_json& messages,
-                                                  bool add_generation_prompt) const {
-  nlohmann::ordered_json context;
+                                                  bool add_generation_prompt,
+                                                  const nlohmann::ordered_json& extra) const {
+  nlohmann::ordered_json context = extra.is_object() ? extra : nlohmann::ordered_json::object();
   context["messages"] = messages;
   context["add_generation_prompt"] = add_generation_prompt;
   return render(std::move(context));
@@ -68,9 +71,10 @@ Expected<std::string> ChatFormat::render_messages(const nlohmann::ordered_json& 
 // almost all do), the contents' ranges are known exactly; otherwise nothing is marked and
 // the whole prompt is parsed for special tokens, as llama.cpp does.
 Expected<ChatFormat::Prompt> ChatFormat::render_conversation(const nlohmann::ordered_json& messages,
-                                                             bool add_generation_prompt) const {
+                                                             bool add_generation_prompt,
+                                                             const nlohmann::ordered_json& extra) const {
   Prompt prompt;
-  MX_TRY_ASSIGN(prompt.text, render_messages(messages, add_generation_prompt));
+  MX_TRY_ASSIGN(prompt.text, render_messages(messages, add_generation_prompt, extra));
   if (!messages.is_array()) return prompt;
 
   auto marker = [](size_t i) { return fmt::format("\xEE\x80\x80{}\xEE\x80\x81", i); };  // U+E000..U+E001
@@ -84,7 +88,7 @@ Expected<ChatFormat::Prompt> ChatFormat::render_conversation(const nlohmann::ord
     m["content"] = contents.back().first;
   }
   if (contents.empty()) return prompt;
-  auto with_markers = render_messages(marked, add_generation_prompt);
+  auto with_markers = render_messages(marked, add_generation_prompt, extra);
   if (!with_markers) return prompt;
 
   std::string rebuilt;

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "chat/output_parser.h"
 #include "chat/template.h"
 #include "core/expected.h"
 #include "core/token.h"
@@ -33,8 +34,10 @@ class ChatFormat {
   // Template variables: every key of `context` (messages, tools, add_generation_prompt, ...),
   // plus bos_token/eos_token when the context does not set them.
   Expected<std::string> render(nlohmann::ordered_json context) const;
+  // `extra`: more template variables (tools, enable_thinking, ...), an object or null.
   Expected<std::string> render_messages(const nlohmann::ordered_json& messages,
-                                        bool add_generation_prompt) const;
+                                        bool add_generation_prompt,
+                                        const nlohmann::ordered_json& extra = nullptr) const;
 
   // A conversation rendered for the model to continue. `literal` marks where the messages'
   // contents sit in the text, so that text a user typed ("<|im_end|>") stays text.
@@ -43,7 +46,8 @@ class ChatFormat {
     std::vector<TextRange> literal;
   };
   Expected<Prompt> render_conversation(const nlohmann::ordered_json& messages,
-                                       bool add_generation_prompt) const;
+                                       bool add_generation_prompt,
+                                       const nlohmann::ordered_json& extra = nullptr) const;
 
   // The rendered prompt as ids: the template's special tokens parsed (outside the literal
   // ranges); BOS added as the vocabulary asks unless the template already wrote it.
@@ -51,6 +55,10 @@ class ChatFormat {
 
   bool is_fallback() const { return fallback_; }
   const std::string& source() const { return source_; }
+  // How the template writes tool calls and reasoning (judged once from its source), so a
+  // reply can be split back into text, reasoning and calls.
+  chat::ToolCallFormat tool_call_format() const { return tool_format_; }
+  chat::ReasoningFormat reasoning_format() const { return reasoning_format_; }
 
  private:
   ChatFormat(chat::ChatTemplate tmpl, std::string source, const Tokenizer* tokenizer, bool fallback);
@@ -59,6 +67,8 @@ class ChatFormat {
   std::string source_;
   std::string bos_token_, eos_token_;
   bool fallback_ = false;
+  chat::ToolCallFormat tool_format_ = chat::ToolCallFormat::kNone;
+  chat::ReasoningFormat reasoning_format_ = chat::ReasoningFormat::kNone;
 };
 
 // Key of the chat template in GGUF metadata.

@@ -64,6 +64,34 @@ std::string content_text(const json& content, const std::string& param) {
   return text;
 }
 
+// An assistant message's calls for the template. Their arguments come as JSON text; templates
+// iterate over them (arguments|items), so they become objects, as llama.cpp does (text that is
+// not JSON stays text).
+nlohmann::ordered_json tool_calls_of(const json& calls, const std::string& param) {
+  if (!calls.is_array()) bad(param, "'tool_calls' must be an array");
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (size_t i = 0; i < calls.size(); ++i) {
+    const json& c = calls[i];
+    const std::string at = fmt::format("{}[{}]", param, i);
+    const json* fn = c.is_object() ? field(c, "function") : nullptr;
+    if (!fn || !fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string())
+      bad(at, "each tool call needs a 'function' with a 'name'");
+    nlohmann::ordered_json f = {{"name", (*fn)["name"]}};
+    const json* args = field(*fn, "arguments");
+    if (!args) f["arguments"] = nlohmann::ordered_json::object();
+    else if (args->is_string()) {
+      auto parsed = nlohmann::ordered_json::parse(args->get<std::string>(), nullptr, false);
+      f["arguments"] = parsed.is_discarded() ? nlohmann::ordered_json(*args) : std::move(parsed);
+    } else {
+      f["arguments"] = *args;
+    }
+    nlohmann::ordered_json one = {{"type", "function"}, {"function", std::move(f)}};
+    if (c.contains("id") && c["id"].is_string()) one["id"] = c["id"];
+    out.push_back(std::move(one));
+  }
+  return out;
+}
+
 nlohmann::ordered_json messages_of(const json& body) {
   const json* m = field(body, "messages");
   if (!m) bad("messages", "'messages' is required");
@@ -78,6 +106,10 @@ nlohmann::ordered_json messages_of(const json& body) {
                                   {"content", content_text(msg.contains("content") ? msg["content"] : json(nullptr),
                                                            at + ".content")}};
     if (msg.contains("name") && msg["name"].is_string()) one["name"] = msg["name"];
+    if (msg.contains("tool_call_id") && msg["tool_call_id"].is_string()) one["tool_call_id"] = msg["tool_call_id"];
+    if (msg.contains("reasoning_content") && msg["reasoning_content"].is_string())
+      one["reasoning_content"] = msg["reasoning_content"];
+    if (const json* calls = field(msg, "tool_calls")) one["tool_calls"] = tool_calls_of(*calls, at + ".tool_calls");
     out.push_back(std::move(one));
   }
   return out;
@@ -145,6 +177,65 @@ void read_response_format(const json& body, CompletionRequest& r) {
   auto gbnf = json_schema_to_gbnf((*js)["schema"].dump());
   if (!gbnf) bad("response_format.json_schema.schema", gbnf.error().message);
   r.grammar = std::move(*gbnf);
+}
+
+void read_tools(const json& body, CompletionRequest& r) {
+  if (const json* t = field(body, "tools")) {
+    if (!t->is_array()) bad("tools", "'tools' must be an array");
+    r.tools = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < t->size(); ++i) {
+      const json& tool = (*t)[i];
+      const std::string at = fmt::format("tools[{}]", i);
+      if (!tool.is_object() || tool.value("type", "") != "function")
+        bad(at + ".type", "each tool must be {\"type\": \"function\", \"function\": {...}}");
+      const json* fn = field(tool, "function");
+      if (!fn || !fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string() ||
+          (*fn)["name"].get<std::string>().empty())
+        bad(at + ".function", "each tool needs a 'function' with a non-empty 'name'");
+      const std::string name = (*fn)["name"].get<std::string>();
+      for (const ToolDefinition& d : r.tool_definitions)
+        if (d.name == name) bad(at + ".function.name", fmt::format("two tools are named '{}'", name));
+      const json* params = field(*fn, "parameters");
+      if (params && !params->is_object())
+        bad(at + ".function.parameters", fmt::format("tool '{}': 'parameters' must be a JSON Schema object", name));
+      auto gbnf = json_schema_to_gbnf(params ? params->dump() : R"({"type": "object"})");
+      if (!gbnf) bad(at + ".function.parameters", fmt::format("tool '{}': {}", name, gbnf.error().message));
+      r.tool_definitions.push_back({name, std::move(*gbnf)});
+      r.tools.push_back({{"type", "function"}, {"function", nlohmann::ordered_json(*fn)}});
+    }
+    if (r.tools.empty()) r.tools = nullptr;
+  }
+  if (const json* c = field(body, "tool_choice")) {
+    if (c->is_string()) {
+      const std::string v = c->get<std::string>();
+      if (v == "auto") r.tool_choice = ToolChoice::kAuto;
+      else if (v == "none") r.tool_choice = ToolChoice::kNone;
+      else if (v == "required") r.tool_choice = ToolChoice::kRequired;
+      else bad("tool_choice", "'tool_choice' must be auto, none, required or {\"type\": \"function\", \"function\": {\"name\": ...}}");
+    } else if (c->is_object() && c->value("type", "") == "function" && c->contains("function") &&
+               (*c)["function"].is_object() && (*c)["function"].contains("name") && (*c)["function"]["name"].is_string()) {
+      r.tool_choice = ToolChoice::kFunction;
+      r.tool_choice_name = (*c)["function"]["name"].get<std::string>();
+      if (std::none_of(r.tool_definitions.begin(), r.tool_definitions.end(),
+                       [&](const ToolDefinition& d) { return d.name == r.tool_choice_name; }))
+        bad("tool_choice", fmt::format("'tool_choice' names function '{}', which is not in 'tools'", r.tool_choice_name));
+    } else {
+      bad("tool_choice", "'tool_choice' must be auto, none, required or {\"type\": \"function\", \"function\": {\"name\": ...}}");
+    }
+    if (r.tool_choice == ToolChoice::kRequired && r.tool_definitions.empty())
+      bad("tool_choice", "'tool_choice' is required but no 'tools' are given");
+  }
+  if (field(body, "parallel_tool_calls")) r.parallel_tool_calls = boolean(body, "parallel_tool_calls");
+  if (const json* k = field(body, "chat_template_kwargs")) {
+    if (!k->is_object()) bad("chat_template_kwargs", "'chat_template_kwargs' must be an object");
+    r.template_kwargs = nlohmann::ordered_json(*k);
+  }
+  if (const json* f = field(body, "reasoning_format")) {
+    const std::string v = f->is_string() ? f->get<std::string>() : "";
+    if (v != "none" && v != "auto" && v != "deepseek" && v != "deepseek-legacy")
+      bad("reasoning_format", "'reasoning_format' must be none (reasoning stays in content) or auto");
+    r.reasoning_inline = v == "none";
+  }
 }
 
 void read_sampling(const json& body, CompletionRequest& r) {
@@ -216,6 +307,9 @@ std::variant<CompletionRequest, ApiError> parse_completion_request(const json& b
       if (!r.grammar.empty()) bad("grammar", "give 'grammar' or 'response_format', not both");
       r.grammar = g->get<std::string>();
     }
+    if (chat) read_tools(body, r);
+    if (!r.grammar.empty() && (r.tool_choice == ToolChoice::kRequired || r.tool_choice == ToolChoice::kFunction))
+      bad("tool_choice", "a required tool call has a grammar of its own: give it or 'response_format'/'grammar', not both");
   } catch (const BadField& e) {
     return invalid_request(e.message, e.param);
   }

@@ -19,6 +19,13 @@ namespace mx::server {
 constexpr int kMaxChoices = 16;            // n
 constexpr size_t kMaxEmbeddingInputs = 256;
 
+enum class ToolChoice { kAuto, kNone, kRequired, kFunction };
+
+struct ToolDefinition {
+  std::string name;
+  std::string arguments_gbnf;  // its parameters schema as a grammar (root: the arguments object)
+};
+
 struct CompletionRequest {
   bool chat = true;
   std::string model;
@@ -33,6 +40,14 @@ struct CompletionRequest {
   bool include_usage = false;        // stream_options.include_usage
   bool echo = false;                 // completions: the prompt in front of the text
   std::string grammar;               // GBNF from response_format (or moxing's "grammar"), "" if none
+  // Chat tool calling: `tools` as the template sees them ([{type, function}], null if none).
+  nlohmann::ordered_json tools;
+  std::vector<ToolDefinition> tool_definitions;  // one per tool, same order
+  ToolChoice tool_choice = ToolChoice::kAuto;
+  std::string tool_choice_name;      // kFunction: the function the reply must call
+  bool parallel_tool_calls = true;
+  nlohmann::ordered_json template_kwargs;  // chat_template_kwargs: more template variables (object or null)
+  bool reasoning_inline = false;     // reasoning_format "none": reasoning stays in content, tags included
 };
 
 // `chat`: /v1/chat/completions, else /v1/completions. `defaults`: the server's settings.

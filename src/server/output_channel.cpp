@@ -4,8 +4,9 @@
 
 namespace mx::server {
 
-OutputChannel::OutputChannel(const Tokenizer& tokenizer, std::vector<std::string> stops, bool starts_text)
-    : state_(std::make_shared<State>(tokenizer, std::move(stops), starts_text)) {}
+OutputChannel::OutputChannel(const Tokenizer& tokenizer, std::vector<std::string> stops, bool starts_text,
+                             bool render_special)
+    : state_(std::make_shared<State>(tokenizer, std::move(stops), starts_text, render_special)) {}
 
 void OutputChannel::attach(ScheduledRequest& request) {
   auto state = state_;  // the callbacks keep the state alive as long as the runner holds them

@@ -21,7 +21,10 @@ namespace mx::server {
 class OutputChannel {
  public:
   // `starts_text`: the output is a text of its own (a chat message): no leading space.
-  OutputChannel(const Tokenizer& tokenizer, std::vector<std::string> stops, bool starts_text);
+  // `render_special`: control tokens become their text (tool-call markers and channel tags a
+  // reply parser must see; end-of-generation tokens end the output and never show).
+  OutputChannel(const Tokenizer& tokenizer, std::vector<std::string> stops, bool starts_text,
+                bool render_special = false);
 
   // Installs the callbacks that feed this channel into a request.
   void attach(ScheduledRequest& request);
@@ -37,8 +40,10 @@ class OutputChannel {
 
  private:
   struct State {
-    explicit State(const Tokenizer& t, std::vector<std::string> stops, bool starts_text)
-        : tokenizer(t), decoder(t, {.strip_space_prefix = starts_text, .drop_unfinished_tail = true}), stops(std::move(stops)) {}
+    explicit State(const Tokenizer& t, std::vector<std::string> stops, bool starts_text, bool render_special)
+        : tokenizer(t),
+          decoder(t, {.render_special = render_special, .strip_space_prefix = starts_text, .drop_unfinished_tail = true}),
+          stops(std::move(stops)) {}
     const Tokenizer& tokenizer;
     StreamDecoder decoder;  // runner thread only
     StopMatcher stops;      // runner thread only

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <ctime>
 #include <future>
+#include <random>
 #include <thread>
 
 #include "core/base64.h"
@@ -19,6 +20,7 @@
 #include "server/api_error.h"
 #include "server/openai_request.h"
 #include "server/output_channel.h"
+#include "server/tool_calls.h"
 #include "server/web_files.h"
 #include "tokenizer/stream_decoder.h"
 
@@ -416,10 +418,14 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
   const Tokenizer& tokenizer = *tokenizer_;
 
   std::vector<Token> prompt;
+  ReplyParsing parsing;  // chat: how the reply splits into text, reasoning and tool calls
   if (chat) {
-    auto rendered = format_->render_conversation(r.messages, true);
+    nlohmann::ordered_json extra = r.template_kwargs.is_object() ? r.template_kwargs : nlohmann::ordered_json::object();
+    if (!r.tools.is_null()) extra["tools"] = r.tools;
+    auto rendered = format_->render_conversation(r.messages, true, extra);
     if (!rendered) return send_error(res, invalid_request("chat template: " + rendered.error().message, "messages"));
     prompt = format_->tokenize(tokenizer, *rendered);
+    parsing = reply_parsing(r, *format_, rendered->text);
   } else if (!r.prompt_tokens.empty()) {
     for (Token t : r.prompt_tokens)
       if (t < 0 || t >= tokenizer.vocab().size())
@@ -436,9 +442,10 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
       return send_error(res, invalid_request(fmt::format("logit_bias token {} is not in the vocabulary", b.token), "logit_bias"));
   if (r.ignore_eos)  // end-of-generation tokens are never drawn
     for (const Token t : end_tokens_) r.options.sampling.logit_bias.push_back({t, -1e9f});
+  if (!parsing.grammar.empty()) r.grammar = parsing.grammar;  // never both: the request parser refuses it
   if (!r.grammar.empty()) {
     auto g = parse_gbnf(r.grammar);
-    if (!g) return send_error(res, invalid_request("grammar: " + g.error().message, "grammar"));
+    if (!g) return send_error(res, invalid_request("grammar: " + g.error().message, parsing.grammar.empty() ? "grammar" : "tools"));
     r.options.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*g)), token_texts_, tokenizer);
   }
   r.options.sampling.texts = token_texts_;  // replies are well-formed UTF-8 by construction
@@ -455,7 +462,7 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
   std::vector<std::shared_ptr<OutputChannel>> channels;
   std::vector<uint64_t> ids;
   for (int i = 0; i < r.n; ++i) {
-    auto channel = std::make_shared<OutputChannel>(tokenizer, r.stop, chat);
+    auto channel = std::make_shared<OutputChannel>(tokenizer, r.stop, chat, parsing.render_special);
     ScheduledRequest job{.prompt = prompt, .options = r.options, .callbacks = {}, .on_done = nullptr};
     job.options.sampling.seed += static_cast<uint64_t>(i);
     channel->attach(job);
@@ -496,15 +503,23 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
                           : text_logprobs(steps, *tokenizer_, *names, offset, rendered);
   };
 
+  const auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());  // tool call ids
   if (!r.stream) {
     json choices = json::array();
     std::vector<GenerateStats> done;
     for (int i = 0; i < r.n; ++i) {
       std::string text = echo;
       std::vector<StepLogprobs> logprobs;
+      std::optional<chat::OutputParser> parser;
+      ChatMessageBuilder message(*rng);
+      if (parsing.active) parser.emplace(parsing.options);
       for (;;) {
         OutputChannel::Update u = channels[i]->wait(std::chrono::seconds(1));
         check_deadline();
+        if (parser) {
+          message.add(parser->push(u.text));
+          if (u.done) message.add(parser->finish());
+        }
         text += u.text;
         logprobs.insert(logprobs.end(), u.logprobs.begin(), u.logprobs.end());
         if (u.done) {
@@ -514,7 +529,14 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
         }
       }
       size_t offset = r.options.prompt_logprobs ? 0 : characters(echo), rendered = 0;  // a scored prompt comes first
-      choices.push_back(shape.choice(i, text, logprobs_json(logprobs, offset, rendered), finish_of(done.back()), false));
+      if (!parser) {
+        choices.push_back(shape.choice(i, text, logprobs_json(logprobs, offset, rendered), finish_of(done.back()), false));
+        continue;
+      }
+      json c = shape.choice(i, "", logprobs_json(logprobs, offset, rendered),
+                            message.has_calls() ? "tool_calls" : finish_of(done.back()), false);
+      c["message"] = message.message();
+      choices.push_back(std::move(c));
     }
     json reply = shape.envelope(std::move(choices), false);
     reply["usage"] = usage_of(done);
@@ -528,20 +550,44 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
     std::vector<std::optional<GenerateStats>> done;
     std::vector<size_t> offsets;   // of each choice's next token in its text
     std::vector<size_t> rendered;  // logprobs steps each choice has sent
+    std::vector<chat::OutputParser> parsers;  // per choice, when the reply is parsed
+    std::vector<ChatDeltaBuilder> deltas;
     std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
   };
   auto st = std::make_shared<StreamState>();
   st->done.resize(channels.size());
   st->offsets.assign(channels.size(), r.options.prompt_logprobs ? 0 : characters(echo));
   st->rendered.assign(channels.size(), 0);
+  if (parsing.active)
+    for (size_t i = 0; i < channels.size(); ++i) {
+      st->parsers.emplace_back(parsing.options);
+      st->deltas.emplace_back(*rng);
+    }
   const bool include_usage = r.include_usage;
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
-      [this, channels, st, shape, chat, include_usage, echo, logprobs_json, check_deadline, finish_of](size_t, httplib::DataSink& sink) {
+      [this, channels, st, shape, chat, include_usage, echo, logprobs_json, check_deadline, finish_of, rng](size_t, httplib::DataSink& sink) {
         auto write = [&](const std::string& s) {
           st->last_write = std::chrono::steady_clock::now();
           return sink.write(s.data(), s.size());
+        };
+        // A parsed reply: its text, reasoning and calls as deltas (the logprobs ride on the first).
+        auto write_parsed = [&](int i, const OutputChannel::Update& u) {
+          std::vector<chat::OutputEvent> events = st->parsers[i].push(u.text);
+          if (u.done) {
+            std::vector<chat::OutputEvent> tail = st->parsers[i].finish();
+            events.insert(events.end(), std::make_move_iterator(tail.begin()), std::make_move_iterator(tail.end()));
+          }
+          std::vector<json> deltas = st->deltas[i].deltas(events);
+          if (deltas.empty() && !u.logprobs.empty()) deltas.push_back({{"content", ""}});
+          json logprobs = u.logprobs.empty() ? json(nullptr) : logprobs_json(u.logprobs, st->offsets[i], st->rendered[i]);
+          for (json& d : deltas) {
+            json c = shape.choice(i, "", std::exchange(logprobs, json(nullptr)), nullptr, true);
+            c["delta"] = std::move(d);
+            if (!write(sse(shape.envelope(json::array({std::move(c)}), true)))) return false;
+          }
+          return true;
         };
         const int n = static_cast<int>(channels.size());
         if (!st->started) {
@@ -560,13 +606,17 @@ void Server::completion(const httplib::Request& req, httplib::Response& res, boo
           if (st->done[i]) continue;
           OutputChannel::Update u = channels[i]->wait(wait);
           check_deadline();
-          if (!u.text.empty() || !u.logprobs.empty())
+          if (!st->parsers.empty()) {
+            if (!write_parsed(i, u)) return false;
+          } else if (!u.text.empty() || !u.logprobs.empty()) {
             if (!write(sse(shape.envelope(json::array({shape.choice(i, u.text, logprobs_json(u.logprobs, st->offsets[i], st->rendered[i]), nullptr, true)}), true))))
               return false;
+          }
           if (!u.done) continue;
           st->done[i] = u.done;
           metrics_.request_finished(*u.done);
-          if (!write(sse(shape.envelope(json::array({shape.choice(i, "", nullptr, finish_of(*u.done), true)}), true))))
+          const bool called = !st->deltas.empty() && st->deltas[i].has_calls();
+          if (!write(sse(shape.envelope(json::array({shape.choice(i, "", nullptr, called ? "tool_calls" : finish_of(*u.done), true)}), true))))
             return false;
         }
         if (std::any_of(st->done.begin(), st->done.end(), [](const auto& d) { return !d; })) {

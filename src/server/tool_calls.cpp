@@ -1,0 +1,174 @@
+#include "server/tool_calls.h"
+
+#include <fmt/format.h>
+
+#include <cctype>
+
+namespace mx::server {
+
+namespace {
+
+using nlohmann::json;
+using chat::OutputEvent;
+using chat::ToolCallFormat;
+
+// A GBNF quoted literal of `s`.
+std::string gbnf_literal(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += '\\', out += c;
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else out += c;
+  }
+  return out + "\"";
+}
+
+bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; }
+
+// Copies a quoted literal, character class or repetition count starting at s[i] up to its
+// closing character, escapes included.
+size_t copy_until(std::string_view s, size_t i, char close, std::string& out) {
+  out += s[i++];
+  while (i < s.size() && s[i] != close) {
+    if (s[i] == '\\' && i + 1 < s.size()) out += s[i++];
+    out += s[i++];
+  }
+  if (i < s.size()) out += s[i++];
+  return i;
+}
+
+bool starts_reasoning(std::string_view prompt) {
+  while (!prompt.empty() && std::isspace(static_cast<unsigned char>(prompt.back()))) prompt.remove_suffix(1);
+  return prompt.ends_with("<think>");
+}
+
+}  // namespace
+
+std::string prefix_gbnf_rules(std::string_view s, std::string_view prefix) {
+  std::string out;
+  for (size_t i = 0; i < s.size();) {
+    const char c = s[i];
+    if (c == '"') i = copy_until(s, i, '"', out);
+    else if (c == '[') i = copy_until(s, i, ']', out);
+    else if (c == '{') i = copy_until(s, i, '}', out);
+    else if (c == '#') {
+      while (i < s.size() && s[i] != '\n') out += s[i++];
+    } else if (is_name_char(c)) {
+      out += prefix;
+      while (i < s.size() && is_name_char(s[i])) out += s[i++];
+    } else {
+      out += s[i++];
+    }
+  }
+  return out;
+}
+
+std::string tool_call_grammar(const std::vector<ToolDefinition>& tools, ToolCallFormat format, bool parallel) {
+  if (tools.empty() || (format != ToolCallFormat::kHermes && format != ToolCallFormat::kGenericJson)) return "";
+  // Each tool's arguments grammar keeps its own rules under "t<i>-"; `function` picks a name
+  // and then that tool's arguments.
+  std::string rules, function = "function ::= ";
+  for (size_t i = 0; i < tools.size(); ++i) {
+    const std::string prefix = fmt::format("t{}-", i);
+    rules += prefix_gbnf_rules(tools[i].arguments_gbnf, prefix);
+    if (!rules.ends_with('\n')) rules += '\n';
+    const std::string name_json = json(tools[i].name).dump(-1, ' ', false, json::error_handler_t::replace);
+    function += fmt::format("{}{} {}root", i ? " | " : "", gbnf_literal(name_json + ", \"arguments\": "), prefix);
+  }
+  std::string head;
+  if (format == ToolCallFormat::kHermes) {
+    head = "call ::= \"<tool_call>\\n{\\\"name\\\": \" function \"}\\n</tool_call>\"\n";
+    head += parallel ? "root ::= call (\"\\n\" call)*\n" : "root ::= call\n";
+  } else {
+    head = "call ::= \"{\\\"name\\\": \" function \"}\"\n";
+    head += parallel ? "root ::= \"{\\\"tool_calls\\\": [\" call (\", \" call)* \"]}\"\n"
+                     : "root ::= \"{\\\"tool_call\\\": \" call \"}\"\n";
+  }
+  return head + function + "\n" + rules;
+}
+
+ReplyParsing reply_parsing(const CompletionRequest& r, const ChatFormat& format, std::string_view prompt_text) {
+  ReplyParsing p;
+  const ToolCallFormat template_format = format.tool_call_format();
+  const bool has_tools = !r.tool_definitions.empty() && r.tool_choice != ToolChoice::kNone;
+  const bool forced = has_tools && (r.tool_choice == ToolChoice::kRequired || r.tool_choice == ToolChoice::kFunction);
+  // gpt-oss writes everything in channels: they are parsed even without tools.
+  ToolCallFormat tools = has_tools || template_format == ToolCallFormat::kGptOss ? template_format : ToolCallFormat::kNone;
+  if (forced && template_format == ToolCallFormat::kNone) tools = ToolCallFormat::kGenericJson;
+  p.options.tools = tools;
+  p.options.reasoning = format.reasoning_format();
+  p.options.reasoning_inline = r.reasoning_inline;
+  p.options.starts_in_reasoning = p.options.reasoning != chat::ReasoningFormat::kNone && starts_reasoning(prompt_text);
+  for (const ToolDefinition& d : r.tool_definitions) p.options.tool_names.push_back(d.name);
+  p.active = tools != ToolCallFormat::kNone || p.options.reasoning != chat::ReasoningFormat::kNone;
+  p.render_special = tools != ToolCallFormat::kNone;
+  if (forced) {
+    std::vector<ToolDefinition> allowed;
+    for (const ToolDefinition& d : r.tool_definitions)
+      if (r.tool_choice == ToolChoice::kRequired || d.name == r.tool_choice_name) allowed.push_back(d);
+    p.grammar = tool_call_grammar(allowed, tools, r.parallel_tool_calls && r.tool_choice == ToolChoice::kRequired);
+  }
+  return p;
+}
+
+std::string tool_call_id(std::mt19937_64& rng) {
+  static constexpr std::string_view kChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  std::string id = "call_";
+  std::uniform_int_distribution<size_t> pick(0, kChars.size() - 1);
+  for (int i = 0; i < 24; ++i) id += kChars[pick(rng)];
+  return id;
+}
+
+void ChatMessageBuilder::add(const std::vector<OutputEvent>& events) {
+  for (const OutputEvent& e : events) {
+    switch (e.kind) {
+      case OutputEvent::Kind::kText: content_ += e.text; break;
+      case OutputEvent::Kind::kReasoning: reasoning_ += e.text; break;
+      case OutputEvent::Kind::kToolCallStart:
+        calls_.push_back({{"id", tool_call_id(rng_)}, {"type", "function"}, {"function", {{"name", e.name}, {"arguments", ""}}}});
+        break;
+      case OutputEvent::Kind::kToolCallArguments:
+        if (e.index >= 0 && static_cast<size_t>(e.index) < calls_.size())
+          calls_[e.index]["function"]["arguments"] = calls_[e.index]["function"]["arguments"].get<std::string>() + e.text;
+        break;
+    }
+  }
+}
+
+json ChatMessageBuilder::message() const {
+  json m = {{"role", "assistant"}, {"content", content_.empty() && has_calls() ? json(nullptr) : json(content_)}};
+  if (!reasoning_.empty()) m["reasoning_content"] = reasoning_;
+  if (has_calls()) m["tool_calls"] = calls_;
+  return m;
+}
+
+std::vector<json> ChatDeltaBuilder::deltas(const std::vector<OutputEvent>& events) {
+  std::vector<json> out;
+  for (const OutputEvent& e : events) {
+    switch (e.kind) {
+      case OutputEvent::Kind::kText:
+      case OutputEvent::Kind::kReasoning: {
+        if (e.text.empty()) break;
+        const char* key = e.kind == OutputEvent::Kind::kText ? "content" : "reasoning_content";
+        if (!out.empty() && out.back().size() == 1 && out.back().contains(key))  // join runs of one kind
+          out.back()[key] = out.back()[key].get<std::string>() + e.text;
+        else out.push_back({{key, e.text}});
+        break;
+      }
+      case OutputEvent::Kind::kToolCallStart:
+        has_calls_ = true;
+        out.push_back({{"tool_calls", json::array({{{"index", e.index}, {"id", tool_call_id(rng_)}, {"type", "function"},
+                                                   {"function", {{"name", e.name}, {"arguments", ""}}}}})}});
+        break;
+      case OutputEvent::Kind::kToolCallArguments:
+        if (e.text.empty()) break;
+        out.push_back({{"tool_calls", json::array({{{"index", e.index}, {"function", {{"arguments", e.text}}}}})}});
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace mx::server

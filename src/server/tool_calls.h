@@ -1,0 +1,70 @@
+// Tool calling and reasoning in chat replies: how a request's reply is parsed back (the
+// chat template's call format, chat/output_parser.h), the grammar that forces a call when
+// tool_choice asks for one, and OpenAI's message / delta shapes for text, reasoning and calls.
+#pragma once
+
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "chat/output_parser.h"
+#include "engine/chat_format.h"
+#include "server/openai_request.h"
+
+namespace mx::server {
+
+struct ReplyParsing {
+  bool active = false;          // the reply goes through an OutputParser (else it is plain text)
+  chat::ParserOptions options;  // for each choice's parser
+  bool render_special = false;  // control tokens are text to the parser (gpt-oss channels, call markers)
+  std::string grammar;          // GBNF that forces a tool call, "" if the reply is free
+};
+
+// From the request, the template's formats and the rendered prompt (whose end may already
+// open a reasoning block). A forced call (tool_choice "required" or a named function) gets a
+// grammar for the Hermes format and, for templates with no known format, llama.cpp's generic
+// JSON shape ({"tool_call": {...}} or {"tool_calls": [...]}); other formats stay unconstrained.
+ReplyParsing reply_parsing(const CompletionRequest& r, const ChatFormat& format, std::string_view prompt_text);
+
+// The grammar of forced calls to `tools` in `format` (kHermes or kGenericJson); "" for others.
+std::string tool_call_grammar(const std::vector<ToolDefinition>& tools, chat::ToolCallFormat format, bool parallel);
+
+// The GBNF text with every rule name prefixed (so several schemas' grammars can share one file).
+std::string prefix_gbnf_rules(std::string_view gbnf, std::string_view prefix);
+
+// "call_" and 24 random letters and digits, as OpenAI's ids look.
+std::string tool_call_id(std::mt19937_64& rng);
+
+// A whole reply's events gathered into OpenAI's chat message.
+class ChatMessageBuilder {
+ public:
+  explicit ChatMessageBuilder(std::mt19937_64& rng) : rng_(rng) {}
+  void add(const std::vector<chat::OutputEvent>& events);
+  bool has_calls() const { return !calls_.empty(); }
+  // {role, content (null if there is no text but calls), reasoning_content?, tool_calls?}
+  nlohmann::json message() const;
+
+ private:
+  std::mt19937_64& rng_;
+  std::string content_, reasoning_;
+  nlohmann::json calls_ = nlohmann::json::array();
+};
+
+// A streamed reply's events as OpenAI's deltas: {content}, {reasoning_content}, a call's
+// first chunk {tool_calls: [{index, id, type, function: {name, arguments: ""}}]}, then
+// {tool_calls: [{index, function: {arguments: piece}}]}.
+class ChatDeltaBuilder {
+ public:
+  explicit ChatDeltaBuilder(std::mt19937_64& rng) : rng_(rng) {}
+  std::vector<nlohmann::json> deltas(const std::vector<chat::OutputEvent>& events);
+  bool has_calls() const { return has_calls_; }
+
+ private:
+  std::mt19937_64& rng_;
+  bool has_calls_ = false;
+};
+
+}  // namespace mx::server

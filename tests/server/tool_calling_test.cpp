@@ -1,0 +1,335 @@
+// Tool calling and reasoning in /v1/chat/completions, end to end on the tiny stories model
+// with real chat templates: forced calls follow the tools' schemas (a grammar), whole and
+// streamed replies carry the same call, request errors, a tool round trip, and reasoning split.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "engine/chat_format.h"
+#include "sampling/gbnf.h"
+#include "sampling/json_schema.h"
+#include "server/openai_request.h"
+#include "server/server.h"
+#include "server/tool_calls.h"
+#include "stories_test.h"
+#include "test_paths.h"
+
+namespace mx::server {
+namespace {
+
+using nlohmann::json;
+
+std::string read_template(const std::string& name) {
+  std::ifstream in(test::shared_path("templates/" + name));
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+json weather_tool() {
+  return {{"type", "function"},
+          {"function",
+           {{"name", "get_weather"},
+            {"description", "Weather in a city"},
+            {"parameters",
+             {{"type", "object"},
+              {"properties", {{"city", {{"type", "string"}, {"maxLength", 10}}}, {"days", {{"type", "integer"}}}}},
+              {"required", {"city", "days"}},
+              {"additionalProperties", false}}}}}};
+}
+
+json time_tool() {
+  return {{"type", "function"},
+          {"function",
+           {{"name", "get_time"},
+            {"parameters",
+             {{"type", "object"},
+              {"properties", {{"zone", {{"enum", {"utc", "local"}}}}}},
+              {"required", {"zone"}},
+              {"additionalProperties", false}}}}}};
+}
+
+// The arguments a call carries, checked against the two tools' schemas.
+void expect_valid_arguments(const std::string& name, const std::string& arguments) {
+  const json args = json::parse(arguments, nullptr, false);
+  ASSERT_TRUE(args.is_object()) << arguments;
+  if (name == "get_weather") {
+    ASSERT_TRUE(args.contains("city") && args["city"].is_string()) << arguments;
+    EXPECT_LE(args["city"].get<std::string>().size(), 10u * 4);  // up to 10 characters
+    ASSERT_TRUE(args.contains("days") && args["days"].is_number_integer()) << arguments;
+    EXPECT_EQ(args.size(), 2u) << arguments;
+  } else {
+    ASSERT_EQ(name, "get_time");
+    ASSERT_TRUE(args.contains("zone")) << arguments;
+    EXPECT_TRUE(args["zone"] == "utc" || args["zone"] == "local") << arguments;
+    EXPECT_EQ(args.size(), 1u) << arguments;
+  }
+}
+
+class ToolCallingTest : public test::StoriesTest {
+ protected:
+  // Serves the model with the template of ../shared/templates/`name` ("" for the model's own).
+  void start(const std::string& name) {
+    ServerOptions options;
+    options.port = 0;
+    options.ctx_size = 2048;  // the tools' system prompt is long in a 512-token vocabulary
+    auto format = name.empty() ? ChatFormat::from_model(model_->file, *tokenizer_)
+                               : ChatFormat::from_source(read_template(name), tokenizer_.get());
+    ASSERT_TRUE(format.ok()) << format.error().message;
+    server_ = std::make_unique<Server>(options, *model_, *tokenizer_, kernels_, std::move(*format));
+    ASSERT_TRUE(server_->bind());
+    thread_ = std::thread([this] { server_->serve(); });
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  httplib::Result post_raw(const json& body) {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(300, 0);
+    return c.Post("/v1/chat/completions", body.dump(), "application/json");
+  }
+  json post(const json& body, int want_status = 200) {
+    auto r = post_raw(body);
+    EXPECT_TRUE(r);
+    if (!r) return {};
+    EXPECT_EQ(r->status, want_status) << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+  // A streamed reply put back together: {content, reasoning_content, tool_calls, finish_reason}.
+  json post_streamed(json body) {
+    body["stream"] = true;
+    auto r = post_raw(body);
+    EXPECT_TRUE(r && r->status == 200);
+    if (!r) return {};
+    json out = {{"content", ""}, {"reasoning_content", ""}, {"tool_calls", json::array()}, {"finish_reason", nullptr}};
+    bool done = false;
+    for (size_t p = 0; (p = r->body.find("data: ", p)) != std::string::npos;) {
+      const size_t end = r->body.find("\n\n", p);
+      const std::string data = r->body.substr(p + 6, end - p - 6);
+      p = end;
+      if (data == "[DONE]") {
+        done = true;
+        continue;
+      }
+      const json e = json::parse(data);
+      if (e["choices"].empty()) continue;
+      const json& c = e["choices"][0];
+      if (!c["finish_reason"].is_null()) out["finish_reason"] = c["finish_reason"];
+      const json& d = c["delta"];
+      if (d.contains("content") && d["content"].is_string()) out["content"] = out["content"].get<std::string>() + d["content"].get<std::string>();
+      if (d.contains("reasoning_content"))
+        out["reasoning_content"] = out["reasoning_content"].get<std::string>() + d["reasoning_content"].get<std::string>();
+      if (!d.contains("tool_calls")) continue;
+      for (const json& call : d["tool_calls"]) {
+        const size_t index = call["index"].get<size_t>();
+        if (index == out["tool_calls"].size()) {  // the first chunk of a call: id, type, name, no arguments yet
+          EXPECT_TRUE(call.contains("id") && call["id"].get<std::string>().starts_with("call_")) << call;
+          EXPECT_EQ(call["type"], "function");
+          EXPECT_EQ(call["function"]["arguments"], "");
+          out["tool_calls"].push_back(call);
+        } else {
+          EXPECT_LT(index, out["tool_calls"].size()) << call;
+          EXPECT_FALSE(call.contains("id"));
+          json& f = out["tool_calls"][index]["function"];
+          f["arguments"] = f["arguments"].get<std::string>() + call["function"]["arguments"].get<std::string>();
+        }
+      }
+    }
+    EXPECT_TRUE(done);
+    return out;
+  }
+
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+json ask(json tool_choice, int max_tokens = 200) {
+  return {{"messages", {{{"role", "user"}, {"content", "What is the weather in Paris?"}}}},
+          {"tools", {weather_tool(), time_tool()}},
+          {"tool_choice", std::move(tool_choice)},
+          {"parallel_tool_calls", false},
+          {"max_tokens", max_tokens},
+          {"temperature", 0}};
+}
+
+TEST_F(ToolCallingTest, RequiredCallFollowsTheSchemaWholeAndStreamed) {
+  start("Qwen-Qwen2.5-7B-Instruct.jinja");
+  const json reply = post(ask("required"));
+  const json& choice = reply["choices"][0];
+  EXPECT_EQ(choice["finish_reason"], "tool_calls") << reply;
+  const json& message = choice["message"];
+  EXPECT_TRUE(message["content"].is_null()) << reply;
+  ASSERT_EQ(message["tool_calls"].size(), 1u) << reply;
+  const json& call = message["tool_calls"][0];
+  EXPECT_EQ(call["type"], "function");
+  EXPECT_EQ(call["id"].get<std::string>().size(), 5u + 24u);
+  EXPECT_TRUE(call["id"].get<std::string>().starts_with("call_"));
+  expect_valid_arguments(call["function"]["name"], call["function"]["arguments"]);
+
+  const json streamed = post_streamed(ask("required"));
+  EXPECT_EQ(streamed["finish_reason"], "tool_calls");
+  EXPECT_EQ(streamed["content"], "");
+  ASSERT_EQ(streamed["tool_calls"].size(), 1u) << streamed;
+  EXPECT_EQ(streamed["tool_calls"][0]["function"]["name"], call["function"]["name"]);
+  EXPECT_EQ(streamed["tool_calls"][0]["function"]["arguments"], call["function"]["arguments"]);
+}
+
+TEST_F(ToolCallingTest, NamedFunctionIsTheOneCalled) {
+  start("Qwen-Qwen2.5-7B-Instruct.jinja");
+  for (const char* name : {"get_time", "get_weather"}) {
+    const json reply = post(ask({{"type", "function"}, {"function", {{"name", name}}}}));
+    const json& message = reply["choices"][0]["message"];
+    ASSERT_EQ(message["tool_calls"].size(), 1u) << reply;
+    EXPECT_EQ(message["tool_calls"][0]["function"]["name"], name);
+    expect_valid_arguments(name, message["tool_calls"][0]["function"]["arguments"]);
+  }
+}
+
+// A template with no tool syntax (the model's own: ChatML) gets llama.cpp's generic JSON shape.
+TEST_F(ToolCallingTest, TemplateWithoutToolSyntaxGetsGenericJsonCalls) {
+  start("");
+  json request = ask("required");
+  const json reply = post(request);
+  const json& message = reply["choices"][0]["message"];
+  ASSERT_EQ(message["tool_calls"].size(), 1u) << reply;
+  expect_valid_arguments(message["tool_calls"][0]["function"]["name"], message["tool_calls"][0]["function"]["arguments"]);
+  const json streamed = post_streamed(request);
+  ASSERT_EQ(streamed["tool_calls"].size(), 1u) << streamed;
+  EXPECT_EQ(streamed["tool_calls"][0]["function"], message["tool_calls"][0]["function"]);
+}
+
+TEST_F(ToolCallingTest, BadToolRequestsAre400) {
+  start("Qwen-Qwen2.5-7B-Instruct.jinja");
+  auto expect_400 = [&](const json& body, const std::string& param, const std::string& says) {
+    const json e = post(body, 400);
+    ASSERT_TRUE(e.contains("error")) << e;
+    EXPECT_EQ(e["error"]["type"], "invalid_request_error");
+    EXPECT_EQ(e["error"]["param"], param) << e;
+    EXPECT_NE(e["error"]["message"].get<std::string>().find(says), std::string::npos) << e;
+  };
+  expect_400(ask({{"type", "function"}, {"function", {{"name", "get_moon"}}}}), "tool_choice", "get_moon");
+  json bad_schema = ask("auto");
+  bad_schema["tools"][1]["function"]["parameters"]["properties"]["zone"] = {{"type", "string"}, {"pattern", "^u"}};
+  expect_400(bad_schema, "tools[1].function.parameters", "get_time");
+  json no_tools = ask("required");
+  no_tools.erase("tools");
+  expect_400(no_tools, "tool_choice", "no 'tools'");
+  expect_400(ask("sometimes"), "tool_choice", "auto");
+  json with_grammar = ask("required");
+  with_grammar["response_format"] = {{"type", "json_object"}};
+  expect_400(with_grammar, "tool_choice", "grammar");
+  json reasoning = ask("auto");
+  reasoning["reasoning_format"] = "maybe";
+  expect_400(reasoning, "reasoning_format", "none");
+}
+
+TEST_F(ToolCallingTest, ToolResultsGoBackThroughTheTemplate) {
+  const json body = {
+      {"messages",
+       {{{"role", "user"}, {"content", "Weather in Paris?"}},
+        {{"role", "assistant"},
+         {"content", nullptr},
+         {"tool_calls", {{{"id", "call_1"}, {"type", "function"},
+                          {"function", {{"name", "get_weather"}, {"arguments", R"({"city": "Paris", "days": 1})"}}}}}}},
+        {{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "sunny, 21 C"}}}},
+      {"tools", {weather_tool()}},
+      {"max_tokens", 8},
+      {"temperature", 0}};
+  // The arguments reach the template as an object, the result as a tool message.
+  auto parsed = parse_completion_request(body, true, GenerateOptions{});
+  ASSERT_TRUE(std::holds_alternative<CompletionRequest>(parsed));
+  const CompletionRequest& r = std::get<CompletionRequest>(parsed);
+  EXPECT_TRUE(r.messages[1]["tool_calls"][0]["function"]["arguments"].is_object());
+  auto format = ChatFormat::from_source(read_template("Qwen-Qwen2.5-7B-Instruct.jinja"), tokenizer_.get());
+  ASSERT_TRUE(format.ok());
+  auto prompt = format->render_conversation(r.messages, true, {{"tools", r.tools}});
+  ASSERT_TRUE(prompt.ok()) << prompt.error().message;
+  EXPECT_NE(prompt->text.find(R"(<tool_call>
+{"name": "get_weather", "arguments": {"city": "Paris", "days": 1}}
+</tool_call>)"), std::string::npos) << prompt->text;
+  EXPECT_NE(prompt->text.find("<tool_response>\nsunny, 21 C\n</tool_response>"), std::string::npos) << prompt->text;
+  EXPECT_NE(prompt->text.find("<tools>"), std::string::npos);
+
+  start("Qwen-Qwen2.5-7B-Instruct.jinja");
+  const json reply = post(body);
+  EXPECT_EQ(reply["usage"]["completion_tokens"], 8) << reply;
+  EXPECT_TRUE(reply["choices"][0]["message"]["content"].is_string());
+}
+
+// <think>...</think> comes back as reasoning_content (or stays in content with
+// reasoning_format "none"), whole or streamed, in any chunking.
+TEST_F(ToolCallingTest, ReasoningIsSplitFromContent) {
+  auto format = ChatFormat::from_source(read_template("Qwen-Qwen3-0.6B.jinja"), tokenizer_.get());
+  ASSERT_TRUE(format.ok());
+  EXPECT_EQ(format->reasoning_format(), chat::ReasoningFormat::kThinkTags);
+  EXPECT_EQ(format->tool_call_format(), chat::ToolCallFormat::kHermes);
+  CompletionRequest r;
+  ReplyParsing p = reply_parsing(r, *format, "<|im_start|>assistant\n");
+  EXPECT_TRUE(p.active);
+  EXPECT_FALSE(p.options.starts_in_reasoning);
+  EXPECT_TRUE(p.grammar.empty());
+  EXPECT_EQ(p.options.tools, chat::ToolCallFormat::kNone);  // no tools: calls are not parsed
+  EXPECT_TRUE(reply_parsing(r, *format, "<|im_start|>assistant\n<think>\n").options.starts_in_reasoning);
+
+  const std::string reply = "<think>\nThe user wants a story.\n</think>\n\nOnce upon a time";
+  for (size_t chunk : {1u, 3u, 100u}) {
+    std::mt19937_64 rng(1);
+    chat::OutputParser parser(p.options);
+    ChatMessageBuilder whole(rng);
+    ChatDeltaBuilder deltas(rng);
+    std::string streamed_content, streamed_reasoning;
+    auto take = [&](const std::vector<chat::OutputEvent>& events) {
+      whole.add(events);
+      for (const json& d : deltas.deltas(events)) {
+        streamed_content += d.value("content", "");
+        streamed_reasoning += d.value("reasoning_content", "");
+      }
+    };
+    for (size_t i = 0; i < reply.size(); i += chunk) take(parser.push(reply.substr(i, chunk)));
+    take(parser.finish());
+    const json m = whole.message();
+    EXPECT_EQ(m["content"], "Once upon a time") << m;
+    EXPECT_NE(m["reasoning_content"].get<std::string>().find("The user wants a story."), std::string::npos) << m;
+    EXPECT_EQ(streamed_content, "Once upon a time");
+    EXPECT_EQ(streamed_reasoning, m["reasoning_content"]);
+    EXPECT_FALSE(m.contains("tool_calls"));
+  }
+  r.reasoning_inline = true;
+  chat::OutputParser inline_parser(reply_parsing(r, *format, "").options);
+  std::mt19937_64 rng(1);
+  ChatMessageBuilder inline_message(rng);
+  inline_message.add(inline_parser.push(reply));
+  inline_message.add(inline_parser.finish());
+  EXPECT_EQ(inline_message.message()["content"], reply);
+
+  // End to end: the template's own switch (enable_thinking) and reasoning_format are accepted.
+  start("Qwen-Qwen3-0.6B.jinja");
+  const json body = {{"messages", {{{"role", "user"}, {"content", "Tell a story"}}}},
+                     {"chat_template_kwargs", {{"enable_thinking", false}}},
+                     {"reasoning_format", "none"},
+                     {"max_tokens", 8},
+                     {"temperature", 0}};
+  const json out = post(body);
+  EXPECT_TRUE(out["choices"][0]["message"]["content"].is_string()) << out;
+}
+
+TEST(ToolCallGrammar, RulesOfEachToolKeepTheirOwnNames) {
+  EXPECT_EQ(prefix_gbnf_rules("root ::= object ws \"a-b\" [a-z]{1,3} # c d\nws ::= | \" \"\n", "t0-"),
+            "t0-root ::= t0-object t0-ws \"a-b\" [a-z]{1,3} # c d\nt0-ws ::= | \" \"\n");
+  std::vector<ToolDefinition> tools;
+  for (const char* name : {"a", "b\"c"}) tools.push_back({name, *json_schema_to_gbnf(R"({"type": "object", "properties": {"x": {"type": "string"}}})")});
+  for (auto format : {chat::ToolCallFormat::kHermes, chat::ToolCallFormat::kGenericJson})
+    for (bool parallel : {false, true}) {
+      const std::string g = tool_call_grammar(tools, format, parallel);
+      auto parsed = parse_gbnf(g);
+      EXPECT_TRUE(parsed.ok()) << (parsed.ok() ? "" : parsed.error().message) << "\n" << g;
+    }
+  EXPECT_EQ(tool_call_grammar(tools, chat::ToolCallFormat::kLlama3, false), "");
+}
+
+}  // namespace
+}  // namespace mx::server

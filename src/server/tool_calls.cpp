@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
+#include <utility>
 
 namespace mx::server {
 
@@ -121,10 +123,19 @@ std::string tool_call_id(std::mt19937_64& rng) {
   return id;
 }
 
+std::string CallGapText::take(const std::string& text, bool after_call) {
+  const bool blank = std::all_of(text.begin(), text.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+  if (after_call && blank) {
+    held_ += text;
+    return "";
+  }
+  return std::exchange(held_, "") + text;
+}
+
 void ChatMessageBuilder::add(const std::vector<OutputEvent>& events) {
   for (const OutputEvent& e : events) {
     switch (e.kind) {
-      case OutputEvent::Kind::kText: content_ += e.text; break;
+      case OutputEvent::Kind::kText: content_ += gap_.take(e.text, has_calls()); break;
       case OutputEvent::Kind::kReasoning: reasoning_ += e.text; break;
       case OutputEvent::Kind::kToolCallStart:
         calls_.push_back({{"id", tool_call_id(rng_)}, {"type", "function"}, {"function", {{"name", e.name}, {"arguments", ""}}}});
@@ -150,11 +161,13 @@ std::vector<json> ChatDeltaBuilder::deltas(const std::vector<OutputEvent>& event
     switch (e.kind) {
       case OutputEvent::Kind::kText:
       case OutputEvent::Kind::kReasoning: {
-        if (e.text.empty()) break;
-        const char* key = e.kind == OutputEvent::Kind::kText ? "content" : "reasoning_content";
+        const bool is_text = e.kind == OutputEvent::Kind::kText;
+        const std::string text = is_text ? gap_.take(e.text, has_calls_) : e.text;
+        if (text.empty()) break;
+        const char* key = is_text ? "content" : "reasoning_content";
         if (!out.empty() && out.back().size() == 1 && out.back().contains(key))  // join runs of one kind
-          out.back()[key] = out.back()[key].get<std::string>() + e.text;
-        else out.push_back({{key, e.text}});
+          out.back()[key] = out.back()[key].get<std::string>() + text;
+        else out.push_back({{key, text}});
         break;
       }
       case OutputEvent::Kind::kToolCallStart:

@@ -38,6 +38,17 @@ std::string prefix_gbnf_rules(std::string_view gbnf, std::string_view prefix);
 // "call_" and 24 random letters and digits, as OpenAI's ids look.
 std::string tool_call_id(std::mt19937_64& rng);
 
+// Text after a call that is only whitespace (the newline between two calls) is held back, and
+// dropped unless more text follows: otherwise every parallel call would bring a "\n" content.
+class CallGapText {
+ public:
+  // The text to show now.
+  std::string take(const std::string& text, bool after_call);
+
+ private:
+  std::string held_;
+};
+
 // A whole reply's events gathered into OpenAI's chat message.
 class ChatMessageBuilder {
  public:
@@ -49,6 +60,7 @@ class ChatMessageBuilder {
 
  private:
   std::mt19937_64& rng_;
+  CallGapText gap_;
   std::string content_, reasoning_;
   nlohmann::json calls_ = nlohmann::json::array();
 };
@@ -64,6 +76,7 @@ class ChatDeltaBuilder {
 
  private:
   std::mt19937_64& rng_;
+  CallGapText gap_;
   bool has_calls_ = false;
 };
 

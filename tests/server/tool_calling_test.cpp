@@ -333,3 +333,55 @@ TEST(ToolCallGrammar, RulesOfEachToolKeepTheirOwnNames) {
 
 }  // namespace
 }  // namespace mx::server
+
+namespace mx::server {
+namespace {
+
+// Two calls in one reply (parallel_tool_calls): whole, each with its own id; streamed, each
+// opened by a chunk with its index, id and name, then its arguments.
+TEST(ToolCallReplies, SeveralCallsWholeAndStreamed) {
+  const std::string reply = "Let me look.\n<tool_call>\n{\"name\": \"get_time\", \"arguments\": {\"zone\": \"utc\"}}\n</tool_call>\n"
+                            "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"days\": 2}}\n</tool_call>";
+  chat::ParserOptions options{.tools = chat::ToolCallFormat::kHermes, .tool_names = {"get_time", "get_weather"}};
+  for (size_t chunk : {1u, 7u, 1000u}) {
+    std::mt19937_64 rng(chunk);
+    chat::OutputParser parser(options);
+    ChatMessageBuilder whole(rng);
+    ChatDeltaBuilder streamed(rng);
+    std::vector<json> deltas;
+    auto take = [&](const std::vector<chat::OutputEvent>& events) {
+      whole.add(events);
+      for (json& d : streamed.deltas(events)) deltas.push_back(std::move(d));
+    };
+    for (size_t i = 0; i < reply.size(); i += chunk) take(parser.push(reply.substr(i, chunk)));
+    take(parser.finish());
+    const json m = whole.message();
+    EXPECT_EQ(m["content"], "Let me look.\n") << m;
+    ASSERT_EQ(m["tool_calls"].size(), 2u) << m;
+    EXPECT_NE(m["tool_calls"][0]["id"], m["tool_calls"][1]["id"]);
+    EXPECT_EQ(m["tool_calls"][0]["function"]["name"], "get_time");
+    EXPECT_EQ(json::parse(m["tool_calls"][1]["function"]["arguments"].get<std::string>()), (json{{"city", "Paris"}, {"days", 2}}));
+    EXPECT_TRUE(streamed.has_calls());
+    std::string content;
+    std::vector<json> calls;
+    for (const json& d : deltas) {
+      content += d.value("content", "");
+      if (!d.contains("tool_calls")) continue;
+      const json& c = d["tool_calls"][0];
+      if (c.contains("id")) {
+        ASSERT_EQ(c["index"], calls.size());
+        EXPECT_EQ(c["function"]["arguments"], "");
+        calls.push_back(c);
+      } else {
+        calls.at(c["index"].get<size_t>())["function"]["arguments"] =
+            calls.at(c["index"].get<size_t>())["function"]["arguments"].get<std::string>() + c["function"]["arguments"].get<std::string>();
+      }
+    }
+    EXPECT_EQ(content, "Let me look.\n");
+    ASSERT_EQ(calls.size(), 2u);
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(calls[i]["function"], m["tool_calls"][i]["function"]);
+  }
+}
+
+}  // namespace
+}  // namespace mx::server

@@ -8,13 +8,30 @@ namespace mx {
 GrammarSampler::GrammarSampler(GrammarConstraint constraint)
     : c_(std::move(constraint)), matcher_(c_.grammar) {
   std::sort(c_.end_tokens.begin(), c_.end_tokens.end());
+  if (!c_.triggers.empty()) {
+    // Only words the grammar can begin with: text the grammar rejects from its first byte
+    // cannot be handed to it, so such a word leaves the output free.
+    std::vector<LazyTrigger> live = c_.triggers;
+    for (LazyTrigger& t : live)
+      std::erase_if(t.words, [&](const std::string& w) { return !matcher_.can_accept(w); });
+    waiting_.emplace(live);
+  }
 }
 
 bool GrammarSampler::is_end(Token t) const {
   return std::binary_search(c_.end_tokens.begin(), c_.end_tokens.end(), t);
 }
 
+bool GrammarSampler::free_text_allows(std::string_view text) const {
+  const std::optional<std::string> start = waiting_->peek(text);
+  return !start || matcher_.can_accept(*start);
+}
+
 bool GrammarSampler::allows(Token t) const {
+  if (waiting_) {
+    if (is_end(t) || t < 0 || static_cast<size_t>(t) >= c_.token_texts->text.size()) return true;
+    return free_text_allows(c_.token_texts->text[static_cast<size_t>(t)]);
+  }
   if (is_end(t)) return matcher_.is_complete();
   if (t < 0 || static_cast<size_t>(t) >= c_.token_texts->text.size()) return false;
   const std::string& text = c_.token_texts->text[static_cast<size_t>(t)];
@@ -22,6 +39,15 @@ bool GrammarSampler::allows(Token t) const {
 }
 
 void GrammarSampler::apply(Candidates& c) {
+  if (waiting_) {
+    // Candidates are left as they are (sorted stays true) unless a token is refused.
+    for (Candidate& x : c.items)
+      if (x.logit > -INFINITY && !allows(x.id)) {
+        x.logit = -INFINITY;
+        c.sorted = false;
+      }
+    return;
+  }
   const std::vector<uint8_t>& allowed = matcher_.allowed_tokens(*c_.token_texts);
   const bool complete = matcher_.is_complete();
   for (Candidate& x : c.items) {
@@ -34,7 +60,21 @@ void GrammarSampler::apply(Candidates& c) {
 
 void GrammarSampler::accept(Token t) {
   if (is_end(t)) return;
-  matcher_.accept(c_.token_texts->text[static_cast<size_t>(t)]);
+  if (t < 0 || static_cast<size_t>(t) >= c_.token_texts->text.size()) return;
+  accept_bytes(c_.token_texts->text[static_cast<size_t>(t)]);
+}
+
+void GrammarSampler::accept_bytes(std::string_view bytes) {
+  if (!waiting_) {
+    matcher_.accept(bytes);
+    return;
+  }
+  // A trigger whose continuation the grammar rejects (text apply() would have refused)
+  // leaves the output free, as if it were no trigger.
+  if (const std::optional<std::string> start = waiting_->feed(bytes); start && matcher_.can_accept(*start)) {
+    matcher_.accept(*start);
+    waiting_.reset();
+  }
 }
 
 }  // namespace mx

@@ -15,7 +15,13 @@ GrammarSampler::GrammarSampler(GrammarConstraint constraint)
     for (LazyTrigger& t : live)
       std::erase_if(t.words, [&](const std::string& w) { return !matcher_.can_accept(w); });
     waiting_.emplace(live);
+    for (const LazyTrigger& t : c_.triggers) trigger_tokens_.insert(trigger_tokens_.end(), t.tokens.begin(), t.tokens.end());
+    std::sort(trigger_tokens_.begin(), trigger_tokens_.end());
   }
+}
+
+bool GrammarSampler::is_trigger_token(Token t) const {
+  return std::binary_search(trigger_tokens_.begin(), trigger_tokens_.end(), t);
 }
 
 bool GrammarSampler::is_end(Token t) const {
@@ -30,7 +36,9 @@ bool GrammarSampler::free_text_allows(std::string_view text) const {
 bool GrammarSampler::allows(Token t) const {
   if (waiting_) {
     if (is_end(t) || t < 0 || static_cast<size_t>(t) >= c_.token_texts->text.size()) return true;
-    return free_text_allows(c_.token_texts->text[static_cast<size_t>(t)]);
+    const std::string& text = c_.token_texts->text[static_cast<size_t>(t)];
+    if (is_trigger_token(t)) return matcher_.can_accept(text);
+    return free_text_allows(text);
   }
   if (is_end(t)) return matcher_.is_complete();
   if (t < 0 || static_cast<size_t>(t) >= c_.token_texts->text.size()) return false;
@@ -61,7 +69,13 @@ void GrammarSampler::apply(Candidates& c) {
 void GrammarSampler::accept(Token t) {
   if (is_end(t)) return;
   if (t < 0 || static_cast<size_t>(t) >= c_.token_texts->text.size()) return;
-  accept_bytes(c_.token_texts->text[static_cast<size_t>(t)]);
+  const std::string& text = c_.token_texts->text[static_cast<size_t>(t)];
+  if (waiting_ && is_trigger_token(t) && matcher_.can_accept(text)) {
+    matcher_.accept(text);
+    waiting_.reset();
+    return;
+  }
+  accept_bytes(text);
 }
 
 void GrammarSampler::accept_bytes(std::string_view bytes) {

@@ -48,12 +48,14 @@ class GrammarSampler final : public Sampler {
 
  private:
   bool is_end(Token t) const;
+  bool is_trigger_token(Token t) const;
   // While waiting: whether `text` next is free text, or starts the grammar acceptably.
   bool free_text_allows(std::string_view text) const;
 
   GrammarConstraint c_;
   GrammarMatcher matcher_;
   std::optional<TriggerDetector> waiting_;  // engaged until a trigger fires
+  std::vector<Token> trigger_tokens_;       // sorted
 };
 
 }  // namespace mx

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/token.h"
+
 namespace mx {
 
 struct LazyTrigger {
@@ -23,6 +25,11 @@ struct LazyTrigger {
   // Only when the word begins the reply (after optional whitespace): a JSON fallback's
   // `{"` must not fire on JSON quoted in the middle of an answer.
   bool at_start_only = false;
+  // Tokens that start the grammar wherever they are drawn (at_start_only aside): markers
+  // that are control tokens, whose text is "" (engine/grammar_setup.h), so no word can
+  // match them. Their text, if any, is the grammar's first text: for a control token the
+  // grammar's root describes what follows the marker.
+  std::vector<Token> tokens;
 };
 
 class TriggerDetector {

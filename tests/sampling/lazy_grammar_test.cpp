@@ -167,6 +167,26 @@ TEST(LazyGrammar, EarliestOfSeveralWordsFires) {
   EXPECT_EQ(d.feed("b"), "b");
 }
 
+TEST(LazyGrammar, ControlTokenTriggerStartsTheGrammarAfterIt) {
+  // Mistral-like: [TOOL_CALLS] is a control token, text "" (no word can match it); the
+  // grammar describes what follows it.
+  enum : Token { kE, kToolCalls, kW, kOpen, kObj, kShut, kN };
+  GrammarSampler s({grammar(R"(root ::= "[" "{}" "]")"),
+                    std::make_shared<const TokenTexts>(std::vector<std::string>{"", "", "Hi", "[", "{}", "]"}), {kE},
+                    {{.tokens = {kToolCalls}}}});
+  s.accept(kW);
+  s.accept(kOpen);  // "[" as free text is no trigger
+  EXPECT_TRUE(s.waiting());
+  EXPECT_EQ(allowed(s, kN), all_but({}, kN));
+  s.accept(kToolCalls);
+  EXPECT_FALSE(s.waiting());
+  EXPECT_EQ(allowed(s, kN), std::vector<Token>{kOpen});
+  s.accept(kOpen);
+  s.accept(kObj);
+  s.accept(kShut);
+  EXPECT_EQ(allowed(s, kN), std::vector<Token>{kE});
+}
+
 // A JSON fallback: `{"` fires only where the reply begins (after whitespace).
 constexpr std::string_view kJson = R"(root ::= "{\"a\": " [0-9]+ "}")";
 const std::vector<std::string> kJsonTexts = {"", " ", "\n", "{\"", "a\": ", "1", "}", "Hi", "{", "\"", "x{\""};

@@ -26,6 +26,12 @@ std::unique_ptr<FormatParser> make_format_parser(ToolCallFormat f, const formats
     case ToolCallFormat::kMistral: return formats::make_mistral_parser(names);
     case ToolCallFormat::kGptOss: return formats::make_gpt_oss_parser(names);
     case ToolCallFormat::kGenericJson: return formats::make_generic_json_parser(names);
+    case ToolCallFormat::kDeepSeek: return formats::make_deepseek_parser(names);
+    case ToolCallFormat::kFunctionaryV32: return formats::make_functionary_v3_2_parser(names);
+    case ToolCallFormat::kFunctionaryV31: return formats::make_functionary_v3_1_parser(names);
+    case ToolCallFormat::kCommandR7B: return formats::make_command_r7b_parser(names);
+    case ToolCallFormat::kGranite: return formats::make_granite_parser(names);
+    case ToolCallFormat::kQwen3Coder: return formats::make_qwen3_coder_parser(names);
   }
   return formats::make_plain_parser();
 }
@@ -82,6 +88,12 @@ std::string_view tool_call_format_name(ToolCallFormat f) {
     case ToolCallFormat::kMistral: return "mistral";
     case ToolCallFormat::kGptOss: return "gpt-oss";
     case ToolCallFormat::kGenericJson: return "generic-json";
+    case ToolCallFormat::kDeepSeek: return "deepseek";
+    case ToolCallFormat::kFunctionaryV32: return "functionary-v3.2";
+    case ToolCallFormat::kFunctionaryV31: return "functionary-v3.1";
+    case ToolCallFormat::kCommandR7B: return "command-r7b";
+    case ToolCallFormat::kGranite: return "granite";
+    case ToolCallFormat::kQwen3Coder: return "qwen3-coder";
   }
   return "unknown";
 }

@@ -18,6 +18,15 @@ enum class ToolCallFormat {
   kGptOss,       // harmony channels: analysis = reasoning, final = text,
                  // commentary to=functions.NAME ... <|message|>{args}<|call|> = a call
   kGenericJson,  // the whole reply is {"tool_calls":[{"name":..., "arguments":{...}}]} or {"response": "text"}
+  kDeepSeek,     // <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\n{...}\n```
+                 // <｜tool▁call▁end｜>...<｜tool▁calls▁end｜> (R1); V3.1 writes NAME<｜tool▁sep｜>{...}
+  kFunctionaryV32,  // the reply continues a ">>>": all\ntext, or NAME\n{args}; more blocks after ">>>"
+  kFunctionaryV31,  // <function=NAME>{args}</function>
+  kCommandR7B,   // <|START_THINKING|>reasoning<|END_THINKING|>, <|START_RESPONSE|>text<|END_RESPONSE|>,
+                 // <|START_ACTION|>[{"tool_call_id", "tool_name", "parameters"}, ...]<|END_ACTION|>
+  kGranite,      // <|tool_call|>[{"name":..., "arguments":{...}}, ...]; Granite 3.3's <response>...</response>
+  kQwen3Coder,   // <tool_call><function=NAME><parameter=KEY>value</parameter>...</function></tool_call>
+                 // (Qwen3-Coder, Qwen3.5, Nemotron 3 Nano, StepFun 3.5)
 };
 
 enum class ReasoningFormat {
@@ -64,7 +73,7 @@ class OutputParser {
 
 // Which family a chat template (its Jinja source) writes tool calls in, judged by the markers
 // it renders. Templates with no recognised markers (or a tool syntax not implemented here, such
-// as Qwen3-Coder's <function=...> XML) give kNone; kGenericJson is never detected: it is for a
+// as GLM's <arg_key> or MiniMax's <invoke>) give kNone; kGenericJson is never detected: it is for a
 // server that constrains such a model's output to that JSON shape itself.
 ToolCallFormat detect_tool_call_format(std::string_view template_source);
 ReasoningFormat detect_reasoning_format(std::string_view template_source);

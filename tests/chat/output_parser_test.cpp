@@ -320,6 +320,183 @@ TEST(ReasoningThinkTags, PushAfterFinishIsIgnored) {
 }
 
 
+// ---- DeepSeek R1 / V3.1 ----
+
+const std::string kDsCallsBegin = "<｜tool▁calls▁begin｜>";
+const std::string kDsCallsEnd = "<｜tool▁calls▁end｜>";
+const std::string kDsCallBegin = "<｜tool▁call▁begin｜>";
+const std::string kDsCallEnd = "<｜tool▁call▁end｜>";
+const std::string kDsSep = "<｜tool▁sep｜>";
+
+TEST(ToolCallDeepSeek, R1ThinkThenFencedCalls) {
+  const auto m = parse(think(ToolCallFormat::kDeepSeek),
+                       "<think>Need weather.</think>\n\nChecking." + kDsCallsBegin + kDsCallBegin + "function" + kDsSep +
+                           "get_weather\n```json\n{\"city\": \"Paris\"}\n```" + kDsCallEnd + "\n" + kDsCallBegin +
+                           "function" + kDsSep + "special_function\n```json\n{\"arg1\": 1}```" + kDsCallEnd + kDsCallsEnd);
+  EXPECT_EQ(m, (Merged{"Checking.", "Need weather.", {{"get_weather", R"({"city":"Paris"})"}, {"special_function", R"({"arg1":1})"}}}));
+}
+
+TEST(ToolCallDeepSeek, V31NameThenJson) {
+  const auto m = parse(tools(ToolCallFormat::kDeepSeek),
+                       "CONTENT" + kDsCallsBegin + kDsCallBegin + "get_time" + kDsSep + "{\"city\": \"Paris\"}" + kDsCallEnd +
+                           kDsCallBegin + "get_weather" + kDsSep + "{\"city\": \"Paris\"}" + kDsCallEnd + kDsCallsEnd + " bye");
+  EXPECT_EQ(m, (Merged{"CONTENT bye", "", {{"get_time", R"({"city":"Paris"})"}, {"get_weather", R"({"city":"Paris"})"}}}));
+}
+
+TEST(ToolCallDeepSeek, MissingSectionMarkersAreTolerated) {
+  // A distill that opens the call directly, and an engine that stops before the section end.
+  const auto m = parse(tools(ToolCallFormat::kDeepSeek),
+                       kDsCallBegin + "function" + kDsSep + "f\n```json\n{}\n```" + kDsCallEnd + "\n");
+  EXPECT_EQ(m, (Merged{"", "", {{"f", "{}"}}}));
+}
+
+TEST(ToolCallDeepSeek, MalformedCallsComeBackAsText) {
+  const auto opts = tools(ToolCallFormat::kDeepSeek, {"get_weather"});
+  for (const std::string& bad : {
+           kDsCallsBegin + kDsCallBegin + "function" + kDsSep + "get_weather\n```json\n{\"city\": \"Par",     // cut off
+           kDsCallsBegin + kDsCallBegin + "function" + kDsSep + "get_weather\n```json\n{\"city\"}```" + kDsCallEnd,  // bad JSON
+           kDsCallsBegin + kDsCallBegin + "launch" + kDsSep + "{}" + kDsCallEnd + kDsCallsEnd,                  // unknown name
+           kDsCallsBegin + kDsCallBegin + "get_weather{}" + kDsCallEnd + kDsCallsEnd,                            // no separator
+           kDsCallsBegin + kDsCallsEnd,                                                                        // empty section
+           kDsCallsBegin + " plain words",                                                                     // no call
+           kDsCallsBegin, std::string("<｜tool▁ca"),
+       }) {
+    EXPECT_EQ(parse(opts, "Hi " + bad), text_only("Hi " + bad)) << bad;
+  }
+}
+
+TEST(ToolCallDeepSeek, BadCallAfterAGoodOneIsText) {
+  const std::string bad = kDsCallBegin + "nope" + kDsSep + "{}" + kDsCallEnd;
+  const auto m = parse(tools(ToolCallFormat::kDeepSeek, {"a"}),
+                       kDsCallsBegin + kDsCallBegin + "a" + kDsSep + "{\"x\": [1]}" + kDsCallEnd + bad + kDsCallsEnd);
+  EXPECT_EQ(m, (Merged{bad + kDsCallsEnd, "", {{"a", R"({"x":[1]})"}}}));
+}
+
+// ---- Functionary v3.2 ----
+
+TEST(ToolCallFunctionaryV32, TextThenCalls) {
+  const auto m = parse(tools(ToolCallFormat::kFunctionaryV32),
+                       "all\nLet me check.\n>>>get_weather\n{\"city\": \"Paris\"}>>>search\n{\"q\": \">>>\"}");
+  EXPECT_EQ(m, (Merged{"Let me check.\n", "", {{"get_weather", R"({"city":"Paris"})"}, {"search", R"({"q":">>>"})"}}}));
+}
+
+TEST(ToolCallFunctionaryV32, TextOnlyAndARepeatedPrompt) {
+  EXPECT_EQ(parse(tools(ToolCallFormat::kFunctionaryV32), "all\nHello, world!\nWhat's up?"), text_only("Hello, world!\nWhat's up?"));
+  EXPECT_EQ(parse(tools(ToolCallFormat::kFunctionaryV32), ">>>f\n{}"), (Merged{"", "", {{"f", "{}"}}}));
+  EXPECT_EQ(parse(tools(ToolCallFormat::kFunctionaryV32), "all\nA>>>all\nB"), text_only("AB"));
+}
+
+TEST(ToolCallFunctionaryV32, MalformedCallsComeBackAsText) {
+  for (std::string s : {"Hello there", "Hello\nworld", "get_weather\n{\"city\": ", "python\nprint(1)", "launch\n{}",
+                        "get_weather\n[1]", "all\nx>>>", "all\nx>>>get_weather\n{\"a\"}", "all\nx>>> not a name", "", "\n"}) {
+    const auto m = parse(tools(ToolCallFormat::kFunctionaryV32, {"get_weather"}), s);
+    std::string want = s.starts_with("all\n") ? s.substr(4) : s;
+    EXPECT_EQ(m, text_only(want)) << s;
+  }
+}
+
+// ---- Functionary v3.1 ----
+
+TEST(ToolCallFunctionaryV31, TextThenCalls) {
+  const auto m = parse(tools(ToolCallFormat::kFunctionaryV31),
+                       "Sure.<function=get_weather>{\"city\": \"Paris\"}</function>\n<function=f> {\"s\": \"</function>\"} </function>");
+  EXPECT_EQ(m, (Merged{"Sure.\n", "", {{"get_weather", R"({"city":"Paris"})"}, {"f", R"({"s":"</function>"})"}}}));
+}
+
+TEST(ToolCallFunctionaryV31, MalformedCallsComeBackAsText) {
+  for (std::string s : {"<function=get_weather>{\"city\": \"Par", "<function=get_weather>{\"city\"}</function>",
+                        "<function=launch>{}</function>", "<function=>{}</function>", "<function=get_weather>{}",
+                        "<function=get_weather>[1]</function>", "<function=a b>{}</function>", "<function=", "<functi",
+                        "#include <functional>", "<|python_tag|>print(1)"}) {
+    EXPECT_EQ(parse(tools(ToolCallFormat::kFunctionaryV31, {"get_weather"}), "Hi " + s), text_only("Hi " + s)) << s;
+  }
+}
+
+// ---- Command R7B ----
+
+TEST(ToolCallCommandR7B, ThinkingThenAction) {
+  const auto m = parse(tools(ToolCallFormat::kCommandR7B),
+                       "<|START_THINKING|>I will look it up.<|END_THINKING|><|START_ACTION|>[\n"
+                       "    {\"tool_call_id\": \"0\", \"tool_name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\"}},\n"
+                       "    {\"tool_call_id\": \"1\", \"tool_name\": \"search\", \"parameters\": {}}\n]<|END_ACTION|>");
+  EXPECT_EQ(m, (Merged{"", "I will look it up.", {{"get_weather", R"({"city":"Paris"})"}, {"search", "{}"}}}));
+}
+
+TEST(ToolCallCommandR7B, ThinkingThenResponse) {
+  EXPECT_EQ(parse(tools(ToolCallFormat::kCommandR7B),
+                  "<|START_THINKING|>Easy.<|END_THINKING|><|START_RESPONSE|>Hello, world!\nWhat's up?<|END_RESPONSE|>"),
+            (Merged{"Hello, world!\nWhat's up?", "Easy.", {}}));
+  // No markers at all, and an action cut off before <|END_ACTION|> but complete.
+  EXPECT_EQ(parse(tools(ToolCallFormat::kCommandR7B), "Plain <|START answer"), text_only("Plain <|START answer"));
+  EXPECT_EQ(parse(tools(ToolCallFormat::kCommandR7B), "<|START_ACTION|>[{\"tool_name\": \"f\", \"parameters\": {\"a\": 1}}]"),
+            (Merged{"", "", {{"f", R"({"a":1})"}}}));
+  auto inline_opts = tools(ToolCallFormat::kCommandR7B);
+  inline_opts.reasoning_inline = true;
+  EXPECT_EQ(parse(inline_opts, "<|START_THINKING|>a<|END_THINKING|><|START_RESPONSE|>b<|END_RESPONSE|>"), text_only("ab"));
+}
+
+TEST(ToolCallCommandR7B, MalformedActionsComeBackAsText) {
+  for (std::string s : {"<|START_ACTION|>[{\"tool_name\": \"get_weather\", \"parameters\": {\"c\": ",
+                        "<|START_ACTION|>[{\"tool_name\": \"launch\", \"parameters\": {}}]<|END_ACTION|>",
+                        "<|START_ACTION|>[{\"tool_name\": \"get_weather\", \"parameters\": {}}, 3]<|END_ACTION|>",
+                        "<|START_ACTION|>[{\"name\": \"get_weather\", \"parameters\": {}}]<|END_ACTION|>",
+                        "<|START_ACTION|>[]<|END_ACTION|>", "<|START_ACTION|>", "<|START_ACT"}) {
+    EXPECT_EQ(parse(tools(ToolCallFormat::kCommandR7B, {"get_weather"}), "Hi " + s), text_only("Hi " + s)) << s;
+  }
+}
+
+// ---- Granite 3.x ----
+
+TEST(ToolCallGranite, CallList) {
+  const auto m = parse(tools(ToolCallFormat::kGranite),
+                       "<|tool_call|>[{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}, "
+                       "{\"name\": \"b\", \"arguments\": {}}]");
+  EXPECT_EQ(m, (Merged{"", "", {{"get_weather", R"({"city":"Paris"})"}, {"b", "{}"}}}));
+}
+
+TEST(ToolCallGranite, ThinkThenResponse) {
+  EXPECT_EQ(parse(think(ToolCallFormat::kGranite), "<think>Hmm.</think>\n<response>Hello!</response>"),
+            (Merged{"Hello!", "Hmm.", {}}));
+  EXPECT_EQ(parse(think(ToolCallFormat::kGranite), "<think>Hmm.</think><response>Checking.<|tool_call|>[{\"name\": \"f\"}]"),
+            (Merged{"Checking.", "Hmm.", {{"f", "{}"}}}));
+  // Only a wrapper opening the reply is syntax.
+  EXPECT_EQ(parse(tools(ToolCallFormat::kGranite), "Use <response></response> tags"),
+            text_only("Use <response></response> tags"));
+}
+
+TEST(ToolCallGranite, MalformedCallsComeBackAsText) {
+  for (std::string s : {"<|tool_call|>[{\"name\": \"get_weather\", \"arguments\": {\"c\": ", "<|tool_call|>[{\"name\": \"launch\"}]",
+                        "<|tool_call|>[{\"name\": \"get_weather\"}, 1]", "<|tool_call|>[]", "<|tool_call|> nope",
+                        "<|tool_call|>", "<|tool_"}) {
+    EXPECT_EQ(parse(tools(ToolCallFormat::kGranite, {"get_weather"}), "Hi " + s), text_only("Hi " + s)) << s;
+  }
+}
+
+// ---- Qwen3-Coder XML ----
+
+TEST(ToolCallQwen3Coder, XmlParameters) {
+  const auto m = parse(think(ToolCallFormat::kQwen3Coder),
+                       "<think>\nPlan.\n</think>\n\nLet me look.\n<tool_call>\n<function=write_file>\n<parameter=path>\n/tmp/a.txt\n"
+                       "</parameter>\n<parameter=content>\nline 1\nline <2>\n</parameter>\n<parameter=count>\n3\n</parameter>\n"
+                       "<parameter=opts>\n{\"x\": [true]}\n</parameter>\n</function>\n</tool_call>\n<tool_call>\n<function=ping>\n"
+                       "</function>\n</tool_call>");
+  EXPECT_EQ(m, (Merged{"Let me look.\n\n", "\nPlan.\n",
+                       {{"write_file", R"({"path":"/tmp/a.txt","content":"line 1\nline <2>","count":3,"opts":{"x":[true]}})"},
+                        {"ping", "{}"}}}));
+}
+
+TEST(ToolCallQwen3Coder, MalformedCallsComeBackAsText) {
+  for (std::string s : {"<tool_call>\n<function=get_weather>\n<parameter=city>\nPar",
+                        "<tool_call>\n<function=launch>\n</function>\n</tool_call>",
+                        "<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</function>\n</tool_call>",
+                        "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {}}\n</tool_call>",
+                        "<tool_call>\n<function=get_weather>\n</function>\nextra\n</tool_call>",
+                        "<tool_call>\n<function=get_weather>\nstray\n</function>\n</tool_call>", "<tool_call>", "<tool_c",
+                        "<function=get_weather>\n</function>"}) {
+    EXPECT_EQ(parse(tools(ToolCallFormat::kQwen3Coder, {"get_weather"}), "Hi " + s), text_only("Hi " + s)) << s;
+  }
+}
+
 // ---- random outputs made of marker fragments ----
 
 // Outputs that mix markers, their prefixes, JSON pieces and text: no format may lose a character
@@ -328,7 +505,11 @@ TEST(ToolCallFuzz, FragmentSoupIsChunkingInvariantAndLossless) {
   const std::vector<std::string> pieces = {
       "<tool_call>", "</tool_call>", "<tool_", "[TOOL_CALLS]", "[ARGS]", "[CALL_ID]", "[TOOL", "<|python_tag|>",
       "<|channel|>", "analysis", "final", "commentary to=functions.f", "<|message|>", "<|end|>", "<|call|>",
-      "<|start|>assistant", "<think>", "</think>", "{\"name\": \"f\", \"arguments\": {\"a\": 1}}",
+      "<|start|>assistant", "<think>", "</think>", "<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>",
+      "<｜tool▁call▁end｜>", "<｜tool▁calls▁end｜>", "<｜tool", "function\n```json\n", "```", ">>>", "all\n", "f\n", "<function=f>",
+      "</function>", "<function=", "<parameter=a>", "</parameter>", "<|START_THINKING|>", "<|END_THINKING|>", "<|START_ACTION|>",
+      "<|END_ACTION|>", "<|START_RESPONSE|>", "<|END_RESPONSE|>", "<|START_", "{\"tool_name\": \"f\", \"parameters\": {}}",
+      "<|tool_call|>", "<response>", "</response>", "{\"name\": \"f\", \"arguments\": {\"a\": 1}}",
       "{\"name\": \"f\"", "{", "}", "[", "]", "\"", "\\", ";", " ", "\n", "f", "text", "é"};
   std::mt19937 rng(42);
   for (int trial = 0; trial < 150; ++trial) {
@@ -336,11 +517,18 @@ TEST(ToolCallFuzz, FragmentSoupIsChunkingInvariantAndLossless) {
     const int n = std::uniform_int_distribution<int>(1, 8)(rng);
     for (int i = 0; i < n; ++i) out += pieces[std::uniform_int_distribution<size_t>(0, pieces.size() - 1)(rng)];
     for (ToolCallFormat f : {ToolCallFormat::kHermes, ToolCallFormat::kLlama3, ToolCallFormat::kMistral,
-                             ToolCallFormat::kGptOss, ToolCallFormat::kGenericJson}) {
+                             ToolCallFormat::kGptOss, ToolCallFormat::kGenericJson, ToolCallFormat::kDeepSeek,
+                             ToolCallFormat::kFunctionaryV32, ToolCallFormat::kFunctionaryV31, ToolCallFormat::kCommandR7B,
+                             ToolCallFormat::kGranite, ToolCallFormat::kQwen3Coder}) {
       ParserOptions o = tools(f);
       o.reasoning = trial % 2 ? ReasoningFormat::kThinkTags : ReasoningFormat::kNone;
       const Merged m = parse(o, out);
-      const bool lossless = f == ToolCallFormat::kHermes || f == ToolCallFormat::kLlama3 || f == ToolCallFormat::kMistral;
+      // Formats whose markers are all syntax that a found call consumes: with no call, every
+      // character comes back. (gpt-oss and Command R7B drop their channel markers; Functionary
+      // v3.2 drops "all\n" and Granite a leading <response> wrapper.)
+      const bool lossless = f == ToolCallFormat::kHermes || f == ToolCallFormat::kLlama3 || f == ToolCallFormat::kMistral ||
+                            f == ToolCallFormat::kDeepSeek || f == ToolCallFormat::kFunctionaryV31 ||
+                            f == ToolCallFormat::kQwen3Coder;
       if (lossless && o.reasoning == ReasoningFormat::kNone && m.calls.empty()) {
         EXPECT_EQ(m.text, out) << tool_call_format_name(f);
       }

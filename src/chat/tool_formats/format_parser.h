@@ -58,5 +58,11 @@ std::unique_ptr<FormatParser> make_llama3_parser(const ToolNames& names);
 std::unique_ptr<FormatParser> make_mistral_parser(const ToolNames& names);
 std::unique_ptr<FormatParser> make_gpt_oss_parser(const ToolNames& names);
 std::unique_ptr<FormatParser> make_generic_json_parser(const ToolNames& names);
+std::unique_ptr<FormatParser> make_deepseek_parser(const ToolNames& names);
+std::unique_ptr<FormatParser> make_functionary_v3_2_parser(const ToolNames& names);
+std::unique_ptr<FormatParser> make_functionary_v3_1_parser(const ToolNames& names);
+std::unique_ptr<FormatParser> make_command_r7b_parser(const ToolNames& names);
+std::unique_ptr<FormatParser> make_granite_parser(const ToolNames& names);
+std::unique_ptr<FormatParser> make_qwen3_coder_parser(const ToolNames& names);
 
 }  // namespace mx::chat::formats

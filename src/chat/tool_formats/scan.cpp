@@ -1,6 +1,7 @@
 #include "chat/tool_formats/scan.h"
 
 #include <algorithm>
+#include <cctype>
 
 namespace mx::chat::formats {
 
@@ -79,6 +80,18 @@ size_t skip_space(std::string_view buf, size_t from) {
     if (c != ' ' && c != '\n' && c != '\r' && c != '\t') return i;
   }
   return kNpos;
+}
+
+std::string_view trim_space(std::string_view s) {
+  const size_t first = skip_space(s);
+  if (first == kNpos) return {};
+  size_t last = s.size();
+  while (last > first && (s[last - 1] == ' ' || s[last - 1] == '\n' || s[last - 1] == '\r' || s[last - 1] == '\t')) --last;
+  return s.substr(first, last - first);
+}
+
+bool is_function_name_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
 }
 
 std::optional<json> parse_json(std::string_view text) {

@@ -37,6 +37,12 @@ size_t json_value_end(std::string_view buf, size_t start);
 // Index of the first character at or after from that is not JSON whitespace (kNpos if none).
 size_t skip_space(std::string_view buf, size_t from = 0);
 
+// s without leading and trailing JSON whitespace.
+std::string_view trim_space(std::string_view s);
+
+// Letters, digits, '_', '-' and '.': what a function name written bare in the output may hold.
+bool is_function_name_char(char c);
+
 // Never throws: nullopt for text that is not exactly one JSON value.
 std::optional<nlohmann::json> parse_json(std::string_view text);
 

@@ -44,10 +44,35 @@ TEST(ToolCallDetect, Mistral) {
 
 TEST(ToolCallDetect, GptOss) { expect_tools("openai-gpt-oss-120b.jinja", ToolCallFormat::kGptOss); }
 
+TEST(ToolCallDetect, DeepSeek) {
+  for (const char* name : {"deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja", "deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja",
+                           "llama-cpp-deepseek-r1.jinja", "deepseek-ai-DeepSeek-V3.1.jinja"}) {
+    expect_tools(name, ToolCallFormat::kDeepSeek);
+  }
+}
+
+TEST(ToolCallDetect, Functionary) {
+  expect_tools("meetkai-functionary-medium-v3.2.jinja", ToolCallFormat::kFunctionaryV32);
+  expect_tools("meetkai-functionary-medium-v3.1.jinja", ToolCallFormat::kFunctionaryV31);
+}
+
+TEST(ToolCallDetect, CommandR7BAndGranite) {
+  expect_tools("CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja", ToolCallFormat::kCommandR7B);
+  expect_tools("ibm-granite-granite-3.3-2B-Instruct.jinja", ToolCallFormat::kGranite);
+}
+
+TEST(ToolCallDetect, Qwen3CoderXml) {
+  for (const char* name : {"Qwen3-Coder.jinja", "Qwen3.5-4B.jinja", "NVIDIA-Nemotron-3-Nano-30B-A3B-BF16.jinja",
+                           "StepFun3.5-Flash.jinja"}) {
+    expect_tools(name, ToolCallFormat::kQwen3Coder);
+  }
+}
+
 TEST(ToolCallDetect, UnsupportedOrAbsentSyntaxIsNone) {
-  // No tool markers at all, and XML-argument dialects this module does not parse.
-  for (const char* name : {"google-gemma-2-2b-it.jinja", "microsoft-Phi-3.5-mini-instruct.jinja", "Qwen3-Coder.jinja",
-                           "GLM-4.6.jinja", "meetkai-functionary-medium-v3.1.jinja"}) {
+  // No tool markers at all, and dialects this module does not parse: GLM's <arg_key>, Seed-OSS's
+  // <seed:tool_call>, DeepSeek V3.2's DSML, Cohere2 MoE's <|START_TEXT|>.
+  for (const char* name : {"google-gemma-2-2b-it.jinja", "microsoft-Phi-3.5-mini-instruct.jinja", "GLM-4.6.jinja",
+                           "ByteDance-Seed-OSS.jinja", "deepseek-ai-DeepSeek-V3.2.jinja", "Cohere2MoE.jinja"}) {
     expect_tools(name, ToolCallFormat::kNone);
   }
 }
@@ -57,6 +82,11 @@ TEST(ReasoningDetect, ThinkTags) {
   EXPECT_EQ(detect_reasoning_format(load("deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja")), ReasoningFormat::kThinkTags);
   EXPECT_EQ(detect_reasoning_format(load("Qwen-Qwen2.5-7B-Instruct.jinja")), ReasoningFormat::kNone);
   EXPECT_EQ(detect_reasoning_format(load("meta-llama-Llama-3.1-8B-Instruct.jinja")), ReasoningFormat::kNone);
+  // DeepSeek R1 / V3.1 and Granite 3.3 think in <think> tags; Command R7B's markers are its format's.
+  EXPECT_EQ(detect_reasoning_format(load("llama-cpp-deepseek-r1.jinja")), ReasoningFormat::kThinkTags);
+  EXPECT_EQ(detect_reasoning_format(load("deepseek-ai-DeepSeek-V3.1.jinja")), ReasoningFormat::kThinkTags);
+  EXPECT_EQ(detect_reasoning_format(load("ibm-granite-granite-3.3-2B-Instruct.jinja")), ReasoningFormat::kThinkTags);
+  EXPECT_EQ(detect_reasoning_format(load("CohereForAI-c4ai-command-r7b-12-2024-tool_use.jinja")), ReasoningFormat::kNone);
 }
 
 }  // namespace

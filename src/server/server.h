@@ -1,6 +1,7 @@
-// `moxing serve`: an OpenAI-compatible HTTP server. Requests become sequences of one
-// batch runner (continuous batching); each HTTP thread waits on its request's output
-// channels and writes JSON or server-sent events. Routes: /health, /v1/models,
+// `moxing serve`: an OpenAI-compatible HTTP server. Completions go through one generation
+// service (server/generation_service.h: prompt, sampling settings, admission, the choices as
+// sequences of one batch runner with continuous batching) and a dialect adapter
+// (server/openai_adapter.h) that writes its JSON or server-sent events. Routes: /health, /v1/models,
 // /v1/chat/completions, /v1/completions, /v1/embeddings, /tokenize, /detokenize,
 // /metrics, and the chat page (/, embedded files). The server can listen before its
 // model is loaded: until attach(), /health says "loading" and the API answers 503.
@@ -16,6 +17,7 @@
 #include "engine/batch_runner.h"
 #include "engine/chat_format.h"
 #include "engine/generate.h"
+#include "server/generation_service.h"
 #include "server/metrics.h"
 #include "tokenizer/tokenizer.h"
 
@@ -76,26 +78,18 @@ class Server {
   void embeddings(const httplib::Request& req, httplib::Response& res);
   // The index in options_.api_keys of the key the request carries, or -1.
   int key_index(const httplib::Request& req) const;
-  // Counts a completion in flight (overall and for its key) until the returned token goes;
-  // null if the key is at its limit.
-  std::shared_ptr<void> admit_request(int key);
 
   ServerOptions options_;
+  Admission admission_;  // completions in flight, overall and per API key
   // Set once by attach(), before ready_ turns true; read only after ready_.
   const Model* model_ = nullptr;
   const Tokenizer* tokenizer_ = nullptr;
-  std::unique_ptr<ChatFormat> format_;
-  std::vector<Token> dry_breakers_;
-  std::vector<Token> end_tokens_;  // end-of-generation tokens, which ignore_eos bans
-  std::shared_ptr<const TokenTexts> token_texts_;  // every token's bytes (grammars, UTF-8 guard)
   std::unique_ptr<BatchRunner> runner_;
+  std::unique_ptr<GenerationService> generation_;  // what every completion route runs on
   std::atomic<bool> ready_{false};
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
-  std::atomic<int> in_flight_{0};
-  std::mutex keys_mutex_;
-  std::vector<int> key_in_flight_;  // per options_.api_keys entry
   std::atomic<uint64_t> next_id_{1};
   Metrics metrics_;
 };

@@ -132,11 +132,16 @@ std::variant<std::shared_ptr<Generation>, GenerationError> GenerationService::st
       return invalid(fmt::format("logit_bias token {} is not in the vocabulary", b.token), "logit_bias");
   if (r.ignore_eos)  // end-of-generation tokens are never drawn
     for (const Token t : end_tokens_) r.options.sampling.logit_bias.push_back({t, -1e9f});
-  if (!parsing.grammar.empty()) r.grammar = parsing.grammar;  // never both: the request parsers refuse it
+  // A forced call's grammar and the request's never meet (the request parsers refuse it); the
+  // lazy grammar of "auto" calls gives way to a grammar the request asks for.
+  const bool lazy = !parsing.grammar_triggers.empty();
+  const bool tool_grammar = !parsing.grammar.empty() && !(lazy && !r.grammar.empty());
+  if (tool_grammar) r.grammar = parsing.grammar;
   if (!r.grammar.empty()) {
     auto g = parse_gbnf(r.grammar);
-    if (!g) return invalid("grammar: " + g.error().message, parsing.grammar.empty() ? "grammar" : "tools");
+    if (!g) return invalid("grammar: " + g.error().message, tool_grammar ? "tools" : "grammar");
     r.options.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*g)), token_texts_, tokenizer);
+    if (tool_grammar && lazy) r.options.sampling.grammar->triggers = {LazyTrigger{.words = parsing.grammar_triggers}};
   }
   r.options.sampling.texts = token_texts_;  // replies are well-formed UTF-8 by construction
   if (r.options.sampling.dry.active() || r.options.loop_guard.mode == LoopGuardMode::kPenalize)

@@ -111,6 +111,9 @@ ReplyParsing reply_parsing(const CompletionRequest& r, const ChatFormat& format,
     for (const ToolDefinition& d : r.tool_definitions)
       if (r.tool_choice == ToolChoice::kRequired || d.name == r.tool_choice_name) allowed.push_back(d);
     p.grammar = tool_call_grammar(allowed, tools, r.parallel_tool_calls && r.tool_choice == ToolChoice::kRequired);
+  } else if (has_tools && tools == ToolCallFormat::kHermes) {
+    p.grammar = tool_call_grammar(r.tool_definitions, tools, r.parallel_tool_calls);
+    p.grammar_triggers = {"<tool_call>"};
   }
   return p;
 }

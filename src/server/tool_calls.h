@@ -20,13 +20,18 @@ struct ReplyParsing {
   bool active = false;          // the reply goes through an OutputParser (else it is plain text)
   chat::ParserOptions options;  // for each choice's parser
   bool render_special = false;  // control tokens are text to the parser (gpt-oss channels, call markers)
-  std::string grammar;          // GBNF that forces a tool call, "" if the reply is free
+  std::string grammar;          // GBNF of the tool calls, "" if the reply is free
+  // Non-empty: the grammar waits until the reply writes one of these (tool_choice "auto":
+  // free text until the model starts a call, then the call follows the tools' schemas).
+  std::vector<std::string> grammar_triggers;
 };
 
 // From the request, the template's formats and the rendered prompt (whose end may already
 // open a reasoning block). A forced call (tool_choice "required" or a named function) gets a
 // grammar for the Hermes format and, for templates with no known format, llama.cpp's generic
 // JSON shape ({"tool_call": {...}} or {"tool_calls": [...]}); other formats stay unconstrained.
+// With tool_choice "auto", a Hermes template's calls get the same grammar, lazily: it starts
+// at the call marker (`grammar_triggers`).
 ReplyParsing reply_parsing(const CompletionRequest& r, const ChatFormat& format, std::string_view prompt_text);
 
 // The grammar of forced calls to `tools` in `format` (kHermes or kGenericJson); "" for others.

@@ -262,6 +262,35 @@ TEST_F(ToolCallingTest, ToolResultsGoBackThroughTheTemplate) {
 
 // <think>...</think> comes back as reasoning_content (or stays in content with
 // reasoning_format "none"), whole or streamed, in any chunking.
+// tool_choice "auto": free text until the model writes the call marker, then the tools'
+// grammar (lazily); a request's own grammar takes precedence over it.
+TEST_F(ToolCallingTest, AutoCallsGetTheToolsGrammarFromTheMarkerOn) {
+  auto format = ChatFormat::from_source(read_template("Qwen-Qwen2.5-7B-Instruct.jinja"), tokenizer_.get());
+  ASSERT_TRUE(format.ok());
+  auto parsed = parse_completion_request(ask("auto"), true, {});
+  ASSERT_TRUE(std::holds_alternative<CompletionRequest>(parsed));
+  const CompletionRequest* request = &std::get<CompletionRequest>(parsed);
+  const ReplyParsing p = reply_parsing(*request, *format, "");
+  EXPECT_EQ(p.options.tools, chat::ToolCallFormat::kHermes);
+  EXPECT_EQ(p.grammar, tool_call_grammar(request->tool_definitions, chat::ToolCallFormat::kHermes, false));
+  EXPECT_EQ(p.grammar_triggers, std::vector<std::string>{"<tool_call>"});
+  auto none = parse_completion_request(ask("none"), true, {});
+  ASSERT_TRUE(std::holds_alternative<CompletionRequest>(none));
+  EXPECT_TRUE(reply_parsing(std::get<CompletionRequest>(none), *format, "").grammar.empty());
+
+  // End to end: a random model rarely starts a call by itself; the reply is well-formed
+  // whichever it does, and any call it makes follows the schema.
+  start("Qwen-Qwen2.5-7B-Instruct.jinja");
+  json with_format = ask("auto", 60);
+  with_format["response_format"] = {{"type", "json_object"}};
+  for (const json& reply : {post(ask("auto", 60)), post(with_format)}) {
+    ASSERT_EQ(reply["choices"].size(), 1u) << reply;
+    const json& m = reply["choices"][0]["message"];
+    if (m.contains("tool_calls"))
+      for (const json& call : m["tool_calls"]) expect_valid_arguments(call["function"]["name"], call["function"]["arguments"]);
+  }
+}
+
 TEST_F(ToolCallingTest, ReasoningIsSplitFromContent) {
   auto format = ChatFormat::from_source(read_template("Qwen-Qwen3-0.6B.jinja"), tokenizer_.get());
   ASSERT_TRUE(format.ok());

@@ -14,6 +14,7 @@
 #include "core/utf8.h"
 #include "server/api_error.h"
 #include "server/http_reply.h"
+#include "server/ollama_adapter.h"
 #include "server/openai_adapter.h"
 #include "server/openai_request.h"
 #include "server/web_files.h"
@@ -141,6 +142,28 @@ void Server::routes() {
   h.Post("/v1/embeddings", [this](const httplib::Request& q, httplib::Response& r) { embeddings(q, r); });
   h.Post("/tokenize", [this](const httplib::Request& q, httplib::Response& r) { tokenize(q, r); });
   h.Post("/detokenize", [this](const httplib::Request& q, httplib::Response& r) { detokenize(q, r); });
+  // Ollama's API (server/ollama_adapter.h).
+  auto ollama = [this] { return OllamaModel{options_.model_name, model_, runner_->n_ctx(), &options_.defaults}; };
+  h.Post("/api/chat", [this, ollama](const httplib::Request& q, httplib::Response& r) {
+    metrics_.request_started("chat");
+    ollama_generate(*generation_, ollama(), q.body, true, key_index(q), r);
+  });
+  h.Post("/api/generate", [this, ollama](const httplib::Request& q, httplib::Response& r) {
+    metrics_.request_started("completions");
+    ollama_generate(*generation_, ollama(), q.body, false, key_index(q), r);
+  });
+  h.Get("/api/tags", [ollama](const httplib::Request&, httplib::Response& r) { ollama_tags(ollama(), r); });
+  h.Get("/api/ps", [ollama](const httplib::Request&, httplib::Response& r) { ollama_ps(ollama(), r); });
+  h.Post("/api/show", [ollama](const httplib::Request& q, httplib::Response& r) { ollama_show(ollama(), q.body, r); });
+  h.Get("/api/version", [](const httplib::Request&, httplib::Response& r) { ollama_version(r); });
+  for (const bool legacy : {false, true})
+    h.Post(legacy ? "/api/embeddings" : "/api/embed", [this, ollama, legacy](const httplib::Request& q, httplib::Response& r) {
+      ollama_embed(ollama(), q.body, legacy, [this, &q](const std::string& body, httplib::Response& out) {
+        httplib::Request inner = q;
+        inner.body = body;
+        embeddings(inner, out);
+      }, r);
+    });
   // The chat page: only the embedded files' names match (see web_files.h).
   h.Get(R"(/[A-Za-z0-9._-]*)", [](const httplib::Request& req, httplib::Response& res) {
     const EmbeddedFile* f = find_web_file(req.path);

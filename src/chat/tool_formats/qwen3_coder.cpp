@@ -4,8 +4,7 @@
 // parameter becomes the number 42). Calls written without the <tool_call> wrapper are text.
 #include <nlohmann/json.hpp>
 
-#include "chat/tool_formats/format_parser.h"
-#include "chat/tool_formats/scan.h"
+#include "chat/tool_formats/delimited_calls.h"
 
 namespace mx::chat::formats {
 namespace {
@@ -55,63 +54,10 @@ std::optional<ToolCall> parse_call(std::string_view body, const ToolNames& names
   return ToolCall{std::string(fn->first), args.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
-class Qwen3CoderParser final : public FormatParser {
- public:
-  explicit Qwen3CoderParser(const ToolNames& names) : names_(names) {}
-
-  void push(std::string_view text, Emitter& out) override {
-    buf_ += text;
-    drain(false, out);
-  }
-  void finish(Emitter& out) override { drain(true, out); }
-
- private:
-  void drain(bool final, Emitter& out) {
-    for (;;) {
-      std::string_view buf = buf_;
-      if (!in_call_) {
-        const size_t open = buf.find(kOpen);
-        if (open == kNpos) {
-          const size_t keep = final ? buf.size() : partial_marker_start(buf, kOpen);
-          out.text(buf.substr(0, keep));
-          buf_.erase(0, keep);
-          return;
-        }
-        out.text(buf.substr(0, open));
-        buf_.erase(0, open + kOpen.size());
-        in_call_ = true;
-        continue;
-      }
-      const size_t close = buf.find(kClose);
-      if (close == kNpos) {
-        if (final) {  // cut off mid-call: give the characters back
-          out.text(kOpen);
-          out.text(buf);
-          buf_.clear();
-        }
-        return;
-      }
-      auto call = parse_call(buf.substr(0, close), names_);
-      if (call) {
-        out.call(std::move(call->name), std::move(call->arguments));
-      } else {
-        out.text(kOpen);
-        out.text(buf.substr(0, close + kClose.size()));
-      }
-      buf_.erase(0, close + kClose.size());
-      in_call_ = false;
-    }
-  }
-
-  const ToolNames& names_;
-  bool in_call_ = false;
-  std::string buf_;
-};
-
 }  // namespace
 
 std::unique_ptr<FormatParser> make_qwen3_coder_parser(const ToolNames& names) {
-  return std::make_unique<Qwen3CoderParser>(names);
+  return make_delimited_parser(kOpen, kClose, names, parse_call);
 }
 
 }  // namespace mx::chat::formats

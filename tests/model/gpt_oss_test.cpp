@@ -11,6 +11,7 @@
 
 #include "gguf_edit.h"
 #include "model/forward.h"
+#include "prompt_logits.h"
 #include "test_paths.h"
 #include "variant_models.h"
 
@@ -127,28 +128,15 @@ TEST(GptOss, LocalAndGlobalLayersAlternate) {
   EXPECT_FLOAT_EQ(c.attn_scale, 0.125f);        // 1/sqrt(n_rot)
 }
 
-// Logits of every prompt position, the prompt in batches of `batch_rows`.
-std::vector<float> prompt_logits(const Model& m, const std::vector<Token>& ids, int64_t batch_rows, int threads) {
-  ExecContext ctx(threads, best_kernels(CpuFeatures::detect()));
-  KvCache cache(m.config, 256);
-  std::vector<float> logits(ids.size() * m.config.n_vocab);
-  for (size_t b = 0; b < ids.size(); b += batch_rows) {
-    Batch batch;
-    for (size_t i = b; i < std::min(ids.size(), b + batch_rows); ++i) batch.add(ids[i], i, 0, true);
-    EXPECT_TRUE(forward(m, batch, cache, ctx, logits.data() + b * m.config.n_vocab).ok());
-  }
-  return logits;
-}
-
 TEST(GptOss, BatchedPromptEqualsTokenByTokenAndThreadsDoNotMatter) {
   auto m = load_edited({}, best_kernels(CpuFeatures::detect()));
   ASSERT_TRUE(m.ok()) << m.error().message;
   // 40 tokens: past the sliding window of 16.
   std::vector<Token> ids;
   for (int i = 0; i < 40; ++i) ids.push_back(static_cast<Token>(3 + (i * 37) % 500));
-  const auto whole = prompt_logits(**m, ids, 64, 1);
+  const auto whole = test::prompt_logits(**m, ids, 64, 1);
   for (const auto& [rows, threads] : {std::pair{1, 1}, {5, 2}, {64, 2}}) {
-    const auto other = prompt_logits(**m, ids, rows, threads);
+    const auto other = test::prompt_logits(**m, ids, rows, threads);
     float d = 0;
     for (size_t i = 0; i < whole.size(); ++i) d = std::max(d, std::fabs(whole[i] - other[i]));
     EXPECT_EQ(d, 0.0f) << rows << " rows per batch, " << threads << " threads";

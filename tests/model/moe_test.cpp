@@ -8,6 +8,7 @@
 
 #include "gguf_edit.h"
 #include "model/forward.h"
+#include "prompt_logits.h"
 #include "test_paths.h"
 
 namespace mx {
@@ -21,29 +22,15 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return d;
 }
 
-// Logits of every prompt position, the prompt in batches of `batch_rows`.
-std::vector<float> prompt_logits(const Model& m, const std::vector<Token>& ids, int64_t batch_rows,
-                                 int threads) {
-  ExecContext ctx(threads, best_kernels(CpuFeatures::detect()));
-  KvCache cache(m.config, 256);
-  std::vector<float> logits(ids.size() * m.config.n_vocab);
-  for (size_t b = 0; b < ids.size(); b += batch_rows) {
-    Batch batch;
-    for (size_t i = b; i < std::min(ids.size(), b + batch_rows); ++i) batch.add(ids[i], i, 0, true);
-    EXPECT_TRUE(forward(m, batch, cache, ctx, logits.data() + b * m.config.n_vocab).ok());
-  }
-  return logits;
-}
-
 TEST(Moe, BatchedPromptEqualsTokenByTokenAndThreadsDoNotMatter) {
   auto m = Model::load(test::shared_path(kQwen3Moe), best_kernels(CpuFeatures::detect()));
   ASSERT_TRUE(m.ok()) << m.error().message;
   const std::vector<Token> ids = {1, 403, 407, 261, 378, 432, 383, 286, 261, 376, 290, 301, 350, 17, 88};
-  const auto whole = prompt_logits(**m, ids, 64, 1);
+  const auto whole = test::prompt_logits(**m, ids, 64, 1);
   // Each row is its own Q8_0 activation block either way, so the products agree exactly.
-  EXPECT_EQ(max_abs_diff(whole, prompt_logits(**m, ids, 1, 1)), 0.0f);
-  EXPECT_EQ(max_abs_diff(whole, prompt_logits(**m, ids, 4, 2)), 0.0f);
-  EXPECT_EQ(max_abs_diff(whole, prompt_logits(**m, ids, 64, 2)), 0.0f);
+  EXPECT_EQ(max_abs_diff(whole, test::prompt_logits(**m, ids, 1, 1)), 0.0f);
+  EXPECT_EQ(max_abs_diff(whole, test::prompt_logits(**m, ids, 4, 2)), 0.0f);
+  EXPECT_EQ(max_abs_diff(whole, test::prompt_logits(**m, ids, 64, 2)), 0.0f);
 }
 
 class MoeBadFile : public ::testing::Test {

@@ -12,6 +12,7 @@
 #include "core/base64.h"
 #include "core/log.h"
 #include "core/utf8.h"
+#include "server/anthropic_adapter.h"
 #include "server/api_error.h"
 #include "server/http_reply.h"
 #include "server/ollama_adapter.h"
@@ -164,6 +165,15 @@ void Server::routes() {
         embeddings(inner, out);
       }, r);
     });
+  // Anthropic's Messages API (server/anthropic_adapter.h).
+  const AnthropicSettings anthropic{.model_name = options_.model_name, .defaults = &options_.defaults};
+  h.Post("/v1/messages", [this, anthropic](const httplib::Request& q, httplib::Response& r) {
+    metrics_.request_started("chat");
+    anthropic_messages(*generation_, anthropic, q.body, key_index(q), r);
+  });
+  h.Post("/v1/messages/count_tokens", [this, anthropic](const httplib::Request& q, httplib::Response& r) {
+    anthropic_count_tokens(*generation_, anthropic, q.body, key_index(q), r);
+  });
   // The chat page: only the embedded files' names match (see web_files.h).
   h.Get(R"(/[A-Za-z0-9._-]*)", [](const httplib::Request& req, httplib::Response& res) {
     const EmbeddedFile* f = find_web_file(req.path);
@@ -178,7 +188,8 @@ void Server::routes() {
 
 int Server::key_index(const httplib::Request& req) const {
   const std::string auth = req.get_header_value("Authorization");
-  const std::string_view given = auth.rfind("Bearer ", 0) == 0 ? std::string_view(auth).substr(7) : std::string_view();
+  const std::string x_api_key = req.get_header_value("x-api-key");  // Anthropic's clients send the key here
+  const std::string_view given = auth.rfind("Bearer ", 0) == 0 ? std::string_view(auth).substr(7) : std::string_view(x_api_key);
   int found = -1;
   for (size_t i = 0; i < options_.api_keys.size(); ++i)  // every key compared: no early exit
     if (same_secret(given, options_.api_keys[i])) found = static_cast<int>(i);

@@ -18,6 +18,7 @@
 #include "server/ollama_adapter.h"
 #include "server/openai_adapter.h"
 #include "server/openai_request.h"
+#include "server/responses_adapter.h"
 #include "server/web_files.h"
 
 namespace mx::server {
@@ -173,6 +174,12 @@ void Server::routes() {
   });
   h.Post("/v1/messages/count_tokens", [this, anthropic](const httplib::Request& q, httplib::Response& r) {
     anthropic_count_tokens(*generation_, anthropic, q.body, key_index(q), r);
+  });
+  // OpenAI's Responses API (server/responses_adapter.h).
+  const ResponsesSettings responses{.model_name = options_.model_name, .defaults = &options_.defaults};
+  h.Post("/v1/responses", [this, responses](const httplib::Request& q, httplib::Response& r) {
+    metrics_.request_started("chat");
+    responses_create(*generation_, responses, q.body, key_index(q), r);
   });
   // The chat page: only the embedded files' names match (see web_files.h).
   h.Get(R"(/[A-Za-z0-9._-]*)", [](const httplib::Request& req, httplib::Response& res) {

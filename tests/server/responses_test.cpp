@@ -1,0 +1,364 @@
+// OpenAI's Responses API end to end on the real tiny model, in-process on a free port:
+// /v1/responses whole and streamed as server-sent events (the events in order with
+// increasing sequence numbers, the same text either way), max_output_tokens as an
+// incomplete reply, instructions and message items, a forced function call and its output
+// sent back (Qwen2.5's template), and errors in OpenAI's shape.
+#include "server/responses_adapter.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "engine/chat_format.h"
+#include "server/server.h"
+#include "stories_test.h"
+#include "test_paths.h"
+
+namespace mx::server {
+namespace {
+
+using nlohmann::json;
+
+class ResponsesTest : public test::StoriesTest {
+ protected:
+  // Serves the model with its own template, or the one of ../shared/templates/`tmpl`.
+  void start(const std::string& tmpl = "", int64_t ctx = 256) {
+    ServerOptions options;
+    options.port = 0;
+    options.ctx_size = ctx;
+    options.model_name = "stories";
+    std::string source;
+    if (!tmpl.empty()) {
+      std::ifstream in(test::shared_path("templates/" + tmpl));
+      std::stringstream ss;
+      ss << in.rdbuf();
+      source = ss.str();
+    }
+    auto format = tmpl.empty() ? ChatFormat::from_model(model_->file, *tokenizer_) : ChatFormat::from_source(source, tokenizer_.get());
+    ASSERT_TRUE(format.ok()) << format.error().message;
+    server_ = std::make_unique<Server>(options, *model_, *tokenizer_, kernels_, std::move(*format));
+    ASSERT_TRUE(server_->bind());
+    thread_ = std::thread([this] { server_->serve(); });
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  httplib::Client client() const {
+    httplib::Client c("127.0.0.1", server_->port());
+    c.set_read_timeout(120, 0);
+    return c;
+  }
+  json post(const json& body, int want_status = 200) {
+    auto r = client().Post("/v1/responses", body.dump(), "application/json");
+    EXPECT_TRUE(r);
+    if (!r) return {};
+    EXPECT_EQ(r->status, want_status) << r->body;
+    return json::parse(r->body, nullptr, false);
+  }
+  // A streamed reply's events: {event, data}, checked to name the data's type and to number
+  // themselves 0, 1, 2, ...
+  std::vector<std::pair<std::string, json>> events(const json& body) {
+    json b = body;
+    b["stream"] = true;
+    auto r = client().Post("/v1/responses", b.dump(), "application/json");
+    EXPECT_TRUE(r && r->status == 200);
+    if (!r) return {};
+    EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
+    std::vector<std::pair<std::string, json>> out;
+    for (size_t p = 0; (p = r->body.find("event: ", p)) != std::string::npos;) {
+      const size_t nl = r->body.find('\n', p);
+      const std::string name = r->body.substr(p + 7, nl - p - 7);
+      EXPECT_EQ(r->body.compare(nl + 1, 6, "data: "), 0);
+      const size_t end = r->body.find("\n\n", nl);
+      const json data = json::parse(r->body.substr(nl + 7, end - nl - 7), nullptr, false);
+      EXPECT_FALSE(data.is_discarded());
+      EXPECT_EQ(data["type"], name);
+      EXPECT_EQ(data["sequence_number"], static_cast<int64_t>(out.size())) << data;
+      out.emplace_back(name, data);
+      p = end;
+    }
+    return out;
+  }
+  static std::string text_of(const json& reply) {
+    std::string out;
+    for (const json& item : reply["output"])
+      if (item["type"] == "message")
+        for (const json& part : item["content"])
+          if (part["type"] == "output_text") out += part["text"].get<std::string>();
+    return out;
+  }
+  static void expect_response(const json& r) {
+    EXPECT_EQ(r["object"], "response") << r;
+    EXPECT_EQ(r["model"], "stories");
+    EXPECT_TRUE(r["id"].get<std::string>().starts_with("resp_")) << r;
+    EXPECT_TRUE(r["created_at"].is_number_integer());
+    EXPECT_TRUE(r["output"].is_array());
+    EXPECT_GT(r["usage"]["input_tokens"].get<int>(), 0);
+    EXPECT_EQ(r["usage"]["total_tokens"].get<int>(),
+              r["usage"]["input_tokens"].get<int>() + r["usage"]["output_tokens"].get<int>());
+    EXPECT_TRUE(r["usage"]["input_tokens_details"]["cached_tokens"].is_number_integer());
+    EXPECT_TRUE(r["usage"]["output_tokens_details"]["reasoning_tokens"].is_number_integer());
+  }
+
+  std::unique_ptr<Server> server_;
+  std::thread thread_;
+};
+
+const json kAsk = {{"model", "stories"}, {"max_output_tokens", 24}, {"temperature", 0}, {"input", "Tell a story"}};
+
+TEST_F(ResponsesTest, StringInputWholeAndStreamedAgree) {
+  start();
+  const json whole = post(kAsk);
+  expect_response(whole);
+  const std::string text = text_of(whole);
+  EXPECT_FALSE(text.empty()) << whole;
+  EXPECT_EQ(whole["output_text"], text);
+  ASSERT_EQ(whole["output"].size(), 1u) << whole;
+  const json& msg = whole["output"][0];
+  EXPECT_EQ(msg["type"], "message");
+  EXPECT_EQ(msg["role"], "assistant");
+  EXPECT_TRUE(msg["id"].get<std::string>().starts_with("msg_")) << msg;
+  EXPECT_EQ(msg["content"][0]["annotations"], json::array());
+  EXPECT_EQ(whole["temperature"], 0.0);
+  EXPECT_EQ(whole["max_output_tokens"], 24);
+  EXPECT_EQ(whole["tool_choice"], "auto");
+
+  const auto es = events(kAsk);
+  ASSERT_GE(es.size(), 9u);
+  EXPECT_EQ(es[0].first, "response.created");
+  EXPECT_EQ(es[0].second["response"]["status"], "in_progress");
+  EXPECT_TRUE(es[0].second["response"]["output"].empty());
+  EXPECT_EQ(es[1].first, "response.in_progress");
+  EXPECT_EQ(es[2].first, "response.output_item.added");
+  EXPECT_EQ(es[2].second["output_index"], 0);
+  EXPECT_EQ(es[2].second["item"]["type"], "message");
+  const json item_id = es[2].second["item"]["id"];
+  EXPECT_EQ(es[3].first, "response.content_part.added");
+  EXPECT_EQ(es[3].second["item_id"], item_id);
+  EXPECT_EQ(es[3].second["part"]["type"], "output_text");
+  std::string streamed;
+  size_t i = 4;
+  for (; i < es.size() && es[i].first == "response.output_text.delta"; ++i) {
+    EXPECT_EQ(es[i].second["item_id"], item_id);
+    EXPECT_EQ(es[i].second["output_index"], 0);
+    EXPECT_EQ(es[i].second["content_index"], 0);
+    streamed += es[i].second["delta"].get<std::string>();
+  }
+  EXPECT_EQ(streamed, text);
+  ASSERT_EQ(es.size(), i + 4);
+  EXPECT_EQ(es[i].first, "response.output_text.done");
+  EXPECT_EQ(es[i].second["text"], text);
+  EXPECT_EQ(es[i + 1].first, "response.content_part.done");
+  EXPECT_EQ(es[i + 1].second["part"]["text"], text);
+  EXPECT_EQ(es[i + 2].first, "response.output_item.done");
+  EXPECT_EQ(es[i + 2].second["item"]["content"][0]["text"], text);
+  const std::string last = whole["status"] == "completed" ? "response.completed" : "response.incomplete";
+  EXPECT_EQ(es[i + 3].first, last);
+  const json& final_response = es[i + 3].second["response"];
+  EXPECT_EQ(final_response["status"], whole["status"]);
+  EXPECT_EQ(text_of(final_response), text);
+  EXPECT_EQ(final_response["usage"]["output_tokens"], whole["usage"]["output_tokens"]);
+  EXPECT_EQ(final_response["id"], es[0].second["response"]["id"]);
+}
+
+TEST_F(ResponsesTest, MaxOutputTokensMakesItIncomplete) {
+  start();
+  json ask = kAsk;
+  ask["max_output_tokens"] = 3;
+  const json r = post(ask);
+  expect_response(r);
+  EXPECT_EQ(r["status"], "incomplete") << r;
+  EXPECT_EQ(r["incomplete_details"], json({{"reason", "max_output_tokens"}}));
+  EXPECT_EQ(r["usage"]["output_tokens"], 3);
+  ASSERT_EQ(r["output"].size(), 1u);
+  EXPECT_EQ(r["output"][0]["status"], "incomplete");
+  const auto es = events(ask);
+  ASSERT_FALSE(es.empty());
+  EXPECT_EQ(es.back().first, "response.incomplete");
+  EXPECT_EQ(es.back().second["response"]["incomplete_details"]["reason"], "max_output_tokens");
+}
+
+TEST_F(ResponsesTest, InstructionsAndMessageItems) {
+  start();
+  const json plain = post(kAsk);
+  json with_instructions = kAsk;
+  with_instructions["instructions"] = "You tell short stories.";
+  json as_items = kAsk;
+  as_items["input"] = {{{"role", "developer"}, {"content", "You tell short stories."}},
+                       {{"type", "message"}, {"role", "user"}, {"content", {{{"type", "input_text"}, {"text", "Tell a story"}}}}}};
+  const json a = post(with_instructions);
+  const json b = post(as_items);
+  expect_response(a);
+  expect_response(b);
+  EXPECT_EQ(a["instructions"], "You tell short stories.");
+  EXPECT_GT(a["usage"]["input_tokens"].get<int>(), plain["usage"]["input_tokens"].get<int>());
+  EXPECT_EQ(a["usage"]["input_tokens"], b["usage"]["input_tokens"]);
+  EXPECT_EQ(text_of(a), text_of(b));
+  // An assistant turn with output_text parts is history too.
+  json turns = kAsk;
+  turns["input"] = {{{"role", "user"}, {"content", "Hi"}},
+                    {{"role", "assistant"}, {"content", {{{"type", "output_text"}, {"text", "Hello!"}}}}},
+                    {{"role", "user"}, {"content", "Tell a story"}}};
+  expect_response(post(turns));
+}
+
+json weather_tool() {
+  return {{"type", "function"},
+          {"name", "get_weather"},
+          {"description", "Weather in a city"},
+          {"strict", true},
+          {"parameters",
+           {{"type", "object"},
+            {"properties", {{"city", {{"type", "string"}, {"maxLength", 10}}}, {"days", {{"type", "integer"}}}}},
+            {"required", {"city", "days"}},
+            {"additionalProperties", false}}}};
+}
+
+TEST_F(ResponsesTest, ForcedFunctionCallAndItsOutputRoundTrip) {
+  start("Qwen-Qwen2.5-7B-Instruct.jinja", 2048);
+  const json ask = {{"model", "stories"},
+                    {"max_output_tokens", 200},
+                    {"temperature", 0},
+                    {"tools", {weather_tool()}},
+                    {"tool_choice", "required"},
+                    {"parallel_tool_calls", false},
+                    {"input", "What is the weather in Paris?"}};
+  const json reply = post(ask);
+  expect_response(reply);
+  EXPECT_EQ(reply["status"], "completed") << reply;
+  EXPECT_EQ(reply["tool_choice"], "required");
+  EXPECT_EQ(reply["parallel_tool_calls"], false);
+  ASSERT_EQ(reply["output"].size(), 1u) << reply;
+  const json& call = reply["output"][0];
+  EXPECT_EQ(call["type"], "function_call");
+  EXPECT_EQ(call["name"], "get_weather");
+  EXPECT_EQ(call["status"], "completed");
+  EXPECT_TRUE(call["id"].get<std::string>().starts_with("fc_")) << call;
+  EXPECT_TRUE(call["call_id"].get<std::string>().starts_with("call_")) << call;
+  const json args = json::parse(call["arguments"].get<std::string>(), nullptr, false);
+  ASSERT_TRUE(args.is_object()) << call;
+  ASSERT_TRUE(args.contains("city") && args["city"].is_string()) << args;
+  ASSERT_TRUE(args.contains("days") && args["days"].is_number_integer()) << args;
+  EXPECT_EQ(args.size(), 2u) << args;
+
+  // Streamed: one function_call item whose arguments arrive as deltas.
+  const auto es = events(ask);
+  std::string streamed;
+  int added = 0;
+  for (const auto& [name, data] : es) {
+    if (name == "response.output_item.added") {
+      ++added;
+      EXPECT_EQ(data["item"]["type"], "function_call") << data;
+      EXPECT_EQ(data["item"]["name"], "get_weather");
+    }
+    if (name == "response.function_call_arguments.delta") streamed += data["delta"].get<std::string>();
+    if (name == "response.function_call_arguments.done") EXPECT_EQ(data["arguments"], streamed);
+  }
+  EXPECT_EQ(added, 1);
+  EXPECT_EQ(json::parse(streamed, nullptr, false), args) << streamed;
+  ASSERT_FALSE(es.empty());
+  EXPECT_EQ(es.back().first, "response.completed");
+
+  // The call and its output go back; the reply is a message again.
+  json back = ask;
+  back.erase("tool_choice");
+  back["max_output_tokens"] = 8;
+  back["input"] = {{{"role", "user"}, {"content", "What is the weather in Paris?"}},
+                   call,
+                   {{"type", "function_call_output"}, {"call_id", call["call_id"]}, {"output", "sunny, 21 C"}}};
+  const json answer = post(back);
+  expect_response(answer);
+  EXPECT_GT(answer["usage"]["input_tokens"].get<int>(), reply["usage"]["input_tokens"].get<int>());
+  EXPECT_LE(answer["usage"]["output_tokens"].get<int>(), 8);
+}
+
+TEST_F(ResponsesTest, ErrorsInOpenAisShape) {
+  start("Qwen-Qwen2.5-7B-Instruct.jinja", 512);
+  auto expect_error = [&](const std::string& body, const std::string& mentions, const std::string& param = "") {
+    auto r = client().Post("/v1/responses", body, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << body << " " << r->body;
+    const json e = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(e.is_object()) << r->body;
+    EXPECT_EQ(e["error"]["type"], "invalid_request_error") << e;
+    EXPECT_TRUE(e["error"].contains("code")) << e;
+    EXPECT_NE(e["error"]["message"].get<std::string>().find(mentions), std::string::npos) << e;
+    if (!param.empty()) EXPECT_EQ(e["error"]["param"], param) << e;
+  };
+  expect_error("{not json", "JSON");
+  expect_error("{}", "input", "input");
+  expect_error(R"({"input": 5})", "input", "input");
+  expect_error(R"({"input": [{"type": "video", "url": "x"}]})", "'video'");
+  expect_error(R"({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]})", "input_image");
+  expect_error(R"({"input": "hi", "previous_response_id": "resp_123"})", "not supported", "previous_response_id");
+  expect_error(R"({"input": "hi", "max_output_tokens": 0})", "max_output_tokens", "max_output_tokens");
+  expect_error(R"({"input": "hi", "tools": [{"type": "web_search"}]})", "web_search");
+  json named = {{"input", "hi"}, {"tools", {weather_tool()}}, {"tool_choice", {{"type", "function"}, {"name", "get_moon"}}}};
+  expect_error(named.dump(), "get_moon", "tool_choice");
+  expect_error(R"({"input": "hi", "text": {"format": {"type": "yaml"}}})", "text.format");
+}
+
+TEST_F(ResponsesTest, JsonSchemaTextFormatShapesTheText) {
+  start("", 512);
+  json ask = kAsk;
+  ask["max_output_tokens"] = 64;
+  ask["text"] = {{"format", {{"type", "json_schema"}, {"name", "pick"},
+                             {"schema", {{"type", "object"}, {"properties", {{"ok", {{"type", "boolean"}}}}},
+                                         {"required", {"ok"}}, {"additionalProperties", false}}}}}};
+  const json r = post(ask);
+  expect_response(r);
+  EXPECT_EQ(r["text"]["format"]["type"], "json_schema");
+  if (r["status"] == "completed") {
+    const json parsed = json::parse(text_of(r), nullptr, false);
+    ASSERT_TRUE(parsed.is_object()) << r;
+    EXPECT_TRUE(parsed["ok"].is_boolean()) << parsed;
+  }
+}
+
+// Reasoning, then text, then two calls: one item each, in order, with their events.
+TEST(ResponsesOutputBuilderTest, ItemsAndEventsForEachKind) {
+  using K = chat::OutputEvent::Kind;
+  std::mt19937_64 rng(1);
+  ResponsesOutputBuilder b(rng);
+  std::vector<std::string> names;
+  auto take = [&](const std::vector<ResponsesOutputBuilder::Event>& es) {
+    for (const auto& [name, data] : es) {
+      EXPECT_EQ(data["type"], name);
+      names.push_back(name);
+    }
+  };
+  take(b.add({{K::kReasoning, "Think"}, {K::kReasoning, "ing."}, {K::kText, "Hi"}}));
+  take(b.add({{K::kToolCallStart, "", 0, "f"}, {K::kToolCallArguments, "{\"a\":", 0}, {K::kToolCallArguments, "1}", 0},
+              {K::kText, "\n", 0}, {K::kToolCallStart, "", 1, "g"}}));
+  take(b.finish(false));
+  const std::vector<std::string> want = {
+      "response.output_item.added", "response.content_part.added", "response.reasoning_text.delta",
+      "response.reasoning_text.delta", "response.reasoning_text.done", "response.content_part.done",
+      "response.output_item.done", "response.output_item.added", "response.content_part.added",
+      "response.output_text.delta", "response.output_text.done", "response.content_part.done",
+      "response.output_item.done", "response.output_item.added", "response.function_call_arguments.delta",
+      "response.function_call_arguments.delta", "response.function_call_arguments.done", "response.output_item.done",
+      "response.output_item.added", "response.function_call_arguments.done", "response.output_item.done"};
+  EXPECT_EQ(names, want);
+  const json& out = b.output();
+  ASSERT_EQ(out.size(), 4u) << out;
+  EXPECT_EQ(out[0]["type"], "reasoning");
+  EXPECT_EQ(out[0]["content"], json::parse(R"([{"type": "reasoning_text", "text": "Thinking."}])"));
+  EXPECT_EQ(out[0]["summary"], json::array());
+  EXPECT_EQ(out[1]["type"], "message");
+  EXPECT_EQ(out[1]["status"], "completed");
+  EXPECT_EQ(out[1]["content"][0]["text"], "Hi");
+  EXPECT_EQ(out[2]["type"], "function_call");
+  EXPECT_EQ(out[2]["arguments"], "{\"a\":1}");
+  EXPECT_EQ(out[3]["name"], "g");
+  EXPECT_EQ(out[3]["arguments"], "{}");  // a call with no arguments written
+  EXPECT_NE(out[2]["call_id"], out[3]["call_id"]);
+  EXPECT_EQ(b.output_text(), "Hi");
+}
+
+}  // namespace
+}  // namespace mx::server

@@ -1,11 +1,14 @@
 #include "sampling/json_schema.h"
 
+#include <cmath>
 #include <map>
 #include <set>
 #include <stdexcept>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "sampling/integer_range.h"
 
 namespace mx {
 
@@ -66,7 +69,7 @@ const std::set<std::string>& understood() {
   static const std::set<std::string> words = {
       "type", "properties", "required", "additionalProperties", "enum", "const", "items",
       "prefixItems", "minItems", "maxItems", "minLength", "maxLength", "anyOf", "oneOf",
-      "allOf", "$ref"};
+      "allOf", "$ref", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"};
   return words;
 }
 
@@ -203,10 +206,43 @@ class Converter {
 
   std::string typed(const json& schema, const std::string& type, const std::string& hint, const std::string& path) {
     if (type == "string") return string(schema, hint, path);
-    if (type == "integer" || type == "number" || type == "boolean" || type == "null") return use(type);
+    if (type == "integer") return integer(schema, path);
+    if (type == "number") {
+      for (const char* key : {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"})
+        if (schema.contains(key)) fail(path + "/" + key, "bounds on a non-integer number are not supported in grammars");
+      return use(type);
+    }
+    if (type == "boolean" || type == "null") return use(type);
     if (type == "object") return object(schema, hint, path);
     if (type == "array") return array(schema, hint, path);
     fail(path + "/type", "unknown type '" + type + "'");
+  }
+
+  // An integer, within "minimum"/"maximum" and their exclusive forms when the schema has them
+  // (draft 4's boolean exclusiveMinimum/exclusiveMaximum included). Bounds beyond 64 bits bound nothing.
+  std::string integer(const json& schema, const std::string& path) {
+    std::optional<int64_t> lo, hi;
+    auto bound = [&](const char* key, const char* exclusive_key, bool lower) {
+      if (!schema.contains(key)) return;
+      const json& v = schema[key];
+      if (v.is_boolean()) return;  // draft 4: the flag beside minimum/maximum
+      if (!v.is_number()) fail(path + "/" + key, "must be a number");
+      const bool exclusive = std::string_view(key).starts_with("exclusive") ||
+                             (schema.contains(exclusive_key) && schema[exclusive_key].is_boolean() && schema[exclusive_key].get<bool>());
+      const double x = v.get<double>();
+      double n = lower ? (exclusive ? std::floor(x) + 1 : std::ceil(x)) : (exclusive ? std::ceil(x) - 1 : std::floor(x));
+      if (n <= -9.2e18 || n >= 9.2e18) return;
+      std::optional<int64_t>& b = lower ? lo : hi;
+      const auto value = static_cast<int64_t>(n);
+      if (!b || (lower ? value > *b : value < *b)) b = value;
+    };
+    bound("minimum", "exclusiveMinimum", true);
+    bound("exclusiveMinimum", "", true);
+    bound("maximum", "exclusiveMaximum", false);
+    bound("exclusiveMaximum", "", false);
+    if (!lo && !hi) return use("integer");
+    if (lo && hi && *lo > *hi) fail(path, "the bounds leave no integer");
+    return "(" + integer_range_gbnf(lo, hi) + " " + use("ws") + ")";
   }
 
   static size_t count(const json& schema, const char* key, size_t fallback, const std::string& path) {

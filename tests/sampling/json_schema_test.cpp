@@ -119,13 +119,43 @@ TEST(JsonSchema, RefsRecursionAllOfAndFormats) {
   }
 }
 
+// Integer bounds (zod's .int() writes the safe-integer ones; .min/.max/.positive others):
+// the grammar writes exactly the integers inside, compared with every integer in a window.
+TEST(JsonSchema, IntegerBoundsAdmitExactlyTheIntegersInside) {
+  const struct {
+    const char* bounds;
+    int64_t lo, hi;  // inclusive; INT64_MIN / INT64_MAX: unbounded
+  } cases[] = {
+      {R"("minimum": 0)", 0, INT64_MAX},
+      {R"("minimum": 1, "maximum": 10)", 1, 10},
+      {R"("minimum": -15, "maximum": 123)", -15, 123},
+      {R"("minimum": -250, "maximum": -7)", -250, -7},
+      {R"("exclusiveMinimum": 0, "exclusiveMaximum": 1000)", 1, 999},
+      {R"("minimum": 2.5, "maximum": 19.9)", 3, 19},
+      {R"("maximum": 42)", INT64_MIN, 42},
+      {R"("minimum": 3, "exclusiveMinimum": true)", 4, INT64_MAX},  // draft 4
+      {R"("minimum": 99, "maximum": 1001)", 99, 1001},
+      {R"("minimum": -9007199254740991, "maximum": 9007199254740991)", -9007199254740991, 9007199254740991},
+  };
+  for (const auto& c : cases) {
+    SchemaGrammar g(std::string(R"({"type": "integer", )") + c.bounds + "}");
+    for (int64_t n = -1200; n <= 1200; ++n)
+      ASSERT_EQ(g.accepts(std::to_string(n)), n >= c.lo && n <= c.hi) << c.bounds << ": " << n << "\n" << g.text();
+    for (const int64_t n : {INT64_MIN + 1, int64_t{-9007199254740991}, int64_t{9007199254740991}, int64_t{123456789012}})
+      ASSERT_EQ(g.accepts(std::to_string(n)), n >= c.lo && n <= c.hi) << c.bounds << ": " << n;
+    EXPECT_FALSE(g.accepts("-0")) << c.bounds;
+    EXPECT_FALSE(g.accepts("007")) << c.bounds;
+  }
+}
+
 TEST(JsonSchema, ErrorsNameTheKeywordAndWhere) {
   const struct {
     const char* schema;
     const char* error;
   } bad[] = {
       {R"({"type": "string", "pattern": "^a+$"})", "#: keyword 'pattern' is not supported"},
-      {R"({"properties": {"n": {"type": "integer", "minimum": 0}}})", "#/properties/n: keyword 'minimum'"},
+      {R"({"properties": {"n": {"type": "number", "minimum": 0.5}}})", "#/properties/n/minimum: bounds on a non-integer number"},
+      {R"({"type": "integer", "minimum": 5, "exclusiveMaximum": 5})", "the bounds leave no integer"},
       {R"({"type": "object", "properties": {}, "required": ["x"]})", "#/required"},
       {R"({"$ref": "#/$defs/missing"})", "does not point into the schema"},
       {R"({"$ref": "http://example.com/s.json"})", "only local references"},

@@ -1,5 +1,6 @@
 #include "server/responses_adapter.h"
 
+#include <fmt/format.h>
 #include <httplib.h>
 
 #include <algorithm>
@@ -43,8 +44,6 @@ json response_head(const std::string& id, int64_t created, const std::string& mo
             {"incomplete_details", nullptr},
             {"model", model},
             {"output", json::array()},
-            {"previous_response_id", nullptr},
-            {"store", false},
             {"truncation", "disabled"},
             {"metadata", json::object()},
             {"usage", nullptr}};
@@ -164,16 +163,70 @@ std::string ResponsesOutputBuilder::output_text() const {
   return out;
 }
 
+json ResponsesOutputBuilder::chat_message() const {
+  json m = {{"role", "assistant"}, {"content", output_text()}};
+  std::string reasoning;
+  json calls = json::array();
+  for (const json& item : items_) {
+    if (item["type"] == "reasoning") reasoning += item["content"][0]["text"].get<std::string>();
+    if (item["type"] == "function_call")
+      calls.push_back({{"id", item["call_id"]}, {"type", "function"},
+                       {"function", {{"name", item["name"]}, {"arguments", item["arguments"]}}}});
+  }
+  if (!reasoning.empty()) m["reasoning_content"] = reasoning;
+  if (!calls.empty()) m["tool_calls"] = std::move(calls);
+  return m;
+}
+
+void ResponseStore::put(const std::string& id, json conversation) {
+  std::lock_guard lock(mu_);
+  if (by_id_.insert_or_assign(id, std::move(conversation)).second) order_.push_back(id);
+  while (order_.size() > capacity_) {
+    by_id_.erase(order_.front());
+    order_.pop_front();
+  }
+}
+
+std::optional<json> ResponseStore::get(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  const auto it = by_id_.find(id);
+  if (it == by_id_.end()) return std::nullopt;
+  return it->second;
+}
+
 void responses_create(GenerationService& service, const ResponsesSettings& settings, const std::string& body_text,
                       int api_key, httplib::Response& res) {
   const json body = json::parse(body_text, nullptr, false);
   if (body.is_discarded()) return send_error(res, invalid_request("the request body is not valid JSON"));
-  auto parsed = parse_responses_request(body, *settings.defaults);
+  json previous;  // the conversation so far, if the request continues a stored response
+  if (body.is_object() && body.contains("previous_response_id") && !body["previous_response_id"].is_null()) {
+    const json& id = body["previous_response_id"];
+    if (!settings.store)
+      return send_error(res, invalid_request("'previous_response_id' is not supported: this server stores no responses",
+                                             "previous_response_id"));
+    if (!id.is_string()) return send_error(res, invalid_request("'previous_response_id' must be a string", "previous_response_id"));
+    auto found = settings.store->get(id.get<std::string>());
+    if (!found)
+      return send_error(res, invalid_request(fmt::format("Previous response with id '{}' not found.", id.get<std::string>()),
+                                             "previous_response_id", "previous_response_not_found"));
+    previous = std::move(*found);
+  }
+  auto parsed = parse_responses_request(body, *settings.defaults, previous);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
   ResponsesRequest r = std::move(std::get<ResponsesRequest>(parsed));
   const bool stream = r.stream;
   const std::string model = r.model.empty() ? settings.model_name : r.model;
-  const json echo = std::move(r.echo);
+  json echo = std::move(r.echo);
+  ResponseStore* const store = r.store ? settings.store : nullptr;
+  echo["store"] = store != nullptr;
+  echo["previous_response_id"] = previous.is_null() ? json(nullptr) : body["previous_response_id"];
+  // Keeps the conversation with the reply, when the request asks.
+  auto keep = [store, history = std::move(r.history)](const json& response, const ResponsesOutputBuilder& builder) {
+    if (!store) return;
+    json conversation = history;
+    conversation.push_back(builder.chat_message());
+    store->put(response["id"].get<std::string>(), std::move(conversation));
+  };
   GenerationRequest g = to_generation_request(std::move(r.completion), api_key);
   g.tool_calling.reasoning_inline = false;
   auto started = service.start(std::move(g));
@@ -194,6 +247,7 @@ void responses_create(GenerationService& service, const ResponsesSettings& setti
     builder.finish(finish->reason == FinishKind::kLength);
     json reply = head;
     finish_response(reply, builder, *finish);
+    keep(reply, builder);
     return send_json(res, 200, reply);
   }
 
@@ -207,7 +261,7 @@ void responses_create(GenerationService& service, const ResponsesSettings& setti
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
-      [gen, st, rng, head](size_t, httplib::DataSink& sink) {
+      [gen, st, rng, head, keep](size_t, httplib::DataSink& sink) {
         auto write = [&](const std::string& name, json data) {
           data["type"] = name;
           data["sequence_number"] = st->sequence++;
@@ -227,6 +281,7 @@ void responses_create(GenerationService& service, const ResponsesSettings& setti
         if (!u.finish) return true;
         json reply = head;
         finish_response(reply, st->builder, *u.finish);
+        keep(reply, st->builder);
         const char* last = reply["status"] == "incomplete" ? "response.incomplete" : "response.completed";
         if (!write(last, {{"response", reply}})) return false;
         sink.done();

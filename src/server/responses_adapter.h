@@ -14,12 +14,17 @@
 // whenever the kind changes; each call is its own item. Errors are OpenAI's
 // {error: {message, type, param, code}}.
 // Where this server differs:
-//  - nothing is stored (store is accepted; previous_response_id is refused);
+//  - stored responses (store, default true) live in memory only, the last kStoredResponses of
+//    them, for previous_response_id; they cannot be retrieved or deleted by id;
 //  - output_text (a convenience of the SDKs, computed client-side) is sent too;
 //  - usage's reasoning_tokens is 0: the service counts reply tokens, not which were reasoning;
 //  - a call's arguments are the text the model wrote ("{}" if it wrote none).
 #pragma once
 
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -38,9 +43,26 @@ struct Response;
 
 namespace mx::server {
 
+// Conversations of stored responses (chat messages: input and output, not instructions), by
+// response id; the oldest goes when there are more than `capacity`. Thread-safe.
+class ResponseStore {
+ public:
+  static constexpr size_t kStoredResponses = 256;
+  explicit ResponseStore(size_t capacity = kStoredResponses) : capacity_(capacity) {}
+  void put(const std::string& id, nlohmann::json conversation);
+  std::optional<nlohmann::json> get(const std::string& id) const;
+
+ private:
+  size_t capacity_;
+  mutable std::mutex mu_;
+  std::map<std::string, nlohmann::json> by_id_;
+  std::deque<std::string> order_;
+};
+
 struct ResponsesSettings {
   std::string model_name;           // the reply's model when the request names none
   const GenerateOptions* defaults;  // the server's sampling settings
+  ResponseStore* store = nullptr;   // null: nothing is stored (previous_response_id is refused)
 };
 
 // A reply's events as Responses output items: the stream events they make (each {name,
@@ -55,6 +77,8 @@ class ResponsesOutputBuilder {
   const nlohmann::json& output() const { return items_; }
   // The message items' text, joined.
   std::string output_text() const;
+  // The output as one assistant chat message {role, content, reasoning_content?, tool_calls?}.
+  nlohmann::json chat_message() const;
 
  private:
   enum class Kind { kNone, kReasoning, kMessage, kCall };

@@ -45,17 +45,13 @@ std::string content_text(const json& c, const std::string& at) {
   return out;
 }
 
-json messages_of(const json& body) {
-  json out = json::array();
-  if (const json* s = field(body, "instructions")) {
-    if (!s->is_string()) bad("instructions", "'instructions' must be a string");
-    out.push_back({{"role", "system"}, {"content", *s}});
-  }
+// The input's messages after `out` (the earlier conversation, if any).
+void messages_of(const json& body, json& out) {
   const json* in = field(body, "input");
   if (!in) bad("input", "'input' is required");
   if (in->is_string()) {
     out.push_back({{"role", "user"}, {"content", *in}});
-    return out;
+    return;
   }
   if (!in->is_array() || in->empty()) bad("input", "'input' must be a string or a non-empty array of input items");
   for (size_t i = 0; i < in->size(); ++i) {
@@ -103,7 +99,6 @@ json messages_of(const json& body) {
       bad(at + ".type", fmt::format("'{}': unknown or unsupported input item type '{}'", at, type));
     }
   }
-  return out;
 }
 
 json tools_of(const json& t) {
@@ -166,7 +161,8 @@ void read_text_format(const json& body, json& o) {
 
 }  // namespace
 
-std::variant<ResponsesRequest, ApiError> parse_responses_request(const json& body, const GenerateOptions& defaults) {
+std::variant<ResponsesRequest, ApiError> parse_responses_request(const json& body, const GenerateOptions& defaults,
+                                                                 const json& previous) {
   if (!body.is_object()) return invalid_request("the request body must be a JSON object");
   ResponsesRequest r;
   r.echo = json::object();
@@ -176,11 +172,20 @@ std::variant<ResponsesRequest, ApiError> parse_responses_request(const json& bod
       if (!m->is_string()) bad("model", "'model' must be a string");
       r.model = m->get<std::string>();
     }
-    for (const char* name : {"previous_response_id", "conversation"})
-      if (field(body, name))
-        bad(name, fmt::format("'{}' is not supported: this server stores no responses (send the whole conversation in 'input')", name));
-    if (const json* s = field(body, "store"); s && !s->is_boolean()) bad("store", "'store' must be true or false");
-    o["messages"] = messages_of(body);
+    if (field(body, "conversation"))
+      bad("conversation", "'conversation' is not supported (use 'previous_response_id', or send the whole conversation in 'input')");
+    if (const json* s = field(body, "store")) {
+      if (!s->is_boolean()) bad("store", "'store' must be true or false");
+      r.store = s->get<bool>();
+    }
+    r.history = previous.is_array() ? previous : json::array();
+    messages_of(body, r.history);
+    o["messages"] = json::array();
+    if (const json* s = field(body, "instructions")) {
+      if (!s->is_string()) bad("instructions", "'instructions' must be a string");
+      o["messages"].push_back({{"role", "system"}, {"content", *s}});
+    }
+    for (const json& m : r.history) o["messages"].push_back(m);
     if (const json* mt = field(body, "max_output_tokens")) {
       if (!mt->is_number_integer() || mt->get<int64_t>() < 1)
         bad("max_output_tokens", "'max_output_tokens' must be a positive integer");

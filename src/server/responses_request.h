@@ -14,8 +14,10 @@
 //  - `max_output_tokens` -> max_tokens; `temperature`, `top_p`, `parallel_tool_calls` as is;
 //  - `text.format` {type: text | json_object | json_schema (with `schema`)} -> response_format;
 //  - `reasoning.effort` -> the template variable reasoning_effort;
-//  - `store` is accepted, but nothing is stored: `previous_response_id` and `conversation`
-//    are a 400 saying so; `metadata`, `user` and unknown fields are ignored.
+//  - `previous_response_id`: the stored conversation of that response (its input and output,
+//    not its instructions) comes in front of `input` (the adapter looks it up); `store`
+//    (default true) keeps this one for later; `conversation` is a 400 (not supported);
+//    `metadata`, `user` and unknown fields are ignored.
 #pragma once
 
 #include <string>
@@ -32,12 +34,17 @@ namespace mx::server {
 struct ResponsesRequest {
   std::string model;          // as the request names it, "" if none
   bool stream = false;
+  bool store = true;
+  nlohmann::json history;     // the conversation as chat messages, without the instructions
   nlohmann::json echo;        // the settings the reply repeats: instructions, tools, tool_choice,
                               // parallel_tool_calls, max_output_tokens, text, reasoning
   CompletionRequest completion;  // a chat request
 };
 
+// `previous`: the stored conversation of the body's previous_response_id (chat messages),
+// null if it names none.
 std::variant<ResponsesRequest, ApiError> parse_responses_request(const nlohmann::json& body,
-                                                                 const GenerateOptions& defaults);
+                                                                 const GenerateOptions& defaults,
+                                                                 const nlohmann::json& previous = nullptr);
 
 }  // namespace mx::server

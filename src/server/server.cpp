@@ -176,8 +176,10 @@ void Server::routes() {
     anthropic_count_tokens(*generation_, anthropic, q.body, key_index(q), r);
   });
   // OpenAI's Responses API (server/responses_adapter.h).
-  const ResponsesSettings responses{.model_name = options_.model_name, .defaults = &options_.defaults};
-  h.Post("/v1/responses", [this, responses](const httplib::Request& q, httplib::Response& r) {
+  auto response_store = std::make_shared<ResponseStore>();  // for previous_response_id, in memory
+  const ResponsesSettings responses{.model_name = options_.model_name, .defaults = &options_.defaults,
+                                    .store = response_store.get()};
+  h.Post("/v1/responses", [this, responses, response_store](const httplib::Request& q, httplib::Response& r) {
     metrics_.request_started("chat");
     responses_create(*generation_, responses, q.body, key_index(q), r);
   });

@@ -2,7 +2,8 @@
 // /v1/responses whole and streamed as server-sent events (the events in order with
 // increasing sequence numbers, the same text either way), max_output_tokens as an
 // incomplete reply, instructions and message items, a forced function call and its output
-// sent back (Qwen2.5's template), and errors in OpenAI's shape.
+// sent back (Qwen2.5's template), previous_response_id on stored responses, and errors in
+// OpenAI's shape.
 #include "server/responses_adapter.h"
 
 #include <gtest/gtest.h>
@@ -274,6 +275,50 @@ TEST_F(ResponsesTest, ForcedFunctionCallAndItsOutputRoundTrip) {
   expect_response(answer);
   EXPECT_GT(answer["usage"]["input_tokens"].get<int>(), reply["usage"]["input_tokens"].get<int>());
   EXPECT_LE(answer["usage"]["output_tokens"].get<int>(), 8);
+
+  // Or only the output, continuing the stored response: the same prompt.
+  json continued = back;
+  continued["previous_response_id"] = reply["id"];
+  continued["input"] = {back["input"][2]};
+  const json again = post(continued);
+  expect_response(again);
+  EXPECT_EQ(again["previous_response_id"], reply["id"]);
+  EXPECT_EQ(again["usage"]["input_tokens"], answer["usage"]["input_tokens"]) << again;
+  EXPECT_EQ(text_of(again), text_of(answer));
+}
+
+TEST_F(ResponsesTest, PreviousResponseIdContinuesAStoredConversation) {
+  start("", 512);
+  const json first = post(kAsk);
+  expect_response(first);
+  EXPECT_EQ(first["store"], true);
+  json next = kAsk;
+  next["input"] = "And then?";
+  next["previous_response_id"] = first["id"];
+  const json second = post(next);
+  expect_response(second);
+  // The same as sending the whole conversation.
+  json whole = kAsk;
+  whole["input"] = {{{"role", "user"}, {"content", "Tell a story"}},
+                    {{"role", "assistant"}, {"content", text_of(first)}},
+                    {{"role", "user"}, {"content", "And then?"}}};
+  const json resent = post(whole);
+  EXPECT_EQ(second["usage"]["input_tokens"], resent["usage"]["input_tokens"]);
+  EXPECT_EQ(text_of(second), text_of(resent));
+  // Streamed replies are stored too; store: false ones are not.
+  const auto es = events(next);
+  ASSERT_FALSE(es.empty());
+  json third = next;
+  third["previous_response_id"] = es.back().second["response"]["id"];
+  expect_response(post(third));
+  json unstored = kAsk;
+  unstored["store"] = false;
+  const json gone = post(unstored);
+  EXPECT_EQ(gone["store"], false);
+  json after = next;
+  after["previous_response_id"] = gone["id"];
+  const json e = post(after, 400);
+  EXPECT_EQ(e["error"]["code"], "previous_response_not_found") << e;
 }
 
 TEST_F(ResponsesTest, ErrorsInOpenAisShape) {
@@ -294,7 +339,8 @@ TEST_F(ResponsesTest, ErrorsInOpenAisShape) {
   expect_error(R"({"input": 5})", "input", "input");
   expect_error(R"({"input": [{"type": "video", "url": "x"}]})", "'video'");
   expect_error(R"({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x"}]}]})", "input_image");
-  expect_error(R"({"input": "hi", "previous_response_id": "resp_123"})", "not supported", "previous_response_id");
+  expect_error(R"({"input": "hi", "previous_response_id": "resp_123"})", "not found", "previous_response_id");
+  expect_error(R"({"input": "hi", "conversation": "conv_123"})", "not supported", "conversation");
   expect_error(R"({"input": "hi", "max_output_tokens": 0})", "max_output_tokens", "max_output_tokens");
   expect_error(R"({"input": "hi", "tools": [{"type": "web_search"}]})", "web_search");
   json named = {{"input", "hi"}, {"tools", {weather_tool()}}, {"tool_choice", {{"type", "function"}, {"name", "get_moon"}}}};

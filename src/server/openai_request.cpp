@@ -97,6 +97,8 @@ nlohmann::ordered_json messages_of(const json& body) {
   if (!m) bad("messages", "'messages' is required");
   if (!m->is_array() || m->empty()) bad("messages", "'messages' must be a non-empty array");
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  bool calls_made = false;                 // an earlier assistant message made tool calls
+  std::vector<std::string> call_ids;       // the ids they carried
   for (size_t i = 0; i < m->size(); ++i) {
     const json& msg = (*m)[i];
     const std::string at = fmt::format("messages[{}]", i);
@@ -109,7 +111,19 @@ nlohmann::ordered_json messages_of(const json& body) {
     if (msg.contains("tool_call_id") && msg["tool_call_id"].is_string()) one["tool_call_id"] = msg["tool_call_id"];
     if (msg.contains("reasoning_content") && msg["reasoning_content"].is_string())
       one["reasoning_content"] = msg["reasoning_content"];
-    if (const json* calls = field(msg, "tool_calls")) one["tool_calls"] = tool_calls_of(*calls, at + ".tool_calls");
+    if (const json* calls = field(msg, "tool_calls")) {
+      one["tool_calls"] = tool_calls_of(*calls, at + ".tool_calls");
+      calls_made = calls_made || !one["tool_calls"].empty();
+      for (const auto& c : one["tool_calls"])
+        if (c.contains("id")) call_ids.push_back(c["id"].get<std::string>());
+    }
+    // A tool result answers a call: one made earlier, and the one its id names when calls had ids.
+    if (one["role"] == "tool") {
+      if (!calls_made) bad(at, "a 'tool' message must answer a tool call of an earlier assistant message");
+      if (one.contains("tool_call_id") && !call_ids.empty() &&
+          std::find(call_ids.begin(), call_ids.end(), one["tool_call_id"].get<std::string>()) == call_ids.end())
+        bad(at + ".tool_call_id", fmt::format("no earlier tool call has the id '{}'", one["tool_call_id"].get<std::string>()));
+    }
     out.push_back(std::move(one));
   }
   return out;

@@ -225,6 +225,20 @@ TEST_F(ToolCallingTest, BadToolRequestsAre400) {
   json reasoning = ask("auto");
   reasoning["reasoning_format"] = "maybe";
   expect_400(reasoning, "reasoning_format", "none");
+  json orphan = ask("auto");  // a tool result that answers no call
+  orphan["messages"].push_back({{"role", "tool"}, {"tool_call_id", "call_1"}, {"content", "sunny"}});
+  expect_400(orphan, "messages[1]", "must answer a tool call");
+  json wrong_id = ask("auto");
+  wrong_id["messages"].push_back({{"role", "assistant"}, {"content", nullptr},
+                                  {"tool_calls", {{{"id", "call_1"}, {"type", "function"},
+                                                   {"function", {{"name", "get_time"}, {"arguments", "{\"zone\": \"utc\"}"}}}}}}});
+  wrong_id["messages"].push_back({{"role", "tool"}, {"tool_call_id", "call_2"}, {"content", "noon"}});
+  expect_400(wrong_id, "messages[2].tool_call_id", "call_2");
+  // Tools whose definitions alone outgrow the context.
+  json huge = ask("auto");
+  huge["tools"][0]["function"]["description"] = std::string(20000, 'x');
+  const json e = post(huge, 400);
+  EXPECT_EQ(e["error"]["code"], "context_length_exceeded") << e;
 }
 
 TEST_F(ToolCallingTest, ToolResultsGoBackThroughTheTemplate) {

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "cli/common.h"
@@ -21,6 +22,7 @@ struct ServeOptions {
   server::ServerOptions server;
   std::string api_key;
   std::string api_key_file;
+  std::string chat_template_file;  // replaces the model's chat template
   SamplingCliOptions sampling;
 };
 
@@ -86,10 +88,18 @@ int run_serve(ServeOptions o) {
     MX_LOG_ERROR("{}", defaults.error().message);
     return finish(kExitUsage);
   }
-  auto format = ChatFormat::from_model(loaded->model->file, *loaded->tokenizer);
+  Expected<ChatFormat> format = make_error("no chat template");
+  if (o.chat_template_file.empty()) {
+    format = ChatFormat::from_model(loaded->model->file, *loaded->tokenizer);
+  } else {
+    std::ifstream in(o.chat_template_file, std::ios::binary);
+    const std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    format = in ? ChatFormat::from_source(source, loaded->tokenizer.get())
+                : Expected<ChatFormat>(make_error("cannot read {}", o.chat_template_file));
+  }
   if (!format) {
     MX_LOG_ERROR("chat template: {}", format.error().message);
-    return finish(kExitBadModel);
+    return finish(o.chat_template_file.empty() ? kExitBadModel : kExitUsage);
   }
   if (format->is_fallback()) MX_LOG_WARN("{} has no chat template; chat requests use ChatML", o.path);
   srv.attach(*loaded->model, *loaded->tokenizer, loaded->kernels, std::move(*format), std::move(*defaults));
@@ -128,6 +138,9 @@ Runner add_serve(CLI::App& app) {
                  "Most tokens in one step: every generating sequence's next token, then chunks of waiting prompts (at least --parallel)")
       ->check(CLI::Range(int64_t{1}, kMaxBatch))
       ->capture_default_str();
+  app.add_option("--chat-template-file", o->chat_template_file,
+                 "Jinja chat template to use instead of the model's (its tool-call syntax is recognised too)")
+      ->check(CLI::ExistingFile);
   app.add_option("--alias", o->server.model_name, "Model name in /v1/models (default: the file's name)");
   add_sampling_options(app, o->sampling);
   o->server.threads = default_threads();

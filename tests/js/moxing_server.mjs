@@ -1,6 +1,6 @@
 // A live `moxing serve` for the client-library tests (not a test itself: ctest runs *.test.mjs).
 //
-// startServer(model, ctx) starts it on a free port with an API key and resolves once GET
+// startServer(model, ctx, extraArgs) starts it on a free port with an API key and resolves once GET
 // /health answers 200; stop() ends it (SIGTERM, then SIGKILL after 5 s). Every server still
 // running when node exits is killed.
 
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BIN = process.env.MOXING_BIN || path.join(REPO, 'build/release/moxing');
-const SHARED = process.env.MOXING_SHARED_DIR || path.join(REPO, '../shared');
+export const SHARED = process.env.MOXING_SHARED_DIR || path.join(REPO, '../shared');
 export const STORIES = path.join(SHARED, 'models/stories260K.gguf');
 export const KEY = 'sk-test-key';
 
@@ -19,9 +19,9 @@ const children = new Set();
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
 
 // -> {base: 'http://127.0.0.1:PORT', name: the served model id, log(), stop()}
-export async function startServer(model = STORIES, ctx = 1024) {
+export async function startServer(model = STORIES, ctx = 1024, extraArgs = []) {
   for (const f of [BIN, model]) if (!existsSync(f)) throw new Error(`missing ${f} (set MOXING_BIN / MOXING_SHARED_DIR)`);
-  const child = spawn(BIN, ['serve', '-m', model, '--port', '0', '-t', '1', '--parallel', '2', '--api-key', KEY, '-c', String(ctx)],
+  const child = spawn(BIN, ['serve', '-m', model, '--port', '0', '-t', '1', '--parallel', '2', '--api-key', KEY, '-c', String(ctx), ...extraArgs],
                       { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   let log = '';

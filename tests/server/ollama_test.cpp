@@ -13,7 +13,7 @@
 
 #include "engine/chat_format.h"
 #include "server/server.h"
-#include "stories_test.h"
+#include "served_stories_test.h"
 #include "test_paths.h"
 
 namespace mx::server {
@@ -21,43 +21,8 @@ namespace {
 
 using nlohmann::json;
 
-class OllamaTest : public test::StoriesTest {
+class OllamaTest : public test::ServedStoriesTest {
  protected:
-  // Serves the model with its own template, or the one of ../shared/templates/`tmpl`.
-  void start(const std::string& tmpl = "", int64_t ctx = 256) {
-    ServerOptions options;
-    options.port = 0;
-    options.ctx_size = ctx;
-    options.model_name = "stories";
-    std::string source;
-    if (!tmpl.empty()) {
-      std::ifstream in(test::shared_path("templates/" + tmpl));
-      std::stringstream ss;
-      ss << in.rdbuf();
-      source = ss.str();
-    }
-    auto format = tmpl.empty() ? ChatFormat::from_model(model_->file, *tokenizer_) : ChatFormat::from_source(source, tokenizer_.get());
-    ASSERT_TRUE(format.ok()) << format.error().message;
-    server_ = std::make_unique<Server>(options, *model_, *tokenizer_, kernels_, std::move(*format));
-    ASSERT_TRUE(server_->bind());
-    thread_ = std::thread([this] { server_->serve(); });
-  }
-  void TearDown() override {
-    if (server_) server_->stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", server_->port());
-    c.set_read_timeout(120, 0);
-    return c;
-  }
-  json post(const std::string& path, const json& body, int want_status = 200) {
-    auto r = client().Post(path, body.dump(), "application/json");
-    EXPECT_TRUE(r) << path;
-    if (!r) return {};
-    EXPECT_EQ(r->status, want_status) << r->body;
-    return json::parse(r->body, nullptr, false);
-  }
   json get(const std::string& path) {
     auto r = client().Get(path);
     EXPECT_TRUE(r && r->status == 200) << path;
@@ -92,8 +57,6 @@ class OllamaTest : public test::StoriesTest {
     EXPECT_EQ(t.back(), 'Z');
   }
 
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
 };
 
 const json kChat = {{"model", "stories"},

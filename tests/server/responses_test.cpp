@@ -15,7 +15,7 @@
 
 #include "engine/chat_format.h"
 #include "server/server.h"
-#include "stories_test.h"
+#include "served_stories_test.h"
 #include "test_paths.h"
 
 namespace mx::server {
@@ -23,43 +23,9 @@ namespace {
 
 using nlohmann::json;
 
-class ResponsesTest : public test::StoriesTest {
+class ResponsesTest : public test::ServedStoriesTest {
  protected:
-  // Serves the model with its own template, or the one of ../shared/templates/`tmpl`.
-  void start(const std::string& tmpl = "", int64_t ctx = 256) {
-    ServerOptions options;
-    options.port = 0;
-    options.ctx_size = ctx;
-    options.model_name = "stories";
-    std::string source;
-    if (!tmpl.empty()) {
-      std::ifstream in(test::shared_path("templates/" + tmpl));
-      std::stringstream ss;
-      ss << in.rdbuf();
-      source = ss.str();
-    }
-    auto format = tmpl.empty() ? ChatFormat::from_model(model_->file, *tokenizer_) : ChatFormat::from_source(source, tokenizer_.get());
-    ASSERT_TRUE(format.ok()) << format.error().message;
-    server_ = std::make_unique<Server>(options, *model_, *tokenizer_, kernels_, std::move(*format));
-    ASSERT_TRUE(server_->bind());
-    thread_ = std::thread([this] { server_->serve(); });
-  }
-  void TearDown() override {
-    if (server_) server_->stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", server_->port());
-    c.set_read_timeout(120, 0);
-    return c;
-  }
-  json post(const json& body, int want_status = 200) {
-    auto r = client().Post("/v1/responses", body.dump(), "application/json");
-    EXPECT_TRUE(r);
-    if (!r) return {};
-    EXPECT_EQ(r->status, want_status) << r->body;
-    return json::parse(r->body, nullptr, false);
-  }
+  json post(const json& body, int want_status = 200) { return ServedStoriesTest::post("/v1/responses", body, want_status); }
   // A streamed reply's events: {event, data}, checked to name the data's type and to number
   // themselves 0, 1, 2, ...
   std::vector<std::pair<std::string, json>> events(const json& body) {
@@ -105,8 +71,6 @@ class ResponsesTest : public test::StoriesTest {
     EXPECT_TRUE(r["usage"]["output_tokens_details"]["reasoning_tokens"].is_number_integer());
   }
 
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
 };
 
 const json kAsk = {{"model", "stories"}, {"max_output_tokens", 24}, {"temperature", 0}, {"input", "Tell a story"}};

@@ -14,7 +14,7 @@
 #include "server/openai_request.h"
 #include "server/server.h"
 #include "server/tool_calls.h"
-#include "stories_test.h"
+#include "served_stories_test.h"
 #include "test_paths.h"
 
 namespace mx::server {
@@ -69,35 +69,14 @@ void expect_valid_arguments(const std::string& name, const std::string& argument
   }
 }
 
-class ToolCallingTest : public test::StoriesTest {
+class ToolCallingTest : public test::ServedStoriesTest {
  protected:
-  // Serves the model with the template of ../shared/templates/`name` ("" for the model's own).
-  void start(const std::string& name) {
-    ServerOptions options;
-    options.port = 0;
-    options.ctx_size = 2048;  // the tools' system prompt is long in a 512-token vocabulary
-    auto format = name.empty() ? ChatFormat::from_model(model_->file, *tokenizer_)
-                               : ChatFormat::from_source(read_template(name), tokenizer_.get());
-    ASSERT_TRUE(format.ok()) << format.error().message;
-    server_ = std::make_unique<Server>(options, *model_, *tokenizer_, kernels_, std::move(*format));
-    ASSERT_TRUE(server_->bind());
-    thread_ = std::thread([this] { server_->serve(); });
-  }
-  void TearDown() override {
-    if (server_) server_->stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  httplib::Result post_raw(const json& body) {
-    httplib::Client c("127.0.0.1", server_->port());
-    c.set_read_timeout(300, 0);
-    return c.Post("/v1/chat/completions", body.dump(), "application/json");
-  }
+  // Serves the model with the template of ../shared/templates/`name` ("" for the model's own);
+  // the tools' system prompt is long in a 512-token vocabulary.
+  void start(const std::string& name) { ServedStoriesTest::start(name, 2048); }
+  httplib::Result post_raw(const json& body) { return client().Post("/v1/chat/completions", body.dump(), "application/json"); }
   json post(const json& body, int want_status = 200) {
-    auto r = post_raw(body);
-    EXPECT_TRUE(r);
-    if (!r) return {};
-    EXPECT_EQ(r->status, want_status) << r->body;
-    return json::parse(r->body, nullptr, false);
+    return ServedStoriesTest::post("/v1/chat/completions", body, want_status);
   }
   // A streamed reply put back together: {content, reasoning_content, tool_calls, finish_reason}.
   json post_streamed(json body) {
@@ -143,8 +122,6 @@ class ToolCallingTest : public test::StoriesTest {
     return out;
   }
 
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
 };
 
 json ask(json tool_choice, int max_tokens = 200) {

@@ -42,23 +42,13 @@ const char* stop_reason(const ChoiceFinish& f) {
   }
 }
 
-json stop_sequence(const ChoiceFinish& f, const std::vector<std::string>& stops, const std::string& text) {
+json stop_sequence(const ChoiceFinish& f) {
   if (f.reason != FinishKind::kStop || !f.stop_string) return nullptr;
-  for (const std::string& s : stops)
-    if (text.ends_with(s)) return s;
-  return stops.size() == 1 ? json(stops[0]) : json(nullptr);
+  return *f.stop_string;
 }
 
 std::string sse_event(const std::string& name, const json& data) {
   return "event: " + name + "\ndata: " + data.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
-}
-
-// The text blocks' text, for stop_sequence.
-std::string text_of(const json& content) {
-  std::string out;
-  for (const json& b : content)
-    if (b["type"] == "text") out += b["text"].get<std::string>();
-  return out;
 }
 
 struct Parsed {
@@ -179,7 +169,6 @@ void anthropic_messages(GenerationService& service, const AnthropicSettings& set
                         {"type", "message"},
                         {"role", "assistant"},
                         {"model", p.request.model.empty() ? settings.model_name : p.request.model}};
-  const std::vector<std::string> stops = p.request.stop_sequences;
 
   if (!p.request.stream) {
     AnthropicContentBuilder builder(*rng);
@@ -193,7 +182,7 @@ void anthropic_messages(GenerationService& service, const AnthropicSettings& set
     json reply = message;
     reply["content"] = builder.content();
     reply["stop_reason"] = stop_reason(*finish);
-    reply["stop_sequence"] = stop_sequence(*finish, stops, text_of(builder.content()));
+    reply["stop_sequence"] = stop_sequence(*finish);
     reply["usage"] = {{"input_tokens", finish->stats.n_prompt}, {"output_tokens", finish->stats.n_generated}};
     return send_json(res, 200, reply);
   }
@@ -208,7 +197,7 @@ void anthropic_messages(GenerationService& service, const AnthropicSettings& set
   res.set_header("Cache-Control", "no-cache");
   res.set_chunked_content_provider(
       "text/event-stream",
-      [gen, st, rng, message, stops, n_prompt](size_t, httplib::DataSink& sink) {
+      [gen, st, rng, message, n_prompt](size_t, httplib::DataSink& sink) {
         auto write = [&](const std::string& name, const json& data) {
           const std::string e = sse_event(name, data);
           return sink.write(e.data(), e.size());
@@ -233,7 +222,7 @@ void anthropic_messages(GenerationService& service, const AnthropicSettings& set
         if (!u.finish) return true;
         const ChoiceFinish& f = *u.finish;
         const json delta = {{"stop_reason", stop_reason(f)},
-                            {"stop_sequence", stop_sequence(f, stops, text_of(st->builder.content()))}};
+                            {"stop_sequence", stop_sequence(f)}};
         if (!write("message_delta", {{"type", "message_delta"}, {"delta", delta},
                                      {"usage", {{"input_tokens", f.stats.n_prompt}, {"output_tokens", f.stats.n_generated}}}}))
           return false;

@@ -7,9 +7,6 @@
 // (thinking -> text -> tool_use); each tool call is its own tool_use block whose input
 // arrives as input_json_delta pieces. Errors are {type: "error", error: {type, message}}.
 // Where this server differs:
-//  - stop_sequence: the service reports only that a stop string matched (the stop is never
-//    part of the text); the reply names the first of the request's stop_sequences the text
-//    ends with, else the only one if the request gave exactly one, else null;
 //  - a thinking block's signature is "" (nothing is signed);
 //  - count_tokens renders and tokenizes the prompt by starting a generation of it and
 //    cancelling it at once (its input_tokens are exactly those /v1/messages would count);

@@ -70,7 +70,7 @@ enum class FinishKind { kStop, kLength, kToolCalls, kRepetition };
 
 struct ChoiceFinish {
   FinishKind reason = FinishKind::kStop;
-  bool stop_string = false;  // it ended at one of the request's stop strings
+  std::optional<std::string> stop_string;  // the request's stop string it ended at, if any
   GenerateStats stats;       // tokens of prompt (cached part too) and reply, timings
 };
 

@@ -40,7 +40,7 @@ void OutputChannel::attach(ScheduledRequest& request) {
       std::lock_guard lock(state->mutex);
       state->pending.text += tail;
       state->pending.done = stats;
-      state->pending.stop_matched = matched;
+      if (matched) state->pending.stop_matched = state->stops.matched();
     }
     state->changed.notify_all();
   };

@@ -33,7 +33,7 @@ class OutputChannel {
     std::string text;                  // new text since the last update
     std::vector<StepLogprobs> logprobs;  // one per new token, if asked for
     std::optional<GenerateStats> done;   // set once generation has ended
-    bool stop_matched = false;           // it ended at a stop string
+    std::optional<std::string> stop_matched;  // the stop string it ended at, if any
   };
   // Waits until there is something new or `timeout` passes (then the update may be empty).
   Update wait(std::chrono::milliseconds timeout);

@@ -123,7 +123,7 @@ TEST_F(AnthropicTest, MaxTokensAndStopSequencesEndTheReply) {
   const std::string stop = text.substr(10, 4);
   const size_t at = text.find(stop);
   json stopped_req = kMessage;
-  stopped_req["stop_sequences"] = {stop};
+  stopped_req["stop_sequences"] = {"never in a story \x01", stop, "zzzzqqq"};  // the matching one is named
   const json stopped = post("/v1/messages", stopped_req);
   EXPECT_EQ(stopped["stop_reason"], "stop_sequence") << stopped;
   EXPECT_EQ(stopped["stop_sequence"], stop);

@@ -2,22 +2,16 @@
 
 #include <fmt/format.h>
 
+#include "server/request_fields.h"
+
 namespace mx::server {
 
 namespace {
 
 using nlohmann::json;
 
-struct BadField {
-  std::string message;
-};
-
-[[noreturn]] void bad(std::string message) { throw BadField{std::move(message)}; }
-
-const json* field(const json& body, const char* name) {
-  const auto it = body.find(name);
-  return it == body.end() || it->is_null() ? nullptr : &*it;
-}
+// Ollama's errors name no field: only the message.
+[[noreturn]] void bad(std::string message) { server::bad("", std::move(message)); }
 
 std::string string_field(const json& body, const char* name) {
   const json* v = field(body, name);

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "sampling/json_schema.h"
+#include "server/request_fields.h"
 
 namespace mx::server {
 
@@ -11,17 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-struct BadField {
-  std::string param, message;
-};
-
-[[noreturn]] void bad(const std::string& param, const std::string& message) { throw BadField{param, message}; }
-
-// The field if present and not null, else nullptr.
-const json* field(const json& body, const char* name) {
-  const auto it = body.find(name);
-  return it == body.end() || it->is_null() ? nullptr : &*it;
-}
 
 double number(const json& body, const char* name, double lo, double hi) {
   const json& v = *field(body, name);

@@ -2,22 +2,14 @@
 
 #include <fmt/format.h>
 
+#include "server/request_fields.h"
+
 namespace mx::server {
 
 namespace {
 
 using nlohmann::json;
 
-struct BadField {
-  std::string param, message;
-};
-
-[[noreturn]] void bad(std::string param, std::string message) { throw BadField{std::move(param), std::move(message)}; }
-
-const json* field(const json& body, const char* name) {
-  const auto it = body.find(name);
-  return it == body.end() || it->is_null() ? nullptr : &*it;
-}
 
 std::string string_field(const json& obj, const char* name, const std::string& at) {
   const json* v = field(obj, name);

@@ -75,12 +75,8 @@ bool parse(const AnthropicSettings& settings, const std::string& body_text, bool
   g.chat = true;
   g.messages = std::move(r.messages);
   g.template_kwargs = std::move(r.template_kwargs);
-  g.tool_calling = {.tools = std::move(r.tools),
-                    .definitions = std::move(r.tool_definitions),
-                    .choice = r.tool_choice,
-                    .choice_name = std::move(r.tool_choice_name),
-                    .parallel = r.parallel_tool_calls,
-                    .reasoning_inline = false};
+  g.tool_calling = tool_calling_of(r);
+  g.tool_calling.reasoning_inline = false;
   g.options = std::move(r.options);
   g.stop = r.stop;
   g.api_key = api_key;

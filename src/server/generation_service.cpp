@@ -45,17 +45,6 @@ std::vector<std::string> prompt_pieces(const Tokenizer& tok, std::span<const Tok
   return pieces;
 }
 
-// reply_parsing() reads a CompletionRequest's tool fields: these, from the neutral request.
-CompletionRequest tool_fields(const GenerationRequest& r) {
-  CompletionRequest c;
-  c.tool_definitions = r.tool_calling.definitions;
-  c.tool_choice = r.tool_calling.choice;
-  c.tool_choice_name = r.tool_calling.choice_name;
-  c.parallel_tool_calls = r.tool_calling.parallel;
-  c.reasoning_inline = r.tool_calling.reasoning_inline;
-  return c;
-}
-
 }  // namespace
 
 Usage usage_of(const std::vector<GenerateStats>& choices) {
@@ -116,7 +105,7 @@ std::variant<std::shared_ptr<Generation>, GenerationError> GenerationService::st
     auto rendered = format_.render_conversation(r.messages, true, extra);
     if (!rendered) return invalid("chat template: " + rendered.error().message, "messages");
     prompt = format_.tokenize(tokenizer, *rendered);
-    parsing = reply_parsing(tool_fields(r), format_, rendered->text);
+    parsing = reply_parsing(r.tool_calling, format_, rendered->text);
   } else if (!r.prompt_tokens.empty()) {
     for (Token t : r.prompt_tokens)
       if (t < 0 || t >= tokenizer.vocab().size()) return invalid(fmt::format("token {} is not in the vocabulary", t), "prompt");

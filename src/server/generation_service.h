@@ -24,6 +24,7 @@
 #include "server/metrics.h"
 #include "server/openai_request.h"
 #include "server/output_channel.h"
+#include "server/tool_calls.h"
 #include "tokenizer/tokenizer.h"
 
 namespace mx::server {
@@ -35,16 +36,6 @@ struct GenerationError {
   std::string message;
   std::string param;  // the request field at fault ("messages", "prompt", "logit_bias", "grammar", "tools"), "" if none
   std::string code;   // "context_length_exceeded", "rate_limit_exceeded", or ""
-};
-
-// How the reply may call tools and show reasoning (chat prompts only).
-struct ToolCalling {
-  nlohmann::ordered_json tools;               // as the template sees them ([{type, function}]), null if none
-  std::vector<ToolDefinition> definitions;    // one per tool, same order
-  ToolChoice choice = ToolChoice::kAuto;
-  std::string choice_name;                    // kFunction: the function the reply must call
-  bool parallel = true;                       // several calls in one reply
-  bool reasoning_inline = false;              // reasoning stays in the text, tags included
 };
 
 struct GenerationRequest {

@@ -231,12 +231,11 @@ void ollama_generate(GenerationService& service, const OllamaModel& m, const std
   g.chat = r.completion.chat;
   g.messages = std::move(r.completion.messages);
   g.template_kwargs = std::move(r.completion.template_kwargs);
-  g.tool_calling = {.tools = std::move(r.completion.tools),
-                    .definitions = std::move(r.completion.tool_definitions),
-                    .choice = ToolChoice::kAuto,  // Ollama has no tool_choice
-                    .choice_name = {},
-                    .parallel = true,
-                    .reasoning_inline = false};
+  g.tool_calling = tool_calling_of(r.completion);
+  g.tool_calling.choice = ToolChoice::kAuto;  // Ollama has no tool_choice
+  g.tool_calling.choice_name.clear();
+  g.tool_calling.parallel = true;
+  g.tool_calling.reasoning_inline = false;
   g.prompt_text = std::move(r.completion.prompt_text);
   g.options = std::move(r.completion.options);
   g.stop = std::move(r.completion.stop);

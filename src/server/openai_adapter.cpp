@@ -124,12 +124,7 @@ GenerationRequest to_generation_request(CompletionRequest r, int api_key) {
   g.chat = r.chat;
   g.messages = std::move(r.messages);
   g.template_kwargs = std::move(r.template_kwargs);
-  g.tool_calling = {.tools = std::move(r.tools),
-                    .definitions = std::move(r.tool_definitions),
-                    .choice = r.tool_choice,
-                    .choice_name = std::move(r.tool_choice_name),
-                    .parallel = r.parallel_tool_calls,
-                    .reasoning_inline = r.reasoning_inline};
+  g.tool_calling = tool_calling_of(r);
   g.prompt_text = std::move(r.prompt_text);
   g.prompt_tokens = std::move(r.prompt_tokens);
   g.options = std::move(r.options);

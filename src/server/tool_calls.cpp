@@ -91,11 +91,20 @@ std::string tool_call_grammar(const std::vector<ToolDefinition>& tools, ToolCall
   return head + function + "\n" + rules;
 }
 
-ReplyParsing reply_parsing(const CompletionRequest& r, const ChatFormat& format, std::string_view prompt_text) {
+ToolCalling tool_calling_of(CompletionRequest& r) {
+  return {.tools = std::move(r.tools),
+          .definitions = std::move(r.tool_definitions),
+          .choice = r.tool_choice,
+          .choice_name = std::move(r.tool_choice_name),
+          .parallel = r.parallel_tool_calls,
+          .reasoning_inline = r.reasoning_inline};
+}
+
+ReplyParsing reply_parsing(const ToolCalling& r, const ChatFormat& format, std::string_view prompt_text) {
   ReplyParsing p;
   const ToolCallFormat template_format = format.tool_call_format();
-  const bool has_tools = !r.tool_definitions.empty() && r.tool_choice != ToolChoice::kNone;
-  const bool forced = has_tools && (r.tool_choice == ToolChoice::kRequired || r.tool_choice == ToolChoice::kFunction);
+  const bool has_tools = !r.definitions.empty() && r.choice != ToolChoice::kNone;
+  const bool forced = has_tools && (r.choice == ToolChoice::kRequired || r.choice == ToolChoice::kFunction);
   // gpt-oss writes everything in channels: they are parsed even without tools.
   ToolCallFormat tools = has_tools || template_format == ToolCallFormat::kGptOss ? template_format : ToolCallFormat::kNone;
   if (forced && template_format == ToolCallFormat::kNone) tools = ToolCallFormat::kGenericJson;
@@ -103,16 +112,16 @@ ReplyParsing reply_parsing(const CompletionRequest& r, const ChatFormat& format,
   p.options.reasoning = format.reasoning_format();
   p.options.reasoning_inline = r.reasoning_inline;
   p.options.starts_in_reasoning = p.options.reasoning != chat::ReasoningFormat::kNone && starts_reasoning(prompt_text);
-  for (const ToolDefinition& d : r.tool_definitions) p.options.tool_names.push_back(d.name);
+  for (const ToolDefinition& d : r.definitions) p.options.tool_names.push_back(d.name);
   p.active = tools != ToolCallFormat::kNone || p.options.reasoning != chat::ReasoningFormat::kNone;
   p.render_special = tools != ToolCallFormat::kNone;
   if (forced) {
     std::vector<ToolDefinition> allowed;
-    for (const ToolDefinition& d : r.tool_definitions)
-      if (r.tool_choice == ToolChoice::kRequired || d.name == r.tool_choice_name) allowed.push_back(d);
-    p.grammar = tool_call_grammar(allowed, tools, r.parallel_tool_calls && r.tool_choice == ToolChoice::kRequired);
+    for (const ToolDefinition& d : r.definitions)
+      if (r.choice == ToolChoice::kRequired || d.name == r.choice_name) allowed.push_back(d);
+    p.grammar = tool_call_grammar(allowed, tools, r.parallel && r.choice == ToolChoice::kRequired);
   } else if (has_tools && tools == ToolCallFormat::kHermes) {
-    p.grammar = tool_call_grammar(r.tool_definitions, tools, r.parallel_tool_calls);
+    p.grammar = tool_call_grammar(r.definitions, tools, r.parallel);
     p.grammar_triggers = {"<tool_call>"};
   }
   return p;

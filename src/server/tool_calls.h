@@ -26,13 +26,27 @@ struct ReplyParsing {
   std::vector<std::string> grammar_triggers;
 };
 
-// From the request, the template's formats and the rendered prompt (whose end may already
+// How the reply may call tools and show reasoning (chat prompts only).
+struct ToolCalling {
+  nlohmann::ordered_json tools;               // as the template sees them ([{type, function}]), null if none
+  std::vector<ToolDefinition> definitions;    // one per tool, same order
+  ToolChoice choice = ToolChoice::kAuto;
+  std::string choice_name;                    // kFunction: the function the reply must call
+  bool parallel = true;                       // several calls in one reply
+  bool reasoning_inline = false;              // reasoning stays in the text, tags included
+};
+
+// The tool fields of an OpenAI-shaped request (moved out of it), as the other dialects'
+// request parsers produce one too.
+ToolCalling tool_calling_of(CompletionRequest& r);
+
+// From the request's tools, the template's formats and the rendered prompt (whose end may already
 // open a reasoning block). A forced call (tool_choice "required" or a named function) gets a
 // grammar for the Hermes format and, for templates with no known format, llama.cpp's generic
 // JSON shape ({"tool_call": {...}} or {"tool_calls": [...]}); other formats stay unconstrained.
 // With tool_choice "auto", a Hermes template's calls get the same grammar, lazily: it starts
 // at the call marker (`grammar_triggers`).
-ReplyParsing reply_parsing(const CompletionRequest& r, const ChatFormat& format, std::string_view prompt_text);
+ReplyParsing reply_parsing(const ToolCalling& r, const ChatFormat& format, std::string_view prompt_text);
 
 // The grammar of forced calls to `tools` in `format` (kHermes or kGenericJson); "" for others.
 std::string tool_call_grammar(const std::vector<ToolDefinition>& tools, chat::ToolCallFormat format, bool parallel);

@@ -260,14 +260,14 @@ TEST_F(ToolCallingTest, AutoCallsGetTheToolsGrammarFromTheMarkerOn) {
   ASSERT_TRUE(format.ok());
   auto parsed = parse_completion_request(ask("auto"), true, {});
   ASSERT_TRUE(std::holds_alternative<CompletionRequest>(parsed));
-  const CompletionRequest* request = &std::get<CompletionRequest>(parsed);
-  const ReplyParsing p = reply_parsing(*request, *format, "");
+  const ToolCalling request = tool_calling_of(std::get<CompletionRequest>(parsed));
+  const ReplyParsing p = reply_parsing(request, *format, "");
   EXPECT_EQ(p.options.tools, chat::ToolCallFormat::kHermes);
-  EXPECT_EQ(p.grammar, tool_call_grammar(request->tool_definitions, chat::ToolCallFormat::kHermes, false));
+  EXPECT_EQ(p.grammar, tool_call_grammar(request.definitions, chat::ToolCallFormat::kHermes, false));
   EXPECT_EQ(p.grammar_triggers, std::vector<std::string>{"<tool_call>"});
   auto none = parse_completion_request(ask("none"), true, {});
   ASSERT_TRUE(std::holds_alternative<CompletionRequest>(none));
-  EXPECT_TRUE(reply_parsing(std::get<CompletionRequest>(none), *format, "").grammar.empty());
+  EXPECT_TRUE(reply_parsing(tool_calling_of(std::get<CompletionRequest>(none)), *format, "").grammar.empty());
 
   // End to end: a random model rarely starts a call by itself; the reply is well-formed
   // whichever it does, and any call it makes follows the schema.
@@ -287,7 +287,7 @@ TEST_F(ToolCallingTest, ReasoningIsSplitFromContent) {
   ASSERT_TRUE(format.ok());
   EXPECT_EQ(format->reasoning_format(), chat::ReasoningFormat::kThinkTags);
   EXPECT_EQ(format->tool_call_format(), chat::ToolCallFormat::kHermes);
-  CompletionRequest r;
+  ToolCalling r;
   ReplyParsing p = reply_parsing(r, *format, "<|im_start|>assistant\n");
   EXPECT_TRUE(p.active);
   EXPECT_FALSE(p.options.starts_in_reasoning);

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <fstream>
 
-#include "engine/dry_breakers.h"
 #include "engine/grammar_setup.h"
+#include "engine/sampling_setup.h"
 #include "sampling/json_schema.h"
 
 namespace mx::cli {
@@ -56,6 +56,13 @@ Expected<std::string> grammar_text_of(const SamplingCliOptions& o) {
   return std::move(*gbnf);
 }
 
+// "penalties;dry;...": the default order, in the names --samplers takes.
+std::string default_order_text() {
+  std::string text;
+  for (const SamplerStage s : SamplingParams{}.order) text += (text.empty() ? "" : ";") + std::string(stage_name(s));
+  return text;
+}
+
 }  // namespace
 
 void add_sampling_options(CLI::App& app, SamplingCliOptions& o) {
@@ -78,7 +85,7 @@ void add_sampling_options(CLI::App& app, SamplingCliOptions& o) {
   app.add_option("--dry-allowed-length", p.dry.allowed_length, "Repeats this long are not penalised")
       ->capture_default_str();
   app.add_option("--dry-penalty-last-n", p.dry.last_n, "Tokens DRY searches (-1: all)")->capture_default_str();
-  app.add_option("--dry-sequence-breaker", o.dry_breakers,
+  app.add_option("--dry-sequence-breaker", p.dry_sequence_breakers,
                  "Text that ends a repeat for DRY (repeatable; replaces the defaults \\n : \" *)");
   app.add_option("--xtc-probability", p.xtc_probability, "Chance per step to exclude the top choices (0: off)")
       ->capture_default_str();
@@ -90,8 +97,7 @@ void add_sampling_options(CLI::App& app, SamplingCliOptions& o) {
   app.add_option("--mirostat-lr", p.mirostat_eta, "Mirostat learning rate (eta)")->capture_default_str();
   app.add_option("--mirostat-ent", p.mirostat_tau, "Mirostat target entropy (tau)")->capture_default_str();
   app.add_option("-l,--logit-bias", o.logit_bias, "TOKEN_ID+BIAS or TOKEN_ID-BIAS (repeatable; -inf bans)");
-  app.add_option("--samplers", o.samplers,
-                 "Order of the samplers, ';'-separated (default penalties;dry;top_k;typ_p;top_p;min_p;xtc;temperature)");
+  app.add_option("--samplers", o.samplers, "Order of the samplers, ';'-separated (default " + default_order_text() + ")");
   app.add_option("-s,--seed", p.seed, "Random seed")->capture_default_str();
   app.add_option("--grammar", o.grammar, "GBNF grammar the output must follow");
   app.add_option("--grammar-file", o.grammar_file, "File with a GBNF grammar")->check(CLI::ExistingFile);
@@ -116,8 +122,8 @@ Expected<GenerateOptions> make_generate_options(const SamplingCliOptions& o, con
     MX_TRY_ASSIGN(bias, parse_logit_bias(b, tokenizer.vocab().size()));
     g.sampling.logit_bias.push_back(bias);
   }
-  if (auto st = validate(g.sampling); !st) return st.error();
-  g.sampling.texts = token_texts(tokenizer);  // the output stays well-formed UTF-8
+  g.loop_guard.mode = *loop_guard_mode_from_name(o.loop_guard);
+  if (auto st = finish_sampling(g, sampling_vocab(tokenizer)); !st) return st.error();
   std::string grammar_text;
   MX_TRY_ASSIGN(grammar_text, grammar_text_of(o));
   if (!grammar_text.empty()) {
@@ -125,9 +131,6 @@ Expected<GenerateOptions> make_generate_options(const SamplingCliOptions& o, con
     if (!grammar) return make_error("grammar: {}", grammar.error().message);
     g.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*grammar)), g.sampling.texts, tokenizer);
   }
-  g.loop_guard.mode = *loop_guard_mode_from_name(o.loop_guard);
-  if (g.sampling.dry.active() || g.loop_guard.mode == LoopGuardMode::kPenalize)
-    g.sampling.dry_breakers = dry_breaker_tokens(tokenizer, o.dry_breakers);
   return g;
 }
 

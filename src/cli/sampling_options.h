@@ -1,5 +1,6 @@
 // The sampling and loop-guard flags of `moxing run`, named as llama.cpp names them, and
-// their conversion into generation options (some need the tokenizer: DRY's breakers).
+// their conversion into generation options, finished against the tokenizer as the server
+// finishes a request's (engine/sampling_setup.h).
 #pragma once
 
 #include <string>
@@ -17,7 +18,6 @@ struct SamplingCliOptions {
   SamplingParams params;
   std::vector<std::string> logit_bias;  // "TOKEN_ID+BIAS" / "TOKEN_ID-BIAS" / "TOKEN_ID-inf"
   std::string samplers;                 // order, "top_k;top_p;temperature"
-  std::vector<std::string> dry_breakers = {"\n", ":", "\"", "*"};
   std::string loop_guard = "penalize";
   std::string grammar;       // GBNF text
   std::string grammar_file;  // or a file of it

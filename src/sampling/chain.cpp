@@ -14,10 +14,21 @@
 namespace mx {
 namespace {
 
-constexpr std::string_view kStageNames[] = {"penalties", "dry", "top_k", "typ_p", "top_p", "min_p", "xtc", "temperature"};
-
-bool known_stage(std::string_view name) {
-  return std::find(std::begin(kStageNames), std::end(kStageNames), name) != std::end(kStageNames);
+// A stage that truncates or reshapes; penalties and DRY are the chain's own (they keep history).
+std::unique_ptr<Sampler> make_stage(SamplerStage stage, const SamplingParams& p, Rng& rng) {
+  switch (stage) {
+    case SamplerStage::kTopK: return std::make_unique<TopK>(p.top_k);
+    case SamplerStage::kTypicalP: return std::make_unique<Typical>(p.typical_p);
+    case SamplerStage::kTopP: return std::make_unique<TopP>(p.top_p);
+    case SamplerStage::kMinP: return std::make_unique<MinP>(p.min_p);
+    case SamplerStage::kXtc: return std::make_unique<Xtc>(p.xtc_probability, p.xtc_threshold, rng);
+    case SamplerStage::kTemperature:
+      return std::make_unique<Temperature>(p.temperature, p.dynatemp_range, p.dynatemp_exponent);
+    case SamplerStage::kPenalties:
+    case SamplerStage::kDry: break;
+  }
+  MX_CHECK(false && "not a truncating stage");
+  return nullptr;
 }
 
 }  // namespace
@@ -38,30 +49,7 @@ Token argmax(std::span<const float> logits) {
   return 0;  // empty, or only NaN
 }
 
-Expected<std::vector<std::string>> parse_sampler_order(std::string_view text) {
-  std::vector<std::string> order;
-  size_t start = 0;
-  while (start <= text.size()) {
-    const size_t end = std::min(text.find_first_of(";,", start), text.size());
-    std::string name(text.substr(start, end - start));
-    if (name == "top-k") name = "top_k";
-    if (name == "top-p") name = "top_p";
-    if (name == "min-p") name = "min_p";
-    if (name == "typical" || name == "typ-p" || name == "typical_p") name = "typ_p";
-    if (name == "temp") name = "temperature";
-    if (!name.empty()) {
-      if (!known_stage(name))
-        return make_error("unknown sampler '{}' (known: penalties, dry, top_k, typ_p, top_p, min_p, xtc, temperature)", name);
-      order.push_back(name);
-    }
-    start = end + 1;
-  }
-  return order;
-}
-
 Status validate(const SamplingParams& p) {
-  for (const std::string& s : p.order)
-    if (!known_stage(s)) return make_error("unknown sampler '{}'", s);
   auto in = [](float v, float lo, float hi) { return v >= lo && v <= hi; };
   if (!in(p.top_p, 0.0f, 1.0f)) return make_error("top-p must be in [0, 1], got {}", p.top_p);
   if (!in(p.min_p, 0.0f, 1.0f)) return make_error("min-p must be in [0, 1], got {}", p.min_p);
@@ -86,23 +74,16 @@ SamplerChain::SamplerChain(const SamplingParams& p, int64_t n_vocab)
   if (!p.logit_bias.empty()) stages_.push_back(own(std::make_unique<LogitBias>(p.logit_bias)));
   // Penalties and DRY always exist (they keep history) so the loop guard can switch them on.
   penalties_ = static_cast<Penalties*>(own(std::make_unique<Penalties>(p.penalties)));
-  dry_ = static_cast<Dry*>(own(std::make_unique<Dry>(p.dry, p.dry_breakers)));
-  const bool penalties_listed = std::count(p.order.begin(), p.order.end(), "penalties") > 0;
-  const bool dry_listed = std::count(p.order.begin(), p.order.end(), "dry") > 0;
-  if (!penalties_listed) stages_.push_back(penalties_);
-  if (!dry_listed) stages_.push_back(dry_);
-  for (const std::string& name : p.order) {
-    if (name == "penalties") stages_.push_back(penalties_);
-    else if (name == "dry") stages_.push_back(dry_);
-    else if (greedy_) continue;  // greedy: only the stages that change logits matter
-    else if (p.mirostat != 0) continue;  // mirostat does its own truncation
-    else if (name == "top_k") stages_.push_back(own(std::make_unique<TopK>(p.top_k)));
-    else if (name == "typ_p") stages_.push_back(own(std::make_unique<Typical>(p.typical_p)));
-    else if (name == "top_p") stages_.push_back(own(std::make_unique<TopP>(p.top_p)));
-    else if (name == "min_p") stages_.push_back(own(std::make_unique<MinP>(p.min_p)));
-    else if (name == "xtc") stages_.push_back(own(std::make_unique<Xtc>(p.xtc_probability, p.xtc_threshold, rng_)));
-    else if (name == "temperature")
-      stages_.push_back(own(std::make_unique<Temperature>(p.temperature, p.dynatemp_range, p.dynatemp_exponent)));
+  std::vector<Token> breakers = p.dry_breakers ? p.dry_breakers->tokens : std::vector<Token>{};
+  dry_ = static_cast<Dry*>(own(std::make_unique<Dry>(p.dry, std::move(breakers))));
+  const auto listed = [&](SamplerStage s) { return std::find(p.order.begin(), p.order.end(), s) != p.order.end(); };
+  if (!listed(SamplerStage::kPenalties)) stages_.push_back(penalties_);
+  if (!listed(SamplerStage::kDry)) stages_.push_back(dry_);
+  for (const SamplerStage stage : p.order) {
+    if (stage == SamplerStage::kPenalties) stages_.push_back(penalties_);
+    else if (stage == SamplerStage::kDry) stages_.push_back(dry_);
+    // Greedy: only the stages that change logits matter. Mirostat does its own truncation.
+    else if (!greedy_ && p.mirostat == 0) stages_.push_back(own(make_stage(stage, p, rng_)));
   }
   if (p.mirostat != 0) {
     stages_.push_back(own(std::make_unique<Temperature>(p.temperature > 0 ? p.temperature : 1.0f)));

@@ -18,6 +18,7 @@
 #include "sampling/logit_bias.h"
 #include "sampling/mirostat.h"
 #include "sampling/penalties.h"
+#include "sampling/sampler_stage.h"
 #include "sampling/utf8_guard.h"
 
 namespace mx {
@@ -34,7 +35,10 @@ struct SamplingParams {
   float xtc_threshold = 0.1f;
   PenaltyParams penalties;
   DryParams dry;
-  std::vector<Token> dry_breakers;  // tokens containing a sequence breaker (see dry.h)
+  // DRY's sequence breakers, llama.cpp's by default. The sampler works on the tokens that
+  // contain one (null: none), found by finish_sampling() (engine/sampling_setup.h).
+  std::vector<std::string> dry_sequence_breakers = {"\n", ":", "\"", "*"};
+  std::shared_ptr<const DryBreakerTokens> dry_breakers;
   int mirostat = 0;                 // 0 off, 1 or 2
   float mirostat_tau = 5.0f;
   float mirostat_eta = 0.1f;
@@ -43,16 +47,15 @@ struct SamplingParams {
   // Each token's bytes (engine/grammar_setup.h): with them, the output stays well-formed
   // UTF-8 (utf8_guard.h). Without, tokens are drawn whatever their bytes.
   std::shared_ptr<const TokenTexts> texts;
-  // The truncating and reshaping stages in order (llama.cpp's --samplers names):
-  // penalties, dry, top_k, typ_p, top_p, min_p, xtc, temperature.
-  std::vector<std::string> order = {"penalties", "dry", "top_k", "typ_p", "top_p", "min_p", "xtc", "temperature"};
+  // The truncating and reshaping stages in order (sampler_stage.h names them).
+  std::vector<SamplerStage> order = {SamplerStage::kPenalties, SamplerStage::kDry, SamplerStage::kTopK,
+                                     SamplerStage::kTypicalP, SamplerStage::kTopP, SamplerStage::kMinP,
+                                     SamplerStage::kXtc, SamplerStage::kTemperature};
   uint64_t seed = 0xC0FFEE;
 };
 
-// Checks the names in `order` and the ranges of the values: a clear error for a bad one.
+// Checks the ranges of the values: a clear error for a bad one.
 Status validate(const SamplingParams& p);
-// Parses "top_k;top_p;temperature" (';' or ',' separated) into an order.
-Expected<std::vector<std::string>> parse_sampler_order(std::string_view text);
 
 class SamplerChain {
  public:

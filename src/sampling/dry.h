@@ -5,9 +5,11 @@
 // legitimately recurs (list markers, code punctuation) is not punished.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "sampling/candidates.h"
+#include "sampling/sampler_stage.h"
 
 namespace mx {
 
@@ -19,11 +21,18 @@ struct DryParams {
   bool active() const { return multiplier > 0.0f && base >= 1.0f && last_n != 0; }
 };
 
+// The sequence breakers as the sampler sees them: every vocabulary token whose text holds
+// one of `texts` (engine/sampling_setup.h finds them).
+struct DryBreakerTokens {
+  std::vector<std::string> texts;  // what the tokens were found for
+  std::vector<Token> tokens;
+};
+
 class Dry final : public Sampler {
  public:
   // `breakers`: the vocabulary's tokens that contain a sequence-breaker string.
   Dry(DryParams p, std::vector<Token> breakers);
-  std::string_view name() const override { return "dry"; }
+  std::string_view name() const override { return stage_name(SamplerStage::kDry); }
   void apply(Candidates& c) override;
   void accept(Token t) override;
   void set_params(DryParams p) { p_ = p; }

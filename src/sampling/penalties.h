@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "sampling/candidates.h"
+#include "sampling/sampler_stage.h"
 
 namespace mx {
 
@@ -22,7 +23,7 @@ struct PenaltyParams {
 class Penalties final : public Sampler {
  public:
   explicit Penalties(PenaltyParams p) : p_(p) {}
-  std::string_view name() const override { return "penalties"; }
+  std::string_view name() const override { return stage_name(SamplerStage::kPenalties); }
   void apply(Candidates& c) override;
   void accept(Token t) override;
   void set_params(PenaltyParams p) { p_ = p; }  // e.g. switched on by the loop guard

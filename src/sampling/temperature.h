@@ -4,6 +4,7 @@
 #pragma once
 
 #include "sampling/candidates.h"
+#include "sampling/sampler_stage.h"
 
 namespace mx {
 
@@ -11,7 +12,7 @@ class Temperature final : public Sampler {
  public:
   explicit Temperature(float t, float dynamic_range = 0.0f, float exponent = 1.0f)
       : t_(t), range_(dynamic_range), exponent_(exponent) {}
-  std::string_view name() const override { return "temperature"; }
+  std::string_view name() const override { return stage_name(SamplerStage::kTemperature); }
   void apply(Candidates& c) override;
 
  private:

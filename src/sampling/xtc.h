@@ -5,6 +5,7 @@
 
 #include "core/rng.h"
 #include "sampling/candidates.h"
+#include "sampling/sampler_stage.h"
 
 namespace mx {
 
@@ -12,7 +13,7 @@ class Xtc final : public Sampler {
  public:
   Xtc(float probability, float threshold, Rng& rng, size_t min_keep = 1)
       : probability_(probability), threshold_(threshold), rng_(rng), min_keep_(min_keep) {}
-  std::string_view name() const override { return "xtc"; }
+  std::string_view name() const override { return stage_name(SamplerStage::kXtc); }
   void apply(Candidates& c) override;
 
  private:

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "engine/dry_breakers.h"
 #include "engine/grammar_setup.h"
+#include "engine/sampling_setup.h"
 #include "sampling/gbnf.h"
 #include "server/tool_calls.h"
 #include "tokenizer/stream_decoder.h"
@@ -89,8 +89,8 @@ GenerationService::GenerationService(BatchRunner& runner, const Tokenizer& token
       metrics_(metrics),
       admission_(admission),
       timeout_seconds_(timeout_seconds),
-      dry_breakers_(dry_breaker_tokens(tokenizer, std::vector<std::string>{"\n", ":", "\"", "*"})),
       token_texts_(token_texts(tokenizer)) {
+  sampling_vocab_ = sampling_vocab(tokenizer, token_texts_);
   for (Token t = 0; t < tokenizer.vocab().size(); ++t)
     if (tokenizer.vocab().is_eog(t)) end_tokens_.push_back(t);
 }
@@ -116,11 +116,11 @@ std::variant<std::shared_ptr<Generation>, GenerationError> GenerationService::st
   if (static_cast<int64_t>(prompt.size()) >= runner_.n_ctx())
     return invalid(fmt::format("the prompt has {} tokens but the context holds {}; shorten it", prompt.size(), runner_.n_ctx()),
                    r.chat ? "messages" : "prompt", "context_length_exceeded");
+  if (r.ignore_eos)  // end-of-generation tokens are never drawn
+    for (const Token t : end_tokens_) r.options.sampling.logit_bias.push_back({t, -1e9f});
   for (const TokenBias& b : r.options.sampling.logit_bias)
     if (b.token >= tokenizer.vocab().size())
       return invalid(fmt::format("logit_bias token {} is not in the vocabulary", b.token), "logit_bias");
-  if (r.ignore_eos)  // end-of-generation tokens are never drawn
-    for (const Token t : end_tokens_) r.options.sampling.logit_bias.push_back({t, -1e9f});
   // A forced call's grammar and the request's never meet (the request parsers refuse it); the
   // lazy grammar of "auto" calls gives way to a grammar the request asks for.
   const bool lazy = !parsing.grammar_triggers.empty();
@@ -132,9 +132,9 @@ std::variant<std::shared_ptr<Generation>, GenerationError> GenerationService::st
     r.options.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*g)), token_texts_, tokenizer);
     if (tool_grammar && lazy) r.options.sampling.grammar->triggers = {LazyTrigger{.words = parsing.grammar_triggers}};
   }
-  r.options.sampling.texts = token_texts_;  // replies are well-formed UTF-8 by construction
-  if (r.options.sampling.dry.active() || r.options.loop_guard.mode == LoopGuardMode::kPenalize)
-    r.options.sampling.dry_breakers = dry_breakers_;
+  // As the CLI finishes its settings. DRY's breakers are the request's: `serve`'s configured
+  // ones come through the defaults it starts from (found once, at start).
+  if (auto st = finish_sampling(r.options, sampling_vocab_); !st) return invalid(st.error().message);
 
   auto admitted = admission_.admit(r.api_key);
   if (auto* e = std::get_if<GenerationError>(&admitted)) return std::move(*e);

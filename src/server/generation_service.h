@@ -21,6 +21,7 @@
 #include "engine/batch_runner.h"
 #include "engine/chat_format.h"
 #include "engine/generate.h"
+#include "engine/sampling_setup.h"
 #include "server/metrics.h"
 #include "server/openai_request.h"
 #include "server/output_channel.h"
@@ -160,7 +161,7 @@ class GenerationService {
   Metrics& metrics_;
   Admission& admission_;
   double timeout_seconds_;
-  std::vector<Token> dry_breakers_;
+  SamplingVocab sampling_vocab_;  // what finishing a request's sampling settings reads
   std::vector<Token> end_tokens_;  // end-of-generation tokens, which ignore_eos bans
   std::shared_ptr<const TokenTexts> token_texts_;  // every token's bytes (grammars, UTF-8 guard)
 };

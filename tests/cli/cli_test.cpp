@@ -185,6 +185,23 @@ TEST(Cli, LoopGuardStopsAForcedLoop) {
   EXPECT_EQ(run("run -m " + kStories + " -p x --loop-guard sometimes").exit_code, 2);
 }
 
+TEST(Cli, SamplerNamesAndDryBreakersGoThroughTheSharedSetup) {
+  // --samplers takes llama.cpp's names and the aliases; an unknown one is refused with the list.
+  const std::string base = "run -m " + kStories + " -p 'Once upon a time' -n 16";
+  EXPECT_EQ(run(base + " --samplers 'top_k;temp'").exit_code, 0);
+  const auto bad = run(base + " --samplers 'top_k;nope'");
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("unknown sampler 'nope' (known: penalties, dry, top_k, typ_p, top_p, min_p, xtc, temperature)"),
+            std::string::npos) << bad.err;
+  // The forced loop of " do" (as above): DRY, switched on by the loop guard, ends it unless
+  // " do" holds a sequence breaker, which the flag sets as `serve`'s sets the server's.
+  const std::string loop = "run -m " + kStories + " -p 'Once upon a time' --temp 0 --logit-bias 400+100 -n 100";
+  const auto broken = run(loop + " --dry-sequence-breaker x");
+  EXPECT_NE(broken.err.find("generation: 100 tokens"), std::string::npos) << broken.err;
+  const auto kept = run(loop + " --dry-sequence-breaker do");
+  EXPECT_NE(kept.err.find("stopped by repetition"), std::string::npos) << kept.err;
+}
+
 TEST(Cli, QualityReportsEachSetting) {
   const auto r = run("quality -m " + kStories + " -n 24 --samples 2 --configs greedy,default,dry --json");
   ASSERT_EQ(r.exit_code, 0) << r.err;

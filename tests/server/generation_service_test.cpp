@@ -7,6 +7,7 @@
 
 #include <thread>
 
+#include "engine/sampling_setup.h"
 #include "stories_test.h"
 
 namespace mx::server {
@@ -156,6 +157,38 @@ TEST_F(ServerGenerationTest, ADroppedGenerationCancelsItsChoicesAndFreesItsPlace
   for (int i = 0; i < 500 && runner_->stats().running + runner_->stats().waiting > 0; ++i)
     std::this_thread::sleep_for(10ms);
   EXPECT_EQ(runner_->stats().running + runner_->stats().waiting, 0);
+}
+
+TEST_F(ServerGenerationTest, ServesConfiguredDrySequenceBreakers) {
+  // A huge bias makes greedy decoding repeat " do"; the loop guard's `penalize` switches DRY
+  // on, which breaks the loop unless " do" is a sequence breaker (a breaker ends every repeat).
+  constexpr Token kDo = 400;
+  ASSERT_NE(tokenizer_->token_to_piece(kDo).find("do"), std::string::npos);
+  auto finish_of = [&](const GenerateOptions& options) {
+    GenerationRequest r = text_request("Once upon a time", 100);
+    r.options = options;  // the defaults a request starts from (as the API parsers copy them)
+    r.options.n_predict = 100;
+    r.options.sampling.temperature = 0;
+    r.options.sampling.logit_bias = {{kDo, 100.0f}};
+    auto g = std::get<std::shared_ptr<Generation>>(service_->start(r));
+    std::string text;
+    size_t steps = 0;
+    return drain(*g, 0, text, steps).reason;
+  };
+  EXPECT_EQ(finish_of(GenerateOptions{}), FinishKind::kLength);  // llama.cpp's breakers: DRY ends the loop
+
+  // `moxing serve --dry-sequence-breaker do`: its defaults are finished once at start, as the CLI's.
+  GenerateOptions served;
+  served.sampling.dry_sequence_breakers = {"do"};
+  ASSERT_TRUE(finish_sampling(served, sampling_vocab(*tokenizer_)).ok());
+  EXPECT_EQ(finish_of(served), FinishKind::kRepetition);
+
+  // Breakers a request names itself, not found beforehand, are found by the service.
+  GenerateOptions asked;
+  asked.sampling.dry_sequence_breakers = {"do"};
+  EXPECT_EQ(finish_of(asked), FinishKind::kRepetition);
+  asked.sampling.dry_sequence_breakers = {"x"};
+  EXPECT_EQ(finish_of(asked), FinishKind::kLength);
 }
 
 }  // namespace

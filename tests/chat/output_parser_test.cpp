@@ -538,3 +538,34 @@ TEST(ToolCallFuzz, FragmentSoupIsChunkingInvariantAndLossless) {
 
 }  // namespace
 }  // namespace mx::chat
+
+namespace mx::chat {
+namespace {
+
+// A list of calls cut off by the token limit (a model that keeps adding calls): the calls it
+// finished are calls, the unfinished rest is text, in every chunking.
+TEST(ToolCallLists, CutOffListKeepsTheFinishedCalls) {
+  const std::string a = R"({"name": "get_weather", "arguments": {"city": "Paris"}})";
+  const std::string cut = R"({"name": "get_weather", "argu)";
+  struct Case {
+    ToolCallFormat format;
+    std::string output, rest;
+  };
+  const Case cases[] = {
+      {ToolCallFormat::kGranite, "<|tool_call|>[" + a + ", " + a + ", " + cut, ", " + cut},
+      {ToolCallFormat::kMistral, "[TOOL_CALLS][" + a + ", " + a + "," + cut, "," + cut},
+      {ToolCallFormat::kGenericJson, "{\"tool_calls\": [" + a + ", " + a + ", " + cut, ", " + cut},
+      {ToolCallFormat::kCommandR7B,
+       R"(<|START_ACTION|>[{"tool_call_id": "0", "tool_name": "get_weather", "parameters": {"city": "Paris"}}, )"
+       R"({"tool_call_id": "1", "tool_name": "get_weather", "parameters": {"city": "Paris"}}, {"tool_call_id": "2", "tool)",
+       R"(, {"tool_call_id": "2", "tool)"},
+  };
+  for (const Case& c : cases) {
+    const Merged m = parse(tools(c.format, {"get_weather"}), c.output);
+    EXPECT_EQ(m, (Merged{c.rest, "", {{"get_weather", R"({"city":"Paris"})"}, {"get_weather", R"({"city":"Paris"})"}}}))
+        << c.output;
+  }
+}
+
+}  // namespace
+}  // namespace mx::chat

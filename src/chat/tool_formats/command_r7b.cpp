@@ -19,6 +19,17 @@ constexpr std::string_view kActionEnd = "<|END_ACTION|>";
 constexpr std::string_view kResponseStart = "<|START_RESPONSE|>";
 constexpr std::string_view kResponseEnd = "<|END_RESPONSE|>";
 
+// {"tool_call_id": ..., "tool_name": NAME, "parameters": {...}} for an accepted name.
+std::optional<ToolCall> action_call(const nlohmann::json& c, const ToolNames& names) {
+  if (!c.is_object()) return std::nullopt;
+  auto name = c.find("tool_name");
+  if (name == c.end() || !name->is_string() || !names.accepts(name->get_ref<const std::string&>())) return std::nullopt;
+  auto p = c.find("parameters");
+  auto args = arguments_text(p == c.end() ? nullptr : &*p);
+  if (!args) return std::nullopt;
+  return ToolCall{name->get<std::string>(), std::move(*args)};
+}
+
 std::optional<std::vector<ToolCall>> parse_action(std::string_view body, const ToolNames& names) {
   auto j = parse_json(trim_space(body));
   if (!j) return std::nullopt;
@@ -26,15 +37,9 @@ std::optional<std::vector<ToolCall>> parse_action(std::string_view body, const T
   if (!j->is_array() || j->empty()) return std::nullopt;
   std::vector<ToolCall> calls;
   for (const nlohmann::json& c : *j) {
-    if (!c.is_object()) return std::nullopt;
-    auto name = c.find("tool_name");
-    if (name == c.end() || !name->is_string() || !names.accepts(name->get_ref<const std::string&>())) {
-      return std::nullopt;
-    }
-    auto p = c.find("parameters");
-    auto args = arguments_text(p == c.end() ? nullptr : &*p);
-    if (!args) return std::nullopt;
-    calls.push_back({name->get<std::string>(), std::move(*args)});
+    auto call = action_call(c, names);
+    if (!call) return std::nullopt;
+    calls.push_back(std::move(*call));
   }
   return calls;
 }
@@ -98,6 +103,17 @@ class CommandR7BParser final : public FormatParser {
           // The engine may stop before <|END_ACTION|>: a complete list is still an action.
           const std::string_view body = buf.substr(0, at);
           auto calls = parse_action(body, names_);
+          const size_t first = skip_space(body);
+          if (!calls && at == kNpos && first != kNpos && body[first] == '[') {  // cut off: the calls it finished
+            LeadingCalls done = leading_calls(body, first, [&](const nlohmann::json& c) { return action_call(c, names_); });
+            if (!done.calls.empty()) {
+              for (ToolCall& c : done.calls) out.call(std::move(c.name), std::move(c.arguments));
+              out.text(body.substr(done.end));
+              buf_.clear();
+              state_ = State::kOutside;
+              continue;
+            }
+          }
           if (calls) {
             for (ToolCall& c : *calls) out.call(std::move(c.name), std::move(c.arguments));
           } else {

@@ -43,6 +43,21 @@ class GenericJsonParser final : public FormatParser {
     return true;
   }
 
+  // {"tool_calls": [ cut off at the end of the output: emits the calls it finished and
+  // returns the index past the last of them (0 if none).
+  size_t emit_finished_calls(std::string_view buf, size_t open_brace, Emitter& out) {
+    size_t i = skip_space(buf, open_brace + 1);
+    constexpr std::string_view kKey = "\"tool_calls\"";
+    if (i == kNpos || !buf.substr(i).starts_with(kKey)) return 0;
+    i = skip_space(buf, i + kKey.size());
+    if (i == kNpos || buf[i] != ':') return 0;
+    i = skip_space(buf, i + 1);
+    if (i == kNpos || buf[i] != '[') return 0;
+    LeadingCalls done = leading_calls(buf, i, [&](const json& c) { return call_from_json(c, names_); });
+    for (ToolCall& c : done.calls) out.call(std::move(c.name), std::move(c.arguments));
+    return done.calls.empty() ? 0 : done.end;
+  }
+
   void drain(bool final, Emitter& out) {
     for (;;) {
       std::string_view buf = buf_;
@@ -61,6 +76,11 @@ class GenericJsonParser final : public FormatParser {
           const size_t end = json_value_end(buf, first);
           if (end == kNpos) {
             if (!final) return;
+            if (const size_t kept = emit_finished_calls(buf, first, out)) {
+              buf_.erase(0, kept);
+              state_ = State::kText;  // the rest after the finished calls
+              continue;
+            }
             state_ = State::kText;  // cut off: the characters come back as text
             continue;
           }

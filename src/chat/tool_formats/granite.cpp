@@ -32,6 +32,11 @@ class GraniteParser final : public FormatParser {
     if (first == kNpos) return final ? 0 : kNpos;
     if (buf[first] != '[' && buf[first] != '{') return 0;
     const size_t end = json_value_end(buf, first);
+    if (end == kNpos && final && buf[first] == '[') {  // cut off: the calls it finished
+      LeadingCalls done = leading_calls(buf, first, [&](const nlohmann::json& c) { return call_from_json(c, names_); });
+      calls = std::move(done.calls);
+      return done.end;
+    }
     if (end == kNpos) return final ? 0 : kNpos;
     auto j = parse_json(buf.substr(first, end - first));
     if (!j) return 0;

@@ -50,6 +50,15 @@ class MistralParser final : public FormatParser {
       const size_t end = json_value_end(buf, first);
       if (end == kNpos) {
         if (!final) return Step::kWait;
+        // Cut off: the calls it finished; the rest is text.
+        LeadingCalls done = leading_calls(buf, first, [&](const nlohmann::json& c) { return call_from_json(c, names_); });
+        if (!done.calls.empty()) {
+          for (ToolCall& c : done.calls) out.call(std::move(c.name), std::move(c.arguments));
+          raw_.clear();
+          buf_.erase(0, done.end);
+          state_ = State::kText;
+          return Step::kAgain;
+        }
         fail(out);
         return Step::kAgain;
       }

@@ -125,4 +125,21 @@ std::optional<ToolCall> call_from_json(const json& j, const ToolNames& names) {
   return ToolCall{name->get<std::string>(), std::move(*text)};
 }
 
+LeadingCalls leading_calls(std::string_view buf, size_t open,
+                           const std::function<std::optional<ToolCall>(const nlohmann::json&)>& call_of) {
+  LeadingCalls out;
+  for (size_t i = skip_space(buf, open + 1); i != kNpos && buf[i] == '{'; i = skip_space(buf, i + 1)) {
+    const size_t end = json_value_end(buf, i);
+    if (end == kNpos) break;
+    const auto j = parse_json(buf.substr(i, end - i));
+    auto call = j ? call_of(*j) : std::nullopt;
+    if (!call) break;
+    out.calls.push_back(std::move(*call));
+    out.end = end;
+    i = skip_space(buf, end);
+    if (i == kNpos || buf[i] != ',') break;
+  }
+  return out;
+}
+
 }  // namespace mx::chat::formats

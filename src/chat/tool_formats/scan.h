@@ -2,10 +2,13 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -56,5 +59,16 @@ std::optional<std::string> arguments_text(const nlohmann::json* value);
 
 // {"name": ..., "arguments" | "parameters": {...}} for an accepted name; nullopt otherwise.
 std::optional<ToolCall> call_from_json(const nlohmann::json& j, const ToolNames& names);
+
+// A JSON array of calls cut off at the end of the output (buf[open] == '['): the calls of its
+// complete leading elements (each read by call_of, up to the first that is not a call) and the
+// index just past the last of them (0 if none). A reply that ran out of tokens in the middle
+// of a list keeps the calls it finished; the rest is text.
+struct LeadingCalls {
+  std::vector<ToolCall> calls;
+  size_t end = 0;
+};
+LeadingCalls leading_calls(std::string_view buf, size_t open,
+                           const std::function<std::optional<ToolCall>(const nlohmann::json&)>& call_of);
 
 }  // namespace mx::chat::formats

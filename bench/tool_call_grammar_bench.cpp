@@ -70,7 +70,7 @@ std::optional<Setup> setup(benchmark::State& state, bool lazy) {
     state.SkipWithError(tok.error().message.c_str());
     return std::nullopt;
   }
-  auto g = parse_gbnf(server::tool_call_grammar(ten_tools(), chat::ToolCallFormat::kHermes, true));
+  auto g = parse_gbnf(server::tool_call_grammar(ten_tools(), chat::ToolCallFormat::kHermes, {.parallel = true}).gbnf);
   if (!g) {
     state.SkipWithError(g.error().message.c_str());
     return std::nullopt;

@@ -2,12 +2,14 @@
 
 namespace mx {
 
-std::shared_ptr<const TokenTexts> token_texts(const Tokenizer& tokenizer) {
+std::shared_ptr<const TokenTexts> token_texts(const Tokenizer& tokenizer, ControlTokens control) {
   const Vocab& vocab = tokenizer.vocab();
   std::vector<std::string> texts(static_cast<size_t>(vocab.size()));
-  for (Token id = 0; id < vocab.size(); ++id)
-    // Control tokens (BOS, chat markers) are not text a grammar could match.
-    if (!vocab.is_eog(id) && !vocab.is_control(id)) texts[static_cast<size_t>(id)] = tokenizer.token_to_piece(id);
+  for (Token id = 0; id < vocab.size(); ++id) {
+    if (vocab.is_eog(id)) continue;
+    if (!vocab.is_control(id)) texts[static_cast<size_t>(id)] = tokenizer.token_to_piece(id);
+    else if (control == ControlTokens::kAsText && id != vocab.bos()) texts[static_cast<size_t>(id)] = tokenizer.token_to_piece(id, true);
+  }
   return std::make_shared<const TokenTexts>(std::move(texts));
 }
 

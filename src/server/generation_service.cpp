@@ -89,7 +89,8 @@ GenerationService::GenerationService(BatchRunner& runner, const Tokenizer& token
       metrics_(metrics),
       admission_(admission),
       timeout_seconds_(timeout_seconds),
-      token_texts_(token_texts(tokenizer)) {
+      token_texts_(token_texts(tokenizer)),
+      control_token_texts_(token_texts(tokenizer, ControlTokens::kAsText)) {
   sampling_vocab_ = sampling_vocab(tokenizer, token_texts_);
   for (Token t = 0; t < tokenizer.vocab().size(); ++t)
     if (tokenizer.vocab().is_eog(t)) end_tokens_.push_back(t);
@@ -118,7 +119,7 @@ std::variant<std::shared_ptr<Generation>, GenerationError> GenerationService::st
                    r.chat ? "messages" : "prompt", "context_length_exceeded");
   if (r.ignore_eos)  // end-of-generation tokens are never drawn
     for (const Token t : end_tokens_) r.options.sampling.logit_bias.push_back({t, -1e9f});
-  for (const TokenBias& b : r.options.sampling.logit_bias)
+  for (const TokenBias& b : r.options.sampling.logit_bias)  // named here: the error points at the field
     if (b.token >= tokenizer.vocab().size())
       return invalid(fmt::format("logit_bias token {} is not in the vocabulary", b.token), "logit_bias");
   // A forced call's grammar and the request's never meet (the request parsers refuse it); the
@@ -129,8 +130,10 @@ std::variant<std::shared_ptr<Generation>, GenerationError> GenerationService::st
   if (!r.grammar.empty()) {
     auto g = parse_gbnf(r.grammar);
     if (!g) return invalid("grammar: " + g.error().message, tool_grammar ? "tools" : "grammar");
-    r.options.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*g)), token_texts_, tokenizer);
-    if (tool_grammar && lazy) r.options.sampling.grammar->triggers = {LazyTrigger{.words = parsing.grammar_triggers}};
+    // A tool grammar spells call markers that real vocabularies hold as control tokens.
+    r.options.sampling.grammar = grammar_constraint(std::make_shared<const Grammar>(std::move(*g)),
+                                                    tool_grammar ? control_token_texts_ : token_texts_, tokenizer);
+    if (tool_grammar && lazy) r.options.sampling.grammar->triggers = parsing.grammar_triggers;
   }
   // As the CLI finishes its settings. DRY's breakers are the request's: `serve`'s configured
   // ones come through the defaults it starts from (found once, at start).

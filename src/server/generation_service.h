@@ -164,6 +164,7 @@ class GenerationService {
   SamplingVocab sampling_vocab_;  // what finishing a request's sampling settings reads
   std::vector<Token> end_tokens_;  // end-of-generation tokens, which ignore_eos bans
   std::shared_ptr<const TokenTexts> token_texts_;  // every token's bytes (grammars, UTF-8 guard)
+  std::shared_ptr<const TokenTexts> control_token_texts_;  // the same, control tokens as their text (tool grammars)
 };
 
 }  // namespace mx::server

@@ -204,7 +204,7 @@ void read_tools(const json& body, CompletionRequest& r) {
         bad(at + ".function.parameters", fmt::format("tool '{}': 'parameters' must be a JSON Schema object", name));
       auto gbnf = json_schema_to_gbnf(params ? params->dump() : R"({"type": "object"})");
       if (!gbnf) bad(at + ".function.parameters", fmt::format("tool '{}': {}", name, gbnf.error().message));
-      r.tool_definitions.push_back({name, std::move(*gbnf)});
+      r.tool_definitions.push_back({name, std::move(*gbnf), params ? *params : json{{"type", "object"}}});
       r.tools.push_back({{"type", "function"}, {"function", nlohmann::ordered_json(*fn)}});
     }
     if (r.tools.empty()) r.tools = nullptr;

@@ -13,6 +13,7 @@
 
 #include "engine/generate.h"
 #include "server/api_error.h"
+#include "server/tool_call_grammar.h"
 
 namespace mx::server {
 
@@ -21,10 +22,6 @@ constexpr size_t kMaxEmbeddingInputs = 256;
 
 enum class ToolChoice { kAuto, kNone, kRequired, kFunction };
 
-struct ToolDefinition {
-  std::string name;
-  std::string arguments_gbnf;  // its parameters schema as a grammar (root: the arguments object)
-};
 
 struct CompletionRequest {
   bool chat = true;

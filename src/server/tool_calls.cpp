@@ -14,82 +14,12 @@ using nlohmann::json;
 using chat::OutputEvent;
 using chat::ToolCallFormat;
 
-// A GBNF quoted literal of `s`.
-std::string gbnf_literal(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"' || c == '\\') out += '\\', out += c;
-    else if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c == '\t') out += "\\t";
-    else out += c;
-  }
-  return out + "\"";
-}
-
-bool is_name_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'; }
-
-// Copies a quoted literal, character class or repetition count starting at s[i] up to its
-// closing character, escapes included.
-size_t copy_until(std::string_view s, size_t i, char close, std::string& out) {
-  out += s[i++];
-  while (i < s.size() && s[i] != close) {
-    if (s[i] == '\\' && i + 1 < s.size()) out += s[i++];
-    out += s[i++];
-  }
-  if (i < s.size()) out += s[i++];
-  return i;
-}
-
 bool starts_reasoning(std::string_view prompt) {
   while (!prompt.empty() && std::isspace(static_cast<unsigned char>(prompt.back()))) prompt.remove_suffix(1);
   return prompt.ends_with("<think>");
 }
 
 }  // namespace
-
-std::string prefix_gbnf_rules(std::string_view s, std::string_view prefix) {
-  std::string out;
-  for (size_t i = 0; i < s.size();) {
-    const char c = s[i];
-    if (c == '"') i = copy_until(s, i, '"', out);
-    else if (c == '[') i = copy_until(s, i, ']', out);
-    else if (c == '{') i = copy_until(s, i, '}', out);
-    else if (c == '#') {
-      while (i < s.size() && s[i] != '\n') out += s[i++];
-    } else if (is_name_char(c)) {
-      out += prefix;
-      while (i < s.size() && is_name_char(s[i])) out += s[i++];
-    } else {
-      out += s[i++];
-    }
-  }
-  return out;
-}
-
-std::string tool_call_grammar(const std::vector<ToolDefinition>& tools, ToolCallFormat format, bool parallel) {
-  if (tools.empty() || (format != ToolCallFormat::kHermes && format != ToolCallFormat::kGenericJson)) return "";
-  // Each tool's arguments grammar keeps its own rules under "t<i>-"; `function` picks a name
-  // and then that tool's arguments.
-  std::string rules, function = "function ::= ";
-  for (size_t i = 0; i < tools.size(); ++i) {
-    const std::string prefix = fmt::format("t{}-", i);
-    rules += prefix_gbnf_rules(tools[i].arguments_gbnf, prefix);
-    if (!rules.ends_with('\n')) rules += '\n';
-    const std::string name_json = json(tools[i].name).dump(-1, ' ', false, json::error_handler_t::replace);
-    function += fmt::format("{}{} {}root", i ? " | " : "", gbnf_literal(name_json + ", \"arguments\": "), prefix);
-  }
-  std::string head;
-  if (format == ToolCallFormat::kHermes) {
-    head = "call ::= \"<tool_call>\\n{\\\"name\\\": \" function \"}\\n</tool_call>\"\n";
-    head += parallel ? "root ::= call (\"\\n\" call)*\n" : "root ::= call\n";
-  } else {
-    head = "call ::= \"{\\\"name\\\": \" function \"}\"\n";
-    head += parallel ? "root ::= \"{\\\"tool_calls\\\": [\" call (\", \" call)* \"]}\"\n"
-                     : "root ::= \"{\\\"tool_call\\\": \" call \"}\"\n";
-  }
-  return head + function + "\n" + rules;
-}
 
 ToolCalling tool_calling_of(CompletionRequest& r) {
   return {.tools = std::move(r.tools),
@@ -115,14 +45,19 @@ ReplyParsing reply_parsing(const ToolCalling& r, const ChatFormat& format, std::
   for (const ToolDefinition& d : r.definitions) p.options.tool_names.push_back(d.name);
   p.active = tools != ToolCallFormat::kNone || p.options.reasoning != chat::ReasoningFormat::kNone;
   p.render_special = tools != ToolCallFormat::kNone;
-  if (forced) {
+  if (has_tools) {
     std::vector<ToolDefinition> allowed;
     for (const ToolDefinition& d : r.definitions)
-      if (r.choice == ToolChoice::kRequired || d.name == r.choice_name) allowed.push_back(d);
-    p.grammar = tool_call_grammar(allowed, tools, r.parallel && r.choice == ToolChoice::kRequired);
-  } else if (has_tools && tools == ToolCallFormat::kHermes) {
-    p.grammar = tool_call_grammar(r.definitions, tools, r.parallel);
-    p.grammar_triggers = {"<tool_call>"};
+      if (r.choice != ToolChoice::kFunction || d.name == r.choice_name) allowed.push_back(d);
+    ToolGrammar g = tool_call_grammar(allowed, tools,
+                                      {.parallel = r.parallel && r.choice != ToolChoice::kFunction,
+                                       .lazy = !forced,
+                                       .after_reasoning = p.options.starts_in_reasoning,
+                                       .template_source = format.source()});
+    if (forced || !g.triggers.empty()) {  // "auto" without a call marker stays free
+      p.grammar = std::move(g.gbnf);
+      p.grammar_triggers = std::move(g.triggers);
+    }
   }
   return p;
 }

@@ -13,6 +13,7 @@
 #include "chat/output_parser.h"
 #include "engine/chat_format.h"
 #include "server/openai_request.h"
+#include "server/tool_call_grammar.h"
 
 namespace mx::server {
 
@@ -23,7 +24,7 @@ struct ReplyParsing {
   std::string grammar;          // GBNF of the tool calls, "" if the reply is free
   // Non-empty: the grammar waits until the reply writes one of these (tool_choice "auto":
   // free text until the model starts a call, then the call follows the tools' schemas).
-  std::vector<std::string> grammar_triggers;
+  std::vector<LazyTrigger> grammar_triggers;
 };
 
 // How the reply may call tools and show reasoning (chat prompts only).
@@ -41,18 +42,12 @@ struct ToolCalling {
 ToolCalling tool_calling_of(CompletionRequest& r);
 
 // From the request's tools, the template's formats and the rendered prompt (whose end may already
-// open a reasoning block). A forced call (tool_choice "required" or a named function) gets a
-// grammar for the Hermes format and, for templates with no known format, llama.cpp's generic
-// JSON shape ({"tool_call": {...}} or {"tool_calls": [...]}); other formats stay unconstrained.
-// With tool_choice "auto", a Hermes template's calls get the same grammar, lazily: it starts
-// at the call marker (`grammar_triggers`).
+// open a reasoning block). A forced call (tool_choice "required" or a named function) gets the
+// grammar of the template's call syntax (tool_call_grammar.h) or, for templates with no known
+// syntax, llama.cpp's generic JSON shape ({"tool_call": {...}} or {"tool_calls": [...]}).
+// With tool_choice "auto", the template's calls get the same grammar, lazily: it starts at the
+// call marker (`grammar_triggers`).
 ReplyParsing reply_parsing(const ToolCalling& r, const ChatFormat& format, std::string_view prompt_text);
-
-// The grammar of forced calls to `tools` in `format` (kHermes or kGenericJson); "" for others.
-std::string tool_call_grammar(const std::vector<ToolDefinition>& tools, chat::ToolCallFormat format, bool parallel);
-
-// The GBNF text with every rule name prefixed (so several schemas' grammars can share one file).
-std::string prefix_gbnf_rules(std::string_view gbnf, std::string_view prefix);
 
 // "call_" and 24 random letters and digits, as OpenAI's ids look.
 std::string tool_call_id(std::mt19937_64& rng);

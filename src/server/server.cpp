@@ -36,6 +36,15 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+// An error found before a request reaches its adapter (API key, start-up, shutdown, routing),
+// in the shape of the API its route belongs to, as that API's clients expect to parse it.
+void send_route_error(const httplib::Request& req, httplib::Response& res, const ApiError& e) {
+  const std::string_view path = req.path;
+  if (path.starts_with("/api/")) return send_ollama_error(res, e.status, e.message);
+  if (path == "/v1/messages" || path.starts_with("/v1/messages/")) return send_anthropic_error(res, e.status, e.message);
+  send_error(res, e);
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options)
@@ -62,6 +71,7 @@ void Server::attach(const Model& model, const Tokenizer& tokenizer, KernelTable 
   if (defaults) options_.defaults = std::move(*defaults);
   model_ = &model;
   tokenizer_ = &tokenizer;
+  chat_template_ = format.source();
   const int64_t n_ctx = options_.ctx_size > 0 ? options_.ctx_size
                                               : std::min<int64_t>(model.config.n_ctx_train > 0 ? model.config.n_ctx_train : 4096, 4096);
   const int32_t parallel = std::max<int32_t>(1, options_.parallel);
@@ -84,29 +94,33 @@ void Server::routes() {
   // body of a kept-alive reply until the client's delayed ACK (~40 ms per reply or chunk).
   h.set_tcp_nodelay(true);
   // Browser pages of other origins may call the API (with the key, if one is set).
-  h.set_default_headers({{"Access-Control-Allow-Origin", "*"},
-                         {"Access-Control-Allow-Headers", "Authorization, Content-Type"},
-                         {"Access-Control-Allow-Methods", "GET, POST, OPTIONS"}});
-  h.Options(R"(.*)", [](const httplib::Request&, httplib::Response& res) { res.status = 204; });
+  h.set_default_headers({{"Access-Control-Allow-Origin", "*"}, {"Access-Control-Allow-Methods", "GET, POST, OPTIONS"}});
+  // A preflight may ask for any header: the SDKs send their own (x-api-key, anthropic-version,
+  // x-stainless-*); the key is still checked on the request itself.
+  h.Options(R"(.*)", [](const httplib::Request& req, httplib::Response& res) {
+    const std::string asked = req.get_header_value("Access-Control-Request-Headers");
+    res.set_header("Access-Control-Allow-Headers", asked.empty() ? "Authorization, Content-Type" : asked);
+    res.status = 204;
+  });
   h.set_read_timeout(60, 0);
   h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     // The page itself holds no secret: it asks for the key and sends it with each call.
     if (req.path == "/health" || req.method == "OPTIONS" || (req.method == "GET" && find_web_file(req.path)))
       return httplib::Server::HandlerResponse::Unhandled;
     if (stopping_) {
-      send_error(res, api_error(503, "the server is shutting down", "server_error"));
+      send_route_error(req, res, api_error(503, "the server is shutting down", "server_error"));
       return httplib::Server::HandlerResponse::Handled;
     }
     if (!options_.api_keys.empty()) {
       if (key_index(req) < 0) {
-        send_error(res, api_error(401, "invalid or missing API key (Authorization: Bearer KEY)", "invalid_request_error",
-                                  "invalid_api_key"));
+        send_route_error(req, res, api_error(401, "invalid or missing API key (Authorization: Bearer KEY, or x-api-key: KEY)",
+                                             "invalid_request_error", "invalid_api_key"));
         return httplib::Server::HandlerResponse::Handled;
       }
     }
     if (!ready_ && req.path != "/metrics") {
       res.set_header("Retry-After", "1");
-      send_error(res, api_error(503, "the model is still loading; try again shortly", "server_error", "model_loading"));
+      send_route_error(req, res, api_error(503, "the model is still loading; try again shortly", "server_error", "model_loading"));
       return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
@@ -116,7 +130,7 @@ void Server::routes() {
     const std::string message = res.status == 404   ? "no route " + req.method + " " + req.path
                                 : res.status == 413 ? "the request body is too large"
                                                     : "request failed";
-    send_error(res, api_error(res.status, message));
+    send_route_error(req, res, api_error(res.status, message));
   });
   h.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     const char* status = stopping_ ? "stopping" : ready_ ? "ok" : "loading";
@@ -145,7 +159,9 @@ void Server::routes() {
   h.Post("/tokenize", [this](const httplib::Request& q, httplib::Response& r) { tokenize(q, r); });
   h.Post("/detokenize", [this](const httplib::Request& q, httplib::Response& r) { detokenize(q, r); });
   // Ollama's API (server/ollama_adapter.h).
-  auto ollama = [this] { return OllamaModel{options_.model_name, model_, runner_->n_ctx(), &options_.defaults}; };
+  auto ollama = [this] {
+    return OllamaModel{options_.model_name, model_, runner_->n_ctx(), &options_.defaults, chat_template_};
+  };
   h.Post("/api/chat", [this, ollama](const httplib::Request& q, httplib::Response& r) {
     metrics_.request_started("chat");
     ollama_generate(*generation_, ollama(), q.body, true, key_index(q), r);

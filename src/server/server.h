@@ -84,6 +84,7 @@ class Server {
   // Set once by attach(), before ready_ turns true; read only after ready_.
   const Model* model_ = nullptr;
   const Tokenizer* tokenizer_ = nullptr;
+  std::string chat_template_;  // the source of the template in use (Ollama's /api/show)
   std::unique_ptr<BatchRunner> runner_;
   std::unique_ptr<GenerationService> generation_;  // what every completion route runs on
   std::atomic<bool> ready_{false};

@@ -257,20 +257,42 @@ TEST_F(AnthropicTest, ErrorsInAnthropicsShape) {
   expect_error("/v1/messages", "{\"max_tokens\": 5, " + user + ", \"stop_sequences\": \"x\"}", "stop_sequences");
 }
 
+// The key may come in x-api-key; errors met before the adapter (a missing or wrong key, an
+// unknown route, a model still loading) are in Anthropic's shape on its routes too.
 TEST_F(AnthropicTest, ApiKeyInXApiKey) {
   start("", 256, {"secret-key"});
   httplib::Client c = client();
+  auto expect_error = [](const httplib::Result& r, int status, const std::string& type) {
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, status) << r->body;
+    const json e = json::parse(r->body, nullptr, false);
+    ASSERT_TRUE(e.is_object()) << r->body;
+    EXPECT_EQ(e["type"], "error") << e;
+    EXPECT_EQ(e["error"]["type"], type) << e;
+    EXPECT_TRUE(e["error"]["message"].is_string()) << e;
+  };
   const std::string body = kMessage.dump();
-  auto anonymous = c.Post("/v1/messages/count_tokens", body, "application/json");
-  ASSERT_TRUE(anonymous);
-  EXPECT_EQ(anonymous->status, 401);
-  auto wrong = c.Post("/v1/messages/count_tokens", {{"x-api-key", "nope"}}, body, "application/json");
-  ASSERT_TRUE(wrong);
-  EXPECT_EQ(wrong->status, 401);
-  auto ok = c.Post("/v1/messages", {{"x-api-key", "secret-key"}, {"anthropic-version", "2023-06-01"}}, body, "application/json");
+  expect_error(c.Post("/v1/messages/count_tokens", body, "application/json"), 401, "authentication_error");
+  expect_error(c.Post("/v1/messages", {{"x-api-key", "nope"}}, body, "application/json"), 401, "authentication_error");
+  const httplib::Headers key = {{"x-api-key", "secret-key"}, {"anthropic-version", "2023-06-01"}};
+  expect_error(c.Get("/v1/messages/batches", key), 404, "not_found_error");
+  expect_error(c.Post("/v1/messages", key, "{not json", "application/json"), 400, "invalid_request_error");
+  auto ok = c.Post("/v1/messages", key, body, "application/json");
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 200) << ok->body;
   EXPECT_EQ(json::parse(ok->body)["type"], "message");
+  auto openai = c.Post("/v1/chat/completions", {{"x-api-key", "nope"}}, body, "application/json");
+  ASSERT_TRUE(openai);
+  EXPECT_EQ(json::parse(openai->body)["error"]["code"], "invalid_api_key") << openai->body;
+
+  // A server whose model is not attached yet is overloaded.
+  TearDown();
+  ServerOptions options;
+  options.port = 0;
+  server_ = std::make_unique<Server>(options);
+  ASSERT_TRUE(server_->bind());
+  thread_ = std::thread([this] { server_->serve(); });
+  expect_error(client().Post("/v1/messages", body, "application/json"), 503, "overloaded_error");
 }
 
 }  // namespace

@@ -1,12 +1,15 @@
 // Ollama's API end to end on the real tiny model, in-process on a free port: /api/chat and
 // /api/generate whole and streamed as NDJSON (the same text either way, counts and durations
 // on the last line), options (num_predict, stop, seed), format, tools through the template,
-// the model routes' shapes, embeddings, and errors as {"error": "..."}.
+// the model routes' shapes (/api/show with a --chat-template-file), embeddings, prompt counts
+// with the prefix cache, and errors as {"error": "..."} (the server's own, API key and routing, too).
 #include "server/ollama_adapter.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -280,6 +283,74 @@ TEST_F(OllamaTest, Embeddings) {
 
   EXPECT_TRUE(post("/api/embed", {{"input", 3}}, 400)["error"].is_string());
   EXPECT_TRUE(post("/api/embeddings", {{"input", "x"}}, 400)["error"].is_string());
+}
+
+// Ollama reports the prompt's size, not what was computed: a second identical request, most
+// of whose prompt comes from the prefix cache, counts the same prompt tokens.
+TEST_F(OllamaTest, PromptEvalCountIncludesCachedTokens) {
+  start();
+  json r = {{"model", "stories"},
+            {"messages", {{{"role", "user"}, {"content", "Once upon a time there was a little girl named Lily. "
+                                                         "She liked to play in the park with her dog and her friends."}}}},
+            {"options", {{"temperature", 0}, {"num_predict", 4}}},
+            {"stream", false}};
+  const json first = post("/api/chat", r);
+  const int64_t hits_before = server_->stats().prefix_cache.hit_tokens;
+  const json second = post("/api/chat", r);
+  ASSERT_GT(server_->stats().prefix_cache.hit_tokens, hits_before) << "the second prompt should come from the cache";
+  EXPECT_GT(first["prompt_eval_count"].get<int>(), 32);
+  EXPECT_EQ(second["prompt_eval_count"], first["prompt_eval_count"]);
+  r["stream"] = true;  // the last line of a stream carries the same count
+  EXPECT_EQ(lines("/api/chat", r).back()["prompt_eval_count"], first["prompt_eval_count"]);
+}
+
+// /api/show shows the template the server renders with: a --chat-template-file's, not the GGUF's.
+TEST_F(OllamaTest, ShowGivesTheChatTemplateInUse) {
+  const std::string source = "{% if tools %}(tools){% endif %}{% for m in messages %}{{ m.content }}{% endfor %}";
+  const std::string path = test::temp_path("show_template.jinja");
+  std::ofstream(path, std::ios::binary) << source;
+  start_with_template_file(path);
+  const json show = post("/api/show", {{"model", "stories"}});
+  EXPECT_EQ(show["template"], source);
+  EXPECT_NE(show["modelfile"].get<std::string>().find("TEMPLATE \"\"\"" + source + "\"\"\""), std::string::npos) << show;
+  EXPECT_NE(std::find(show["capabilities"].begin(), show["capabilities"].end(), "tools"), show["capabilities"].end())
+      << show["capabilities"];
+  std::remove(path.c_str());
+}
+
+// Errors met before the request reaches the adapter (API key, unknown route, a model still
+// loading) are Ollama's {"error": "..."} on Ollama's routes; OpenAI's routes keep theirs.
+TEST_F(OllamaTest, ErrorsBeforeTheAdapterAreOllamaShaped) {
+  start("", 256, {"secret-key"});
+  httplib::Client c = client();
+  auto expect_error = [](const httplib::Result& r, int status) {
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, status) << r->body;
+    const json e = json::parse(r->body, nullptr, false);
+    EXPECT_TRUE(e.is_object() && e.size() == 1 && e["error"].is_string()) << r->body;
+  };
+  json chat = kChat;
+  chat["stream"] = false;
+  expect_error(c.Post("/api/chat", chat.dump(), "application/json"), 401);
+  expect_error(c.Post("/api/chat", {{"Authorization", "Bearer nope"}}, chat.dump(), "application/json"), 401);
+  expect_error(c.Get("/api/tags"), 401);
+  const httplib::Headers key = {{"Authorization", "Bearer secret-key"}};
+  expect_error(c.Get("/api/nothing", key), 404);
+  auto ok = c.Post("/api/chat", key, chat.dump(), "application/json");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << ok->body;
+  auto openai = c.Get("/v1/models");
+  ASSERT_TRUE(openai);
+  EXPECT_EQ(json::parse(openai->body)["error"]["code"], "invalid_api_key") << openai->body;
+
+  // A server whose model is not attached yet answers 503.
+  TearDown();
+  server::ServerOptions options;
+  options.port = 0;
+  server_ = std::make_unique<Server>(options);
+  ASSERT_TRUE(server_->bind());
+  thread_ = std::thread([this] { server_->serve(); });
+  expect_error(client().Post("/api/chat", chat.dump(), "application/json"), 503);
 }
 
 TEST_F(OllamaTest, BadInputIsAnErrorString) {

@@ -456,6 +456,10 @@ TEST_F(ServerTest, ChatPageModelLookupAndCrossOriginCalls) {
   auto preflight = client().Options("/v1/chat/completions");
   EXPECT_EQ(preflight->status, 204);
   EXPECT_EQ(preflight->get_header_value("Access-Control-Allow-Origin"), "*");
+  // The SDKs' own headers (Anthropic's key and version) pass a browser's preflight.
+  auto sdk = client().Options("/v1/messages", {{"Access-Control-Request-Headers", "x-api-key, anthropic-version"}});
+  EXPECT_EQ(sdk->status, 204);
+  EXPECT_EQ(sdk->get_header_value("Access-Control-Allow-Headers"), "x-api-key, anthropic-version");
 }
 
 TEST_F(ServerTest, StopEndsStreamsInFlightAndRefusesNewWork) {

@@ -4,12 +4,11 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/chat_template_file.h"
 #include "cli/reply_stream.h"
 #include "cli/run_options.h"
 #include "core/log.h"
@@ -98,21 +97,6 @@ class ChatSession {
   std::vector<Token> cached_;  // the tokens whose keys and values are in the cache, in order
 };
 
-Expected<ChatFormat> load_format(const RunOptions& o, const LoadedModel& loaded) {
-  if (o.chat_template_file.empty()) {
-    auto format = ChatFormat::from_model(loaded.model->file, *loaded.tokenizer);
-    if (format && format->is_fallback())
-      MX_LOG_WARN("{} has no chat template; using ChatML (--chat-template FILE to choose one)", o.path);
-    return format;
-  }
-  std::ifstream in(o.chat_template_file, std::ios::binary);
-  if (!in) return make_error("cannot open {}", o.chat_template_file);
-  const std::string source(std::istreambuf_iterator<char>(in), {});
-  auto format = ChatFormat::from_source(source, loaded.tokenizer.get());
-  if (!format) return make_error("{}: {}", o.chat_template_file, format.error().message);
-  return format;
-}
-
 // A line of input; a line ending in '\' continues on the next. False at end of input.
 bool read_message(std::string& out) {
   out.clear();
@@ -132,11 +116,13 @@ bool read_message(std::string& out) {
 }  // namespace
 
 int run_chat(const RunOptions& o, const LoadedModel& loaded, int64_t n_ctx) {
-  auto format = load_format(o, loaded);
+  auto format = load_chat_format(loaded, o.chat_template_file);
   if (!format) {
     MX_LOG_ERROR("{}", format.error().message);
     return o.chat_template_file.empty() ? kExitBadModel : kExitBadInput;
   }
+  if (format->is_fallback())
+    MX_LOG_WARN("{} has no chat template; using ChatML (--chat-template-file FILE to choose one)", o.path);
   auto generate = make_generate_options(o.sampling, *loaded.tokenizer, o.n_predict);
   if (!generate) {
     MX_LOG_ERROR("{}", generate.error().message);

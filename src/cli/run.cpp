@@ -68,8 +68,9 @@ Runner add_run(CLI::App& app) {
   app.add_option("-r,--stop", o->stop_strings, "Stop when the output contains this text (repeatable)");
   app.add_flag("--no-display-prompt", o->no_display_prompt, "Do not echo the prompt");
   app.add_option("--system", o->system_prompt, "System message of the chat")->needs(chat);
-  app.add_option("--chat-template", o->chat_template_file,
-                 "Jinja file to use instead of the model's chat template")->needs(chat);
+  app.add_option("--chat-template-file,--chat-template", o->chat_template_file,
+                 "Jinja chat template to use instead of the model's (as serve's --chat-template-file)")
+      ->needs(chat);
   app.add_flag("--verbose-prompt", o->verbose_prompt, "Log the prompt text each chat turn renders")
       ->needs(chat);
   app.callback([o, prompt] {

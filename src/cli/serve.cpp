@@ -5,9 +5,9 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 #include <thread>
 
+#include "cli/chat_template_file.h"
 #include "cli/common.h"
 #include "cli/sampling_options.h"
 #include "core/log.h"
@@ -88,15 +88,7 @@ int run_serve(ServeOptions o) {
     MX_LOG_ERROR("{}", defaults.error().message);
     return finish(kExitUsage);
   }
-  Expected<ChatFormat> format = make_error("no chat template");
-  if (o.chat_template_file.empty()) {
-    format = ChatFormat::from_model(loaded->model->file, *loaded->tokenizer);
-  } else {
-    std::ifstream in(o.chat_template_file, std::ios::binary);
-    const std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    format = in ? ChatFormat::from_source(source, loaded->tokenizer.get())
-                : Expected<ChatFormat>(make_error("cannot read {}", o.chat_template_file));
-  }
+  Expected<ChatFormat> format = load_chat_format(*loaded, o.chat_template_file);
   if (!format) {
     MX_LOG_ERROR("chat template: {}", format.error().message);
     return finish(o.chat_template_file.empty() ? kExitBadModel : kExitUsage);

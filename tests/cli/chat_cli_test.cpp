@@ -196,6 +196,25 @@ TEST(CliChat, ModelWithoutTemplateWarnsAndUsesChatMl) {
   EXPECT_EQ(run_cli("run -m " + kStories).exit_code, 2);                          // no prompt
 }
 
+// --chat-template-file (serve's name for it; --chat-template is the older one) renders the
+// conversation with the file's template instead of the model's.
+TEST(CliChat, ChatTemplateFileReplacesTheModelsTemplate) {
+  const std::string tmpl = temp_file("template") + ".jinja";
+  write_file(tmpl, kRoleTemplate);
+  for (const std::string flag : {"--chat-template-file", "--chat-template"}) {
+    const auto r = run_cli("run --chat --verbose-prompt -m " + kStories + " " + flag + " " + tmpl + " -p Hi -n 4 --temp 0");
+    ASSERT_EQ(r.exit_code, 0) << flag << ": " << r.err;
+    EXPECT_NE(r.err.find("user: Hi\nassistant:"), std::string::npos) << flag << ": " << r.err;
+    EXPECT_EQ(r.err.find("no chat template"), std::string::npos) << r.err;  // the model's own is not used
+  }
+  EXPECT_EQ(run_cli("run -m " + kStories + " --chat-template-file " + tmpl + " -p Hi").exit_code, 2);  // needs --chat
+  write_file(tmpl, "{% if %}");
+  const auto bad = run_cli("run --chat -m " + kStories + " --chat-template-file " + tmpl + " -p Hi");
+  EXPECT_EQ(bad.exit_code, 4);
+  EXPECT_NE(bad.err.find(tmpl), std::string::npos) << bad.err;
+  std::remove(tmpl.c_str());
+}
+
 TEST(CliRun, StopStringEndsTheOutputBeforeIt) {
   const std::string args = "run -m " + kStories + " -p 'Once upon a time' -n 48 --temp 0";
   const auto full = run_cli(args);

@@ -24,14 +24,20 @@ class ServedStoriesTest : public StoriesTest {
  protected:
   // Serves the model as "stories", with its own template or ../shared/templates/`tmpl`.
   void start(const std::string& tmpl = "", int64_t ctx = 256, std::vector<std::string> keys = {}) {
+    start_with_template_file(tmpl.empty() ? "" : shared_path("templates/" + tmpl), ctx, std::move(keys));
+  }
+  // Serves the model with the template in the file at `path` ("" for the model's own), as
+  // `moxing serve --chat-template-file` does; `defaults`: the server's sampling settings.
+  void start_with_template_file(const std::string& path, int64_t ctx = 256, std::vector<std::string> keys = {},
+                                GenerateOptions defaults = {}) {
     server::ServerOptions options;
     options.port = 0;
     options.ctx_size = ctx;
     options.model_name = "stories";
     options.api_keys = std::move(keys);
-    auto format = tmpl.empty() ? ChatFormat::from_model(model_->file, *tokenizer_)
-                               : ChatFormat::from_source(read_text_file(shared_path("templates/" + tmpl)),
-                                                         tokenizer_.get());
+    options.defaults = std::move(defaults);
+    auto format = path.empty() ? ChatFormat::from_model(model_->file, *tokenizer_)
+                               : ChatFormat::from_source(read_text_file(path), tokenizer_.get());
     ASSERT_TRUE(format.ok()) << format.error().message;
     server_ = std::make_unique<server::Server>(options, *model_, *tokenizer_, kernels_, std::move(*format));
     ASSERT_TRUE(server_->bind());

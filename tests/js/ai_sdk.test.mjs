@@ -9,7 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateText, streamText, tool, jsonSchema, stepCountIs } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { startServer, KEY, WEATHER_PARAMETERS, checkWeatherArgs, weather } from './moxing_server.mjs';
+import { startServer, KEY } from './moxing_server.mjs';
+import { QUESTION, WEATHER_FUNCTION, checkWeatherArgs, weather } from './weather_tool.mjs';
 
 let server, model;
 before(async () => {
@@ -21,29 +22,28 @@ after(() => server?.stop());
 function agent(seen) {
   return {
     model,
-    prompt: 'What is the weather in Paris?',
+    prompt: QUESTION,
     temperature: 0,
     maxOutputTokens: 200,
     maxRetries: 0,
     tools: {
       get_weather: tool({
-        description: 'Weather forecast for a city',
-        inputSchema: jsonSchema(WEATHER_PARAMETERS),
+        description: WEATHER_FUNCTION.description,
+        inputSchema: jsonSchema(WEATHER_FUNCTION.parameters),
         execute: async (args) => { seen.push(args); return weather(args); },
       }),
     },
     // The first step must call the tool, the next ones must answer.
     prepareStep: ({ stepNumber }) => ({ toolChoice: stepNumber === 0 ? 'required' : 'none' }),
     stopWhen: stepCountIs(3),
-    // Extra body fields go through under the provider's name: one call, so this little story
-    // model cannot run on through a long array of calls.
+    // Extra body fields go through under the provider's name: one call, as ONE_FORCED_CALL asks.
     providerOptions: { moxing: { parallel_tool_calls: false } },
   };
 }
 
 function checkSteps(steps, seen) {
   assert.equal(seen.length, 1, 'the tool ran once');
-  checkWeatherArgs(assert, seen[0]);
+  checkWeatherArgs(seen[0]);
   assert.equal(steps.length, 2, `two steps: ${steps.map((s) => s.finishReason)}`);
   const [call, answer] = steps;
   assert.equal(call.finishReason, 'tool-calls');

@@ -6,61 +6,20 @@
 //   MOXING_BIN=build/release/moxing MOXING_SHARED_DIR=/work/shared \
 //     node --test tests/js/anthropic_client.test.mjs
 //
-// One server (stories260K, -c 256, an API key) on a free port, killed at the end whatever happens.
+// One server: stories260K, -c 256, an API key.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Anthropic from '@anthropic-ai/sdk';
+import { startServer, KEY } from './moxing_server.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = process.env.MOXING_BIN || path.join(REPO, 'build/release/moxing');
-const SHARED = process.env.MOXING_SHARED_DIR || path.join(REPO, '../shared');
-const STORIES = path.join(SHARED, 'models/stories260K.gguf');
-const KEY = 'sk-test-key';
-
-let child = null;
-let client = null;
-let served = '';
-let wrongKey = null;
-process.on('exit', () => child?.kill('SIGKILL'));
-
+let server, client, wrongKey;
 before(async () => {
-  for (const f of [BIN, STORIES]) if (!existsSync(f)) throw new Error(`missing ${f} (set MOXING_BIN / MOXING_SHARED_DIR)`);
-  child = spawn(BIN, ['serve', '-m', STORIES, '--port', '0', '-t', '1', '--parallel', '2', '--api-key', KEY, '-c', '256'],
-                { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "serving" line within 30 s:\n${log}`)), 30_000);
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s) => {
-      log += s;
-      const m = /serving (\S+) on http:\/\/127\.0\.0\.1:(\d+)/.exec(log);
-      if (m) { clearTimeout(timer); served = m[1]; resolve(Number(m[2])); }
-    });
-    child.on('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`server exited (${code ?? signal}):\n${log}`)); });
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 10_000; ;) {
-    if (await fetch(`${base}/health`).then((r) => r.status === 200, () => false)) break;
-    if (Date.now() > deadline) throw new Error(`/health never answered 200:\n${log}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  client = new Anthropic({ apiKey: KEY, baseURL: base, maxRetries: 0 });
-  wrongKey = new Anthropic({ apiKey: 'sk-wrong', baseURL: base, maxRetries: 0 });
+  server = await startServer({ ctx: 256 });
+  client = new Anthropic({ apiKey: KEY, baseURL: server.base, maxRetries: 0 });
+  wrongKey = new Anthropic({ apiKey: 'sk-wrong', baseURL: server.base, maxRetries: 0 });
 });
-
-after(async () => {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-});
+after(() => server?.stop());
 
 const REQUEST = { model: 'stories', max_tokens: 24, temperature: 0, messages: [{ role: 'user', content: 'Tell a story' }] };
 

@@ -5,100 +5,38 @@
 //   MOXING_BIN=build/release/moxing MOXING_SHARED_DIR=/work/shared \
 //     node --test tests/js/chat_page.test.mjs
 //
-// MOXING_BIN defaults to <repo>/build/release/moxing; MOXING_MODEL to stories260K.gguf under
-// MOXING_SHARED_DIR (default /work/shared); CHROMIUM to /usr/bin/chromium (the test is
-// skipped without it); TEST_OUTPUT_DIR (default a new temp dir) receives chat_page.png and
-// chat_page_narrow.png. The server runs with --api-key, so the page must load without the key
-// and let the user enter it. It also runs with -c 4096: stories260K's own context is 128
-// tokens, too short a reply to click Stop in. Server and browser are killed at the end
-// whatever happens.
+// MOXING_MODEL defaults to stories260K.gguf under MOXING_SHARED_DIR; CHROMIUM to
+// /usr/bin/chromium (the test is skipped without it); TEST_OUTPUT_DIR (default a new temp
+// dir) receives chat_page.png and chat_page_narrow.png. The server runs with --api-key, so the
+// page must load without the key and let the user enter it. It also runs with -c 4096:
+// stories260K's own context is 128 tokens, too short a reply to click Stop in. Server and
+// browser are stopped at the end whatever happens.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startServer, metrics, sleep, KEY, STORIES } from './moxing_server.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = process.env.MOXING_BIN || path.join(REPO, 'build/release/moxing');
-const SHARED = process.env.MOXING_SHARED_DIR || path.join(REPO, '../shared');
-const MODEL = process.env.MOXING_MODEL || path.join(SHARED, 'models/stories260K.gguf');
+const MODEL = process.env.MOXING_MODEL || STORIES;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const KEY = 'sk-page-test';
 const LONG = 3000;  // max tokens of the reply that gets stopped; it takes seconds to generate
 
 const skip = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---------------------------------------------------------------------------------------
-// The server
+// The server and the browser
 
-let server = null;  // {child, base, log}
-process.on('exit', () => { if (server && server.child.exitCode === null) server.child.kill('SIGKILL'); });
-
-async function startServer() {
-  for (const f of [BIN, MODEL]) if (!existsSync(f)) throw new Error(`missing ${f} (set MOXING_BIN / MOXING_MODEL / MOXING_SHARED_DIR)`);
-  const args = ['serve', '-m', MODEL, '--port', '0', '-t', '1', '-c', '4096', '--parallel', '2', '--api-key', KEY];
-  const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const s = { child, base: '', log: '' };
-  server = s;
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "listening on" or "serving" line within 30 s:\n${s.log}`)), 30_000);
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (text) => {
-      s.log += text;
-      if (s.base) return;
-      // "listening on" comes first, while the model loads; older builds print only "serving".
-      const m = /(?:listening on|serving \S+ on) http:\/\/127\.0\.0\.1:(\d+)/.exec(s.log);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`server exited (${code ?? signal}):\n${s.log}`)); });
-  });
-  s.base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;  // /health says 503 "loading" until the model is in
-  while (!(await fetch(`${s.base}/health`).then((r) => r.status === 200, () => false))) {
-    if (Date.now() > deadline) throw new Error(`/health never answered 200:\n${s.log}`);
-    await sleep(50);
-  }
-}
-
-// SIGTERM, then SIGKILL if it has not exited after 5 s.
-async function stopServer() {
-  const child = server && server.child;
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-// GET /metrics as {name_with_labels: number}.
-async function metrics() {
-  const res = await fetch(`${server.base}/metrics`, { headers: { Authorization: `Bearer ${KEY}` } });
-  assert.equal(res.status, 200);
-  const out = {};
-  for (const line of (await res.text()).split('\n')) {
-    const m = /^([a-zA-Z_:][^\s]*)\s+(\S+)$/.exec(line);
-    if (m) out[m[1]] = Number(m[2]);
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------------------------------
-// The browser
-
+let server = null;
 let browser = null;
 let page = null;
 const pageErrors = [];  // uncaught exceptions in the page
 
 before(async () => {
   if (skip) return;
-  await startServer();
+  server = await startServer({ model: MODEL, ctx: 4096 });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'], headless: true });
   const context = await browser.newContext({ viewport: { width: 1000, height: 760 } });
   page = await context.newPage();
@@ -108,7 +46,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close().catch(() => {});
-  await stopServer();
+  await server?.stop();
 });
 
 // What the conversation shows: [{role, text, finish}], role from the class after "message".
@@ -225,7 +163,7 @@ test('chat page', { skip, timeout: 180_000 }, async (t) => {
   await step('Stop aborts a long reply and the server frees its sequence', async () => {
     await page.fill('#temperature', '');  // greedy text may loop and be stopped by the loop guard
     await page.fill('#max-tokens', String(LONG));
-    const before = await metrics();
+    const before = await metrics(server);
     await page.fill('#prompt', 'Tell me a very long story.');
     await page.press('#prompt', 'Enter');
     // The text shows while the reply is still streaming, and keeps growing.
@@ -254,8 +192,8 @@ test('chat page', { skip, timeout: 180_000 }, async (t) => {
     // The dropped connection cancels the request: no sequence left running, far fewer
     // tokens generated than asked for, and the server still answers.
     const deadline = Date.now() + 5_000;
-    let m = await metrics();
-    while (m.moxing_active_sequences !== 0 && Date.now() < deadline) { await sleep(100); m = await metrics(); }
+    let m = await metrics(server);
+    while (m.moxing_active_sequences !== 0 && Date.now() < deadline) { await sleep(100); m = await metrics(server); }
     assert.equal(m.moxing_active_sequences, 0, 'the stopped request still runs on the server');
     assert.ok(m.moxing_generated_tokens_total - before.moxing_generated_tokens_total < LONG);
     assert.equal((await fetch(`${server.base}/health`)).status, 200);

@@ -8,20 +8,21 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import OpenAI from 'openai';
-import { startServer, KEY, SHARED, STORIES, WEATHER_PARAMETERS, checkWeatherArgs } from './moxing_server.mjs';
+import { startServer, KEY, SHARED } from './moxing_server.mjs';
+import { QUESTION, WEATHER_TOOL, ONE_FORCED_CALL, checkWeatherArgs } from './weather_tool.mjs';
 
 let server, client;
 before(async () => {
   // The tools' system prompt of this template is long in a 512-token vocabulary.
-  server = await startServer(STORIES, 2048, ['--chat-template-file', path.join(SHARED, 'templates/Qwen-Qwen2.5-7B-Instruct.jinja')]);
+  const template = path.join(SHARED, 'templates/Qwen-Qwen2.5-7B-Instruct.jinja');
+  server = await startServer({ ctx: 2048, args: ['--chat-template-file', template] });
   client = new OpenAI({ baseURL: `${server.base}/v1`, apiKey: KEY, maxRetries: 0, timeout: 60_000 });
 });
 after(() => server?.stop());
 
 const REQUEST = {
-  messages: [{ role: 'user', content: 'What is the weather in Paris?' }],
-  tools: [{ type: 'function', function: { name: 'get_weather', description: 'Weather forecast', parameters: WEATHER_PARAMETERS } }],
-  tool_choice: 'required', parallel_tool_calls: false, max_tokens: 200, temperature: 0,
+  messages: [{ role: 'user', content: QUESTION }],
+  tools: [WEATHER_TOOL], ...ONE_FORCED_CALL, max_tokens: 200, temperature: 0,
 };
 
 test('a forced call in the template family\'s <tool_call> format, whole and streamed', async () => {
@@ -29,7 +30,7 @@ test('a forced call in the template family\'s <tool_call> format, whole and stre
   assert.equal(whole.choices[0].finish_reason, 'tool_calls', JSON.stringify(whole));
   const [call] = whole.choices[0].message.tool_calls;
   assert.equal(call.function.name, 'get_weather');
-  checkWeatherArgs(assert, JSON.parse(call.function.arguments));
+  checkWeatherArgs(JSON.parse(call.function.arguments));
 
   const final = await client.chat.completions.stream({ model: server.name, ...REQUEST }).finalChatCompletion();
   const [streamed] = final.choices[0].message.tool_calls;

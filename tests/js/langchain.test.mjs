@@ -9,7 +9,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChatOpenAI } from '@langchain/openai';
 import { HumanMessage, ToolMessage } from '@langchain/core/messages';
-import { startServer, KEY, WEATHER_PARAMETERS, checkWeatherArgs, weather } from './moxing_server.mjs';
+import { startServer, KEY } from './moxing_server.mjs';
+import { QUESTION, WEATHER_TOOL, ONE_FORCED_CALL, checkWeatherArgs, weather } from './weather_tool.mjs';
 
 let server, llm;
 before(async () => {
@@ -19,23 +20,20 @@ before(async () => {
 });
 after(() => server?.stop());
 
-const TOOL = { type: 'function', function: { name: 'get_weather', description: 'Weather forecast for a city', parameters: WEATHER_PARAMETERS } };
-
 test('bindTools required -> AIMessage.tool_calls -> ToolMessage -> final answer', async () => {
-  // parallel_tool_calls false: one call, so this little story model cannot run on through a long array.
-  const forced = llm.bindTools([TOOL], { tool_choice: 'required', parallel_tool_calls: false });
-  const ask = new HumanMessage('What is the weather in Paris?');
+  const forced = llm.bindTools([WEATHER_TOOL], ONE_FORCED_CALL);
+  const ask = new HumanMessage(QUESTION);
   const ai = await forced.invoke([ask]);
   assert.equal(ai.tool_calls.length, 1, JSON.stringify(ai));
   const call = ai.tool_calls[0];
   assert.equal(call.name, 'get_weather');
   assert.match(call.id, /^call_\w+$/);
-  checkWeatherArgs(assert, call.args);
+  checkWeatherArgs(call.args);
   assert.equal(ai.response_metadata.finish_reason, 'tool_calls');
   assert.deepEqual(ai.invalid_tool_calls ?? [], []);
 
   const result = new ToolMessage({ tool_call_id: call.id, content: weather(call.args) });
-  const final = await llm.bindTools([TOOL], { tool_choice: 'none' }).invoke([ask, ai, result]);
+  const final = await llm.bindTools([WEATHER_TOOL], { tool_choice: 'none' }).invoke([ask, ai, result]);
   assert.equal(final.tool_calls.length, 0);
   assert.equal(typeof final.content, 'string');
   assert.ok(final.content.length > 0, 'some text');
@@ -45,8 +43,8 @@ test('bindTools required -> AIMessage.tool_calls -> ToolMessage -> final answer'
 });
 
 test('streamed: the chunks concatenate to the same tool call', async () => {
-  const forced = llm.bindTools([TOOL], { tool_choice: 'required', parallel_tool_calls: false });
-  const ask = [new HumanMessage('What is the weather in Paris?')];
+  const forced = llm.bindTools([WEATHER_TOOL], ONE_FORCED_CALL);
+  const ask = [new HumanMessage(QUESTION)];
   const whole = await forced.invoke(ask);
   let merged;
   for await (const chunk of await forced.stream(ask)) merged = merged ? merged.concat(chunk) : chunk;

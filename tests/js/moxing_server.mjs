@@ -1,9 +1,12 @@
 // A live `moxing serve` for the client-library tests (not a test itself: ctest runs *.test.mjs).
 //
-// startServer(model, ctx, extraArgs) starts it on a free port with an API key and resolves once GET
-// /health answers 200; stop() ends it (SIGTERM, then SIGKILL after 5 s). Every server still
-// running when node exits is killed.
+// startServer({model, ctx, parallel, args}) starts it on a free port with the API key KEY and
+// resolves once GET /health answers 200; stop() ends it (SIGTERM, then SIGKILL after 5 s).
+// Every server still running when node exits, or is interrupted, is killed.
+//
+// MOXING_BIN defaults to <repo>/build/release/moxing, MOXING_SHARED_DIR to <repo>/../shared.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -13,19 +16,33 @@ const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const BIN = process.env.MOXING_BIN || path.join(REPO, 'build/release/moxing');
 export const SHARED = process.env.MOXING_SHARED_DIR || path.join(REPO, '../shared');
 export const STORIES = path.join(SHARED, 'models/stories260K.gguf');
+export const TINY_QWEN2 = path.join(SHARED, 'models/tiny/tiny-qwen2-Q8_0.gguf');
 export const KEY = 'sk-test-key';
 
-const children = new Set();
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// -> {base: 'http://127.0.0.1:PORT', name: the served model id, log(), stop()}
-export async function startServer(model = STORIES, ctx = 1024, extraArgs = []) {
+const children = new Set();
+function killAll() {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+process.on('exit', killAll);  // also runs after an uncaught exception
+for (const [sig, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.on(sig, () => {
+    killAll();
+    process.exit(128 + number);
+  });
+}
+
+// -> {base: 'http://127.0.0.1:PORT', name: the served model id, ctx, log(), stop()}
+export async function startServer({ model = STORIES, ctx = 1024, parallel = 2, args = [] } = {}) {
   for (const f of [BIN, model]) if (!existsSync(f)) throw new Error(`missing ${f} (set MOXING_BIN / MOXING_SHARED_DIR)`);
-  const child = spawn(BIN, ['serve', '-m', model, '--port', '0', '-t', '1', '--parallel', '2', '--api-key', KEY, '-c', String(ctx), ...extraArgs],
+  const child = spawn(BIN, ['serve', '-m', model, '--port', '0', '-t', '1', '--parallel', String(parallel), '--api-key', KEY,
+                            '-c', String(ctx), ...args],
                       { stdio: ['ignore', 'ignore', 'pipe'] });
   children.add(child);
   let log = '';
   const server = {
+    ctx,
     log: () => log,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
@@ -39,6 +56,7 @@ export async function startServer(model = STORIES, ctx = 1024, extraArgs = []) {
     },
   };
   try {
+    // "listening on" comes first, while the model loads; "serving" once it is in.
     await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no "serving" line within 30 s:\n${log}`)), 30_000);
       child.stderr.setEncoding('utf8');
@@ -47,12 +65,13 @@ export async function startServer(model = STORIES, ctx = 1024, extraArgs = []) {
         const m = /serving (\S+) on (http:\/\/127\.0\.0\.1:\d+)/.exec(log);
         if (m && !server.base) { clearTimeout(timer); [, server.name, server.base] = m; resolve(); }
       });
+      child.on('error', (e) => { clearTimeout(timer); reject(e); });
       child.on('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`server exited (${code ?? signal}):\n${log}`)); });
     });
     for (const deadline = Date.now() + 10_000; ;) {
       if (await fetch(`${server.base}/health`).then((r) => r.status === 200, () => false)) break;
       if (Date.now() > deadline) throw new Error(`/health never answered 200:\n${log}`);
-      await new Promise((r) => setTimeout(r, 50));
+      await sleep(50);
     }
   } catch (e) {
     await server.stop();
@@ -61,26 +80,14 @@ export async function startServer(model = STORIES, ctx = 1024, extraArgs = []) {
   return server;
 }
 
-// The tool every test offers, as OpenAI's `function.parameters`.
-export const WEATHER_PARAMETERS = {
-  type: 'object',
-  properties: {
-    city: { type: 'string', description: 'City name', maxLength: 12 },
-    unit: { type: 'string', enum: ['celsius', 'fahrenheit'] },
-    days: { type: 'integer' },
-  },
-  required: ['city', 'unit', 'days'],
-};
-
-// Asserts `args` (an object) satisfies WEATHER_PARAMETERS.
-export function checkWeatherArgs(assert, args) {
-  assert.ok(args && typeof args === 'object' && !Array.isArray(args), `arguments are an object: ${JSON.stringify(args)}`);
-  assert.deepEqual(Object.keys(args).sort(), ['city', 'days', 'unit'], JSON.stringify(args));
-  assert.equal(typeof args.city, 'string');
-  assert.ok(args.city.length <= 12, `city at most 12 characters: ${JSON.stringify(args.city)}`);
-  assert.ok(['celsius', 'fahrenheit'].includes(args.unit), `unit from the enum: ${args.unit}`);
-  assert.ok(Number.isInteger(args.days), `days is an integer: ${args.days}`);
+// GET /metrics as {name_with_labels: number}.
+export async function metrics(server) {
+  const res = await fetch(`${server.base}/metrics`, { headers: { Authorization: `Bearer ${KEY}` } });
+  assert.equal(res.status, 200, 'GET /metrics with the key');
+  const out = {};
+  for (const line of (await res.text()).split('\n')) {
+    const m = /^([a-zA-Z_:][^\s]*)\s+(\S+)$/.exec(line);
+    if (m) out[m[1]] = Number(m[2]);
+  }
+  return out;
 }
-
-// What the tool "returns".
-export const weather = ({ city, unit, days }) => `${city}: sunny for ${days} day(s), 21 degrees ${unit}`;

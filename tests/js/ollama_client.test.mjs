@@ -5,60 +5,19 @@
 //   MOXING_BIN=build/release/moxing MOXING_SHARED_DIR=/work/shared \
 //     node --test tests/js/ollama_client.test.mjs
 //
-// One server (stories260K, -c 256, an API key passed as the client's header) on a free
-// port, killed at the end whatever happens.
+// One server: stories260K, -c 256, an API key passed as the client's header.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ollama } from 'ollama';
+import { startServer, KEY } from './moxing_server.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = process.env.MOXING_BIN || path.join(REPO, 'build/release/moxing');
-const SHARED = process.env.MOXING_SHARED_DIR || path.join(REPO, '../shared');
-const STORIES = path.join(SHARED, 'models/stories260K.gguf');
-const KEY = 'sk-test-key';
-
-let child = null;
-let ollama = null;
-let served = '';
-process.on('exit', () => child?.kill('SIGKILL'));
-
+let server, ollama;
 before(async () => {
-  for (const f of [BIN, STORIES]) if (!existsSync(f)) throw new Error(`missing ${f} (set MOXING_BIN / MOXING_SHARED_DIR)`);
-  child = spawn(BIN, ['serve', '-m', STORIES, '--port', '0', '-t', '1', '--parallel', '2', '--api-key', KEY, '-c', '256'],
-                { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  const port = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no "serving" line within 30 s:\n${log}`)), 30_000);
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (s) => {
-      log += s;
-      const m = /serving (\S+) on http:\/\/127\.0\.0\.1:(\d+)/.exec(log);
-      if (m) { clearTimeout(timer); served = m[1]; resolve(Number(m[2])); }
-    });
-    child.on('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`server exited (${code ?? signal}):\n${log}`)); });
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (const deadline = Date.now() + 10_000; ;) {
-    if (await fetch(`${base}/health`).then((r) => r.status === 200, () => false)) break;
-    if (Date.now() > deadline) throw new Error(`/health never answered 200:\n${log}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  ollama = new Ollama({ host: base, headers: { Authorization: `Bearer ${KEY}` } });
+  server = await startServer({ ctx: 256 });
+  ollama = new Ollama({ host: server.base, headers: { Authorization: `Bearer ${KEY}` } });
 });
-
-after(async () => {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-});
+after(() => server?.stop());
 
 const MESSAGES = [{ role: 'user', content: 'Tell a story' }];
 const OPTIONS = { temperature: 0, num_predict: 24 };
@@ -119,7 +78,7 @@ test('list, show, ps and version', async () => {
   const list = await ollama.list();
   assert.equal(list.models.length, 1);
   const m = list.models[0];
-  assert.equal(m.name, `${served}:latest`);
+  assert.equal(m.name, `${server.name}:latest`);
   assert.equal(m.details.format, 'gguf');
   assert.equal(m.details.family, 'llama');
   assert.match(m.digest, /^[0-9a-f]{64}$/);

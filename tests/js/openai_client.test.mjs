@@ -4,112 +4,22 @@
 //   MOXING_BIN=build/release/moxing MOXING_SHARED_DIR=/work/shared \
 //     node --test tests/js/openai_client.test.mjs
 //
-// MOXING_BIN defaults to <repo>/build/release/moxing, MOXING_SHARED_DIR to /work/shared.
-// Two servers are started (each on a free port, killed at the end whatever happens):
-// stories260K (a real tiny story model, no chat template: chat uses the ChatML fallback) with
-// -c 256 for almost everything, and tiny-qwen2 (random weights) with -c 2048 for JSON mode,
-// where stories260K keeps writing prose inside JSON strings and never closes the object, and
-// for the abort test, where 256 tokens are generated too fast (~0.1 s) for an abort to land
-// while the sequence still runs.
+// Two servers: stories260K (a real tiny story model, no chat template: chat uses the ChatML
+// fallback) with -c 256 for almost everything, and tiny-qwen2 (random weights) with -c 2048
+// for JSON mode, where stories260K keeps writing prose inside JSON strings and never closes the
+// object, and for the abort test, where 256 tokens are generated too fast (~0.1 s) for an
+// abort to land while the sequence still runs.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
+import { startServer, metrics, sleep, KEY, STORIES, TINY_QWEN2 } from './moxing_server.mjs';
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = process.env.MOXING_BIN || path.join(REPO, 'build/release/moxing');
-const SHARED = process.env.MOXING_SHARED_DIR || path.join(REPO, '../shared');
-const STORIES = path.join(SHARED, 'models/stories260K.gguf');
-const TINY_QWEN2 = path.join(SHARED, 'models/tiny/tiny-qwen2-Q8_0.gguf');
-const KEY = 'sk-test-key';
-
-// ---------------------------------------------------------------------------------------
-// Server processes
-
-const children = new Set();
-
-function killAll(signal) {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill(signal);
-}
-process.on('exit', () => killAll('SIGKILL'));  // also runs after an uncaught exception
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(sig, () => {
-    killAll('SIGKILL');
-    process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
-  });
-}
-
-// Starts `moxing serve` on a free port and resolves once GET /health answers 200.
-async function startServer(model, ctx) {
-  for (const f of [BIN, model]) if (!existsSync(f)) throw new Error(`missing ${f} (set MOXING_BIN / MOXING_SHARED_DIR)`);
-  const args = ['serve', '-m', model, '--port', '0', '-t', '1', '--parallel', '4', '--api-key', KEY, '-c', String(ctx)];
-  const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.add(child);
-  let log = '';
-  const server = { child, log: () => log, port: 0, name: '', ctx };
-  try {
-    await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no "serving" line within 30 s:\n${log}`)), 30_000);
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (s) => {
-        log += s;
-        const m = /serving (\S+) on http:\/\/127\.0\.0\.1:(\d+)/.exec(log);
-        if (m && !server.port) {
-          server.name = m[1];
-          server.port = Number(m[2]);
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.on('error', (e) => { clearTimeout(timer); reject(e); });
-      child.on('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`server exited (${code ?? signal}):\n${log}`)); });
-    });
-    server.base = `http://127.0.0.1:${server.port}`;
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const ok = await fetch(`${server.base}/health`).then((r) => r.status === 200, () => false);
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error(`/health never answered 200:\n${log}`);
-      await sleep(50);
-    }
-  } catch (e) {
-    await stopServer(server);
-    throw e;
-  }
+// A server with --parallel 4 and its OpenAI client as `client`.
+async function serve(model, ctx) {
+  const server = await startServer({ model, ctx, parallel: 4 });
   server.client = new OpenAI({ baseURL: `${server.base}/v1`, apiKey: KEY, maxRetries: 0, timeout: 30_000 });
   return server;
-}
-
-// SIGTERM, then SIGKILL if it has not exited after 5 s.
-async function stopServer(server) {
-  const { child } = server ?? {};
-  if (!child) return;
-  if (child.exitCode === null && child.signalCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  children.delete(child);
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// GET /metrics as {name_with_labels: number}.
-async function metrics(server) {
-  const res = await fetch(`${server.base}/metrics`, { headers: { Authorization: `Bearer ${KEY}` } });
-  assert.equal(res.status, 200, 'GET /metrics with the key');
-  const out = {};
-  for (const line of (await res.text()).split('\n')) {
-    const m = /^([a-zA-Z_:][^\s]*)\s+(\S+)$/.exec(line);
-    if (m) out[m[1]] = Number(m[2]);
-  }
-  return out;
 }
 
 // Awaits `promise`, which must reject with an instance of `cls`; returns the error.
@@ -146,14 +56,12 @@ const STORY_CHAT = { messages: [{ role: 'user', content: 'Tell me a story' }] };
 const PROMPT = 'Once upon a time';
 
 before(async () => {
-  [stories, qwen] = await Promise.all([startServer(STORIES, 256), startServer(TINY_QWEN2, 2048)]);
+  [stories, qwen] = await Promise.all([serve(STORIES, 256), serve(TINY_QWEN2, 2048)]);
   client = stories.client;
   MODEL = stories.name;
 });
 
-after(async () => {
-  await Promise.all([stopServer(stories), stopServer(qwen)]);
-});
+after(() => Promise.all([stories?.stop(), qwen?.stop()]));
 
 // 1 -------------------------------------------------------------------------------------
 

@@ -9,7 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startServer, KEY, WEATHER_PARAMETERS, checkWeatherArgs } from './moxing_server.mjs';
+import { startServer, KEY } from './moxing_server.mjs';
+import { QUESTION, WEATHER_FUNCTION, ONE_FORCED_CALL, checkWeatherArgs } from './weather_tool.mjs';
 
 let server, client;
 before(async () => {
@@ -18,7 +19,7 @@ before(async () => {
 });
 after(() => server?.stop());
 
-const TOOLS = [{ type: 'function', name: 'get_weather', description: 'Weather forecast for a city', parameters: WEATHER_PARAMETERS }];
+const TOOLS = [{ type: 'function', ...WEATHER_FUNCTION }];
 
 test('responses.create whole and streamed give the same text', async () => {
   const ask = { model: server.name, input: 'Once upon a time', max_output_tokens: 40, temperature: 0 };
@@ -38,18 +39,17 @@ test('responses.create whole and streamed give the same text', async () => {
 
 test('a forced function call, its output sent back, and the same by previous_response_id', async () => {
   const first = await client.responses.create({
-    model: server.name, input: 'What is the weather in Paris?', tools: TOOLS, tool_choice: 'required',
-    parallel_tool_calls: false, max_output_tokens: 200, temperature: 0,
+    model: server.name, input: QUESTION, tools: TOOLS, ...ONE_FORCED_CALL, max_output_tokens: 200, temperature: 0,
   });
   const calls = first.output.filter((item) => item.type === 'function_call');
   assert.equal(calls.length, 1, JSON.stringify(first.output));
   assert.equal(calls[0].name, 'get_weather');
-  checkWeatherArgs(assert, JSON.parse(calls[0].arguments));
+  checkWeatherArgs(JSON.parse(calls[0].arguments));
 
   const output = { type: 'function_call_output', call_id: calls[0].call_id, output: '{"forecast": "sunny"}' };
   const again = await client.responses.create({
     model: server.name, tools: TOOLS, tool_choice: 'none', max_output_tokens: 30, temperature: 0,
-    input: [{ role: 'user', content: 'What is the weather in Paris?' }, calls[0], output],
+    input: [{ role: 'user', content: QUESTION }, calls[0], output],
   });
   assert.ok(again.output_text.length > 0, JSON.stringify(again));
 

@@ -13,7 +13,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
-import { startServer, KEY, WEATHER_PARAMETERS, checkWeatherArgs, weather } from './moxing_server.mjs';
+import { startServer, KEY } from './moxing_server.mjs';
+import { QUESTION, WEATHER_FUNCTION, WEATHER_TOOL, ONE_FORCED_CALL, checkWeatherArgs, weather } from './weather_tool.mjs';
 
 let server, client;
 before(async () => {
@@ -22,10 +23,9 @@ before(async () => {
 });
 after(() => server?.stop());
 
-const TOOLS = [{ type: 'function', function: { name: 'get_weather', description: 'Weather forecast for a city', parameters: WEATHER_PARAMETERS } }];
-const ASK = { role: 'user', content: 'What is the weather in Paris?' };
-// parallel_tool_calls false: one call, so this little story model cannot run on through a long array.
-const FORCED = { tools: TOOLS, tool_choice: 'required', parallel_tool_calls: false, max_tokens: 200, temperature: 0 };
+const TOOLS = [WEATHER_TOOL];
+const ASK = { role: 'user', content: QUESTION };
+const FORCED = { tools: TOOLS, ...ONE_FORCED_CALL, max_tokens: 200, temperature: 0 };
 
 test('required tool call -> tool message -> final text answer', async () => {
   const first = await client.chat.completions.create({ model: server.name, messages: [ASK], ...FORCED });
@@ -38,7 +38,7 @@ test('required tool call -> tool message -> final text answer', async () => {
   assert.match(call.id, /^call_\w+$/);
   assert.equal(call.function.name, 'get_weather');
   const args = JSON.parse(call.function.arguments);
-  checkWeatherArgs(assert, args);
+  checkWeatherArgs(args);
 
   // The assistant turn goes back as the SDK returned it, followed by the tool's result.
   const messages = [ASK, choice.message, { role: 'tool', tool_call_id: call.id, content: weather(args) }];
@@ -85,7 +85,7 @@ test('the same call streamed: delta.tool_calls reassemble, finish_reason tool_ca
   assert.equal(calls.length, 1);
   assert.ok(pieces >= 1, 'the arguments follow the first chunk');
   assert.equal(calls[0].arguments, whole.function.arguments, 'streamed = whole (greedy)');
-  checkWeatherArgs(assert, JSON.parse(calls[0].arguments));
+  checkWeatherArgs(JSON.parse(calls[0].arguments));
 
   // The SDK's stream helper accumulates the same call.
   const final = await client.chat.completions.stream(req).finalChatCompletion();
@@ -102,9 +102,9 @@ test('runTools with a named function: the SDK parses the arguments, runs the too
     tools: [{
       type: 'function',
       function: {
-        name: 'get_weather', description: 'Weather forecast for a city', parameters: WEATHER_PARAMETERS,
+        ...WEATHER_FUNCTION,
         parse: JSON.parse,
-        function: (args) => { checkWeatherArgs(assert, args); seen.push(args); return weather(args); },
+        function: (args) => { checkWeatherArgs(args); seen.push(args); return weather(args); },
       },
     }],
   });

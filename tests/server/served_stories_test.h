@@ -1,6 +1,7 @@
 // The tiny TinyStories model served in-process on a free port, with its own chat template or
-// one of ../shared/templates: the fixture of the API dialect tests (OpenAI, Ollama,
-// Anthropic, Responses), each posting to its own routes.
+// one of ../shared/templates, and the server options a test asks for: the fixture of the
+// server tests of every API dialect (OpenAI, Ollama, Anthropic, Responses), each posting to
+// its own routes.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -22,6 +23,14 @@ namespace mx::test {
 
 class ServedStoriesTest : public StoriesTest {
  protected:
+  // What a test serves with: any free port, a `ctx`-token context, the model named "stories".
+  static server::ServerOptions serve_options(int64_t ctx = 256) {
+    server::ServerOptions options;
+    options.port = 0;
+    options.ctx_size = ctx;
+    options.model_name = "stories";
+    return options;
+  }
   // Serves the model as "stories", with its own template or ../shared/templates/`tmpl`.
   void start(const std::string& tmpl = "", int64_t ctx = 256, std::vector<std::string> keys = {}) {
     start_with_template_file(tmpl.empty() ? "" : shared_path("templates/" + tmpl), ctx, std::move(keys));
@@ -30,18 +39,30 @@ class ServedStoriesTest : public StoriesTest {
   // `moxing serve --chat-template-file` does; `defaults`: the server's sampling settings.
   void start_with_template_file(const std::string& path, int64_t ctx = 256, std::vector<std::string> keys = {},
                                 GenerateOptions defaults = {}) {
-    server::ServerOptions options;
-    options.port = 0;
-    options.ctx_size = ctx;
-    options.model_name = "stories";
+    server::ServerOptions options = serve_options(ctx);
     options.api_keys = std::move(keys);
     options.defaults = std::move(defaults);
-    auto format = path.empty() ? ChatFormat::from_model(model_->file, *tokenizer_)
-                               : ChatFormat::from_source(read_text_file(path), tokenizer_.get());
+    start_with_options(std::move(options), path);
+  }
+  // Serves the model with `options` (from serve_options()) and the template in the file at
+  // `template_path` ("" for the model's own).
+  void start_with_options(server::ServerOptions options, const std::string& template_path = "") {
+    auto format = template_path.empty() ? ChatFormat::from_model(model_->file, *tokenizer_)
+                                        : ChatFormat::from_source(read_text_file(template_path), tokenizer_.get());
     ASSERT_TRUE(format.ok()) << format.error().message;
-    server_ = std::make_unique<server::Server>(options, *model_, *tokenizer_, kernels_, std::move(*format));
-    ASSERT_TRUE(server_->bind());
-    thread_ = std::thread([this] { server_->serve(); });
+    listen_and_serve(
+        std::make_unique<server::Server>(std::move(options), *model_, *tokenizer_, kernels_, std::move(*format)));
+  }
+  // Listens with no model yet, as `moxing serve` does while it loads one: /health says
+  // "loading" until attach_model().
+  void start_without_model(server::ServerOptions options = serve_options()) {
+    listen_and_serve(std::make_unique<server::Server>(std::move(options)));
+  }
+  // Serves the model, with its own template, on the server start_without_model() began.
+  void attach_model() {
+    auto format = ChatFormat::from_model(model_->file, *tokenizer_);
+    ASSERT_TRUE(format.ok()) << format.error().message;
+    server_->attach(*model_, *tokenizer_, kernels_, std::move(*format));
   }
   void TearDown() override {
     if (server_) server_->stop();
@@ -63,6 +84,13 @@ class ServedStoriesTest : public StoriesTest {
 
   std::unique_ptr<server::Server> server_;
   std::thread thread_;
+
+ private:
+  void listen_and_serve(std::unique_ptr<server::Server> server) {
+    server_ = std::move(server);
+    ASSERT_TRUE(server_->bind());
+    thread_ = std::thread([this] { server_->serve(); });
+  }
 };
 
 }  // namespace mx::test

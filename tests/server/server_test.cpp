@@ -11,11 +11,10 @@
 
 #include "cli/common.h"
 #include "core/utf8.h"
-#include "engine/chat_format.h"
 #include "engine/embedding.h"
 #include "gguf/gguf_file.h"
 #include "server/web_files.h"
-#include "stories_test.h"
+#include "served_stories_test.h"
 #include "test_paths.h"
 
 namespace mx::server {
@@ -23,34 +22,9 @@ namespace {
 
 using nlohmann::json;
 
-class ServerTest : public test::StoriesTest {
+// The shared served-model fixture, with readers for OpenAI's streamed replies.
+class ServerTest : public test::ServedStoriesTest {
  protected:
-  ChatFormat format() const { return *ChatFormat::from_model(model_->file, *tokenizer_); }
-  // Listens; with `attach` the model is served at once, else the server waits for it.
-  void start(ServerOptions options = {}, bool attach = true) {
-    options.port = 0;
-    options.ctx_size = 256;
-    server_ = attach ? std::make_unique<Server>(options, *model_, *tokenizer_, kernels_, format())
-                     : std::make_unique<Server>(options);
-    ASSERT_TRUE(server_->bind());
-    thread_ = std::thread([this] { server_->serve(); });
-  }
-  void TearDown() override {
-    if (server_) server_->stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  httplib::Client client() const {
-    httplib::Client c("127.0.0.1", server_->port());
-    c.set_read_timeout(120, 0);
-    return c;
-  }
-  json post(const std::string& path, const json& body, int want_status = 200) {
-    auto r = client().Post(path, body.dump(), "application/json");
-    EXPECT_TRUE(r) << path;
-    if (!r) return {};
-    EXPECT_EQ(r->status, want_status) << r->body;
-    return json::parse(r->body, nullptr, false);
-  }
   // The data lines of a streamed reply, [DONE] excluded; `done` tells whether it came.
   static std::vector<json> events(const std::string& body, bool* done) {
     std::vector<json> out;
@@ -75,9 +49,6 @@ class ServerTest : public test::StoriesTest {
     EXPECT_TRUE(done);
     return text;
   }
-
-  std::unique_ptr<Server> server_;
-  std::thread thread_;
 };
 
 TEST_F(ServerTest, CompletionsChatModelsAndStreamingAgree) {
@@ -145,9 +116,9 @@ TEST_F(ServerTest, BadRequestsGetOpenAiErrors) {
 }
 
 TEST_F(ServerTest, ApiKeyIsCheckedOnEveryRouteButHealth) {
-  ServerOptions o;
+  ServerOptions o = serve_options();
   o.api_keys = {"secret-key"};
-  start(o);
+  start_with_options(o);
   httplib::Client c = client();
   EXPECT_EQ(c.Get("/health")->status, 200);
   EXPECT_EQ(c.Get("/v1/models")->status, 401);
@@ -173,10 +144,10 @@ TEST_F(ServerTest, JsonSchemaResponseFormatParses) {
 }
 
 TEST_F(ServerTest, ConcurrentRequestsGetTheirSequentialTokens) {
-  ServerOptions o;
+  ServerOptions o = serve_options();
   o.parallel = 8;
   o.batch_size = 8;  // one row per sequence: prompts go in chunks between decode rows
-  start(o);
+  start_with_options(o);
   const char* prompts[] = {"Once upon a time", "Tom had a big red ball.", "The sun was hot", "Lily saw a cat",
                            "One day, a dog", "The bird sang", "Sam wanted a toy", "It was a rainy day"};
   auto request = [&](int i) { return json{{"prompt", prompts[i % 8]}, {"max_tokens", 20 + i % 5}, {"temperature", 0}}; };
@@ -197,9 +168,9 @@ TEST_F(ServerTest, ConcurrentRequestsGetTheirSequentialTokens) {
 
 // 64 clients at once (the listen queue must take them all), a third leaving mid-stream.
 TEST_F(ServerTest, ClientsThatLeaveMidStreamFreeTheirSequences) {
-  ServerOptions o;
+  ServerOptions o = serve_options();
   o.parallel = 8;
-  start(o);
+  start_with_options(o);
   const json body = {{"messages", {{{"role", "user"}, {"content", "Tell me a long story"}}}}, {"max_tokens", 200},
                      {"stream", true}, {"loop_guard", "off"}};
   std::vector<std::thread> clients;
@@ -248,14 +219,14 @@ TEST_F(ServerTest, ClientsThatLeaveMidStreamFreeTheirSequences) {
 }
 
 TEST_F(ServerTest, HealthSaysLoadingAndTheApiWaitsUntilTheModelIsAttached) {
-  start({}, /*attach=*/false);
+  start_without_model();
   auto health = client().Get("/health");
   EXPECT_EQ(health->status, 503);
   EXPECT_EQ(json::parse(health->body)["status"], "loading");
   auto early = client().Post("/v1/completions", R"({"prompt": "Hi"})", "application/json");
   EXPECT_EQ(early->status, 503);
   EXPECT_EQ(json::parse(early->body)["error"]["code"], "model_loading");
-  server_->attach(*model_, *tokenizer_, kernels_, format());
+  attach_model();
   EXPECT_EQ(client().Get("/health")->status, 200);
   post("/v1/completions", {{"prompt", "Hi"}, {"max_tokens", 2}});
 }
@@ -385,9 +356,9 @@ TEST_F(ServerTest, IgnoreEosRunsToMaxTokens) {
 }
 
 TEST_F(ServerTest, ASharedSystemPromptComesFromThePrefixCache) {
-  ServerOptions o;
+  ServerOptions o = serve_options();
   o.prefix_cache_tokens = 1024;
-  start(o);
+  start_with_options(o);
   const std::string system = "You tell short stories about a girl named Lily, her mom, her dog Max and the big park "
                              "near their house. Every story is happy and ends with a nap.";
   auto ask = [&](const std::string& question) {
@@ -410,10 +381,10 @@ TEST_F(ServerTest, ASharedSystemPromptComesFromThePrefixCache) {
 const json kLongRequest = {{"prompt", "Once upon a time"}, {"max_tokens", 120}, {"n", 8}, {"loop_guard", "off"}};
 
 TEST_F(ServerTest, AKeyAtItsLimitGets429AndOtherKeysGoOn) {
-  ServerOptions o;
+  ServerOptions o = serve_options();
   o.api_keys = {"key-a", "key-b"};
   o.max_per_key = 1;
-  start(o);
+  start_with_options(o);
   auto send = [&](const std::string& key, const json& body) {
     return client().Post("/v1/completions", httplib::Headers{{"Authorization", "Bearer " + key}}, body.dump(), "application/json");
   };
@@ -429,9 +400,9 @@ TEST_F(ServerTest, AKeyAtItsLimitGets429AndOtherKeysGoOn) {
 }
 
 TEST_F(ServerTest, ARequestPastItsTimeoutEndsWithLength) {
-  ServerOptions o;
+  ServerOptions o = serve_options();
   o.timeout_seconds = 0.005;  // far less than 8 x 120 tokens take on any machine
-  start(o);
+  start_with_options(o);
   const json r = post("/v1/completions", kLongRequest);
   ASSERT_EQ(r["choices"].size(), 8u);
   EXPECT_LT(r["usage"]["completion_tokens"].get<int>(), 8 * 120);
@@ -463,9 +434,9 @@ TEST_F(ServerTest, ChatPageModelLookupAndCrossOriginCalls) {
 }
 
 TEST_F(ServerTest, StopEndsStreamsInFlightAndRefusesNewWork) {
-  ServerOptions o;
+  ServerOptions o = serve_options();
   o.ping_seconds = 30;
-  start(o);
+  start_with_options(o);
   std::string got;
   std::thread streaming([&] {
     httplib::Request req;

@@ -4,13 +4,19 @@
 // after a reasoning block the prompt opened. No model needed.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <memory>
 
 #include "chat/output_parser.h"
+#include "engine/grammar_setup.h"
+#include "gguf/gguf_file.h"
 #include "sampling/gbnf.h"
+#include "sampling/grammar_sampler.h"
 #include "sampling/grammar_matcher.h"
 #include "sampling/json_schema.h"
 #include "server/tool_call_grammar.h"
+#include "gguf_edit.h"
+#include "test_paths.h"
 
 namespace mx::server {
 namespace {
@@ -213,6 +219,54 @@ TEST(ToolCallGrammar, XmlParametersFollowEachPropertysSchema) {
   EXPECT_FALSE(accepts(g, head + "<parameter=unit>\n\"k\"\n</parameter>\n" + tail));
   EXPECT_FALSE(accepts(g, "<tool_call>\n<function=f>\n" + tail));  // code is required
   EXPECT_EQ(parsed_calls(ToolCallFormat::kQwen3Coder, head + tail), json::array({{"f", {{"code", "42"}}}}));
+}
+
+// In a real vocabulary the markers are control tokens (Llama 3's <|python_tag|>): the tool
+// grammar sees their text, so a forced call may start with the one token, and a lazy grammar
+// fires on it; with the plain texts (control tokens are not text) it could do neither.
+TEST(ToolCallGrammar, ControlTokenMarkersAreOneTokenOfTheGrammar) {
+  // Llama 3.0's vocabulary (llama.cpp's test file) with 3.1's <|python_tag|> in its reserved
+  // control token 128010, as 3.1 has it.
+  const std::string vocab = test::shared_path("tokenizer/ggml-vocab-llama-bpe.gguf");
+  gguf::Value tokens;
+  {
+    auto original = gguf::File::open(vocab);
+    ASSERT_TRUE(original.ok()) << original.error().message;
+    tokens = *original->find("tokenizer.ggml.tokens");
+  }
+  std::get<gguf::Array>(tokens.data).items.at(128010).data = std::string("<|python_tag|>");
+  const std::string edited = test::temp_path("llama31-vocab.gguf");
+  ASSERT_TRUE(test::write_edited(vocab, test::GgufEdit{}.with("tokenizer.ggml.tokens", tokens), edited).ok());
+  auto file = gguf::File::open(edited);
+  std::filesystem::remove(edited);  // read into memory
+  ASSERT_TRUE(file.ok()) << file.error().message;
+  auto tokenizer = Tokenizer::from_gguf(*file);
+  ASSERT_TRUE(tokenizer.ok()) << tokenizer.error().message;
+  const Tokenizer& tok = **tokenizer;
+  const Token tag = tok.vocab().find("<|python_tag|>");
+  ASSERT_NE(tag, kNoToken);
+  ASSERT_TRUE(tok.vocab().is_control(tag));
+  const auto plain = token_texts(tok), spelled = token_texts(tok, ControlTokens::kAsText);
+  EXPECT_EQ(plain->text[static_cast<size_t>(tag)], "");
+  EXPECT_EQ(spelled->text[static_cast<size_t>(tag)], "<|python_tag|>");
+  EXPECT_EQ(spelled->text[static_cast<size_t>(tok.vocab().bos())], "") << "BOS is never text";
+
+  auto forced = [&](const ToolGrammar& g, std::shared_ptr<const TokenTexts> texts) {
+    GrammarConstraint c = grammar_constraint(parsed(g), std::move(texts), tok);
+    c.triggers = g.triggers;
+    return GrammarSampler(std::move(c));
+  };
+  const ToolGrammar call = tool_call_grammar(two_tools(), ToolCallFormat::kLlama3, {});
+  EXPECT_TRUE(forced(call, spelled).allows(tag));
+  EXPECT_FALSE(forced(call, plain).allows(tag));
+
+  const ToolGrammar lazy = tool_call_grammar(two_tools(), ToolCallFormat::kLlama3, {.lazy = true});
+  GrammarSampler waiting = forced(lazy, spelled);
+  for (const Token t : tok.encode("Let me check. ", false, false)) waiting.accept(t);
+  EXPECT_TRUE(waiting.waiting());
+  waiting.accept(tag);
+  EXPECT_FALSE(waiting.waiting()) << "the marker token started the grammar";
+  EXPECT_FALSE(waiting.allows(tok.vocab().find("Hello"))) << "a call must follow";
 }
 
 }  // namespace

@@ -569,3 +569,23 @@ TEST(ToolCallLists, CutOffListKeepsTheFinishedCalls) {
 
 }  // namespace
 }  // namespace mx::chat
+
+namespace mx::chat {
+namespace {
+
+// A block that is not a call is text, and the scan resumes right after it: a later call in the
+// same reply is still found (the shared marker + name + arguments parser, and call lists).
+TEST(ToolCallBlocks, CallAfterARejectedBlockIsFound) {
+  const std::string call = R"({"name": "get_weather", "arguments": {}})";
+  EXPECT_EQ(parse(tools(ToolCallFormat::kMistral, {"get_weather"}), "[TOOL_CALLS][3] [TOOL_CALLS]get_weather[ARGS]{}"),
+            (Merged{"[TOOL_CALLS][3] ", "", {{"get_weather", "{}"}}}));
+  EXPECT_EQ(parse(tools(ToolCallFormat::kMistral, {"get_weather"}), "[TOOL_CALLS]launch[ARGS]{}\n[TOOL_CALLS] [" + call + "]"),
+            (Merged{"[TOOL_CALLS]launch[ARGS]{}\n", "", {{"get_weather", "{}"}}}));
+  EXPECT_EQ(parse(tools(ToolCallFormat::kFunctionaryV32, {"get_weather"}), "all\nx>>>python\nprint(1)\n>>>get_weather\n{}"),
+            (Merged{"x>>>python\nprint(1)\n", "", {{"get_weather", "{}"}}}));
+  EXPECT_EQ(parse(tools(ToolCallFormat::kGranite, {"get_weather"}), "<|tool_call|>[] then <|tool_call|> " + call),
+            (Merged{"<|tool_call|>[] then ", "", {{"get_weather", "{}"}}}));
+}
+
+}  // namespace
+}  // namespace mx::chat

@@ -34,14 +34,8 @@ std::optional<std::vector<ToolCall>> parse_action(std::string_view body, const T
   auto j = parse_json(trim_space(body));
   if (!j) return std::nullopt;
   if (j->is_object()) *j = nlohmann::json::array({std::move(*j)});
-  if (!j->is_array() || j->empty()) return std::nullopt;
-  std::vector<ToolCall> calls;
-  for (const nlohmann::json& c : *j) {
-    auto call = action_call(c, names);
-    if (!call) return std::nullopt;
-    calls.push_back(std::move(*call));
-  }
-  return calls;
+  if (j->empty()) return std::nullopt;
+  return all_calls(*j, [&](const nlohmann::json& c) { return action_call(c, names); });
 }
 
 class CommandR7BParser final : public FormatParser {

@@ -33,13 +33,9 @@ class GenericJsonParser final : public FormatParser {
     if (auto c = j.find("tool_calls"); c != j.end() && c->is_array()) calls = *c;
     else if (auto c1 = j.find("tool_call"); c1 != j.end() && c1->is_object()) calls = json::array({*c1});
     else return false;
-    std::vector<ToolCall> parsed;
-    for (const json& c : calls) {
-      auto call = call_from_json(c, names_);
-      if (!call) return false;  // one bad call: the whole reply is text
-      parsed.push_back(std::move(*call));
-    }
-    for (ToolCall& c : parsed) out.call(std::move(c.name), std::move(c.arguments));
+    auto parsed = all_calls(calls, [&](const json& c) { return call_from_json(c, names_); });
+    if (!parsed) return false;  // one bad call: the whole reply is text
+    for (ToolCall& c : *parsed) out.call(std::move(c.name), std::move(c.arguments));
     return true;
   }
 

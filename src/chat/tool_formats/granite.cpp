@@ -1,10 +1,7 @@
 // Granite 3.x: text, then <|tool_call|> and a JSON list of {"name", "arguments"} calls (all of
 // them or, if one is malformed, none). Granite 3.3 with thinking wraps its answer in
 // <response>...</response> after the <think> block; a wrapper opening the reply is removed.
-#include <vector>
-
-#include "chat/tool_formats/format_parser.h"
-#include "chat/tool_formats/scan.h"
+#include "chat/tool_formats/call_list.h"
 
 namespace mx::chat::formats {
 namespace {
@@ -25,30 +22,6 @@ class GraniteParser final : public FormatParser {
 
  private:
   enum class State { kStart, kText, kCalls };
-
-  // After <|tool_call|>: the length of the call list, 0 when it is not one, kNpos while unsure.
-  size_t calls_end(std::string_view buf, bool final, std::vector<ToolCall>& calls) const {
-    const size_t first = skip_space(buf);
-    if (first == kNpos) return final ? 0 : kNpos;
-    if (buf[first] != '[' && buf[first] != '{') return 0;
-    const size_t end = json_value_end(buf, first);
-    if (end == kNpos && final && buf[first] == '[') {  // cut off: the calls it finished
-      LeadingCalls done = leading_calls(buf, first, [&](const nlohmann::json& c) { return call_from_json(c, names_); });
-      calls = std::move(done.calls);
-      return done.end;
-    }
-    if (end == kNpos) return final ? 0 : kNpos;
-    auto j = parse_json(buf.substr(first, end - first));
-    if (!j) return 0;
-    if (j->is_object()) *j = nlohmann::json::array({std::move(*j)});
-    if (!j->is_array() || j->empty()) return 0;
-    for (const nlohmann::json& c : *j) {
-      auto call = call_from_json(c, names_);
-      if (!call) return 0;
-      calls.push_back(std::move(*call));
-    }
-    return end;
-  }
 
   void drain(bool final, Emitter& out) {
     for (;;) {
@@ -85,14 +58,13 @@ class GraniteParser final : public FormatParser {
           continue;
         }
         case State::kCalls: {
-          std::vector<ToolCall> calls;
-          const size_t end = calls_end(buf, final, calls);
-          if (end == kNpos) return;
-          if (end == 0) {
+          CallList list = scan_call_list(buf, final, names_);
+          if (list.kind == CallList::Kind::kWait) return;
+          if (list.kind == CallList::Kind::kNone) {
             out.text(kCall);  // not a call list: the marker is text, and the scan goes on after it
           } else {
-            for (ToolCall& c : calls) out.call(std::move(c.name), std::move(c.arguments));
-            buf_.erase(0, end);
+            for (ToolCall& c : list.calls) out.call(std::move(c.name), std::move(c.arguments));
+            buf_.erase(0, list.end);
           }
           state_ = State::kText;
           continue;

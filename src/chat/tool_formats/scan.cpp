@@ -125,8 +125,18 @@ std::optional<ToolCall> call_from_json(const json& j, const ToolNames& names) {
   return ToolCall{name->get<std::string>(), std::move(*text)};
 }
 
-LeadingCalls leading_calls(std::string_view buf, size_t open,
-                           const std::function<std::optional<ToolCall>(const nlohmann::json&)>& call_of) {
+std::optional<std::vector<ToolCall>> all_calls(const json& list, const CallOf& call_of) {
+  if (!list.is_array()) return std::nullopt;
+  std::vector<ToolCall> calls;
+  for (const json& c : list) {
+    auto call = call_of(c);
+    if (!call) return std::nullopt;
+    calls.push_back(std::move(*call));
+  }
+  return calls;
+}
+
+LeadingCalls leading_calls(std::string_view buf, size_t open, const CallOf& call_of) {
   LeadingCalls out;
   for (size_t i = skip_space(buf, open + 1); i != kNpos && buf[i] == '{'; i = skip_space(buf, i + 1)) {
     const size_t end = json_value_end(buf, i);

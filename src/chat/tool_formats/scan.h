@@ -60,6 +60,13 @@ std::optional<std::string> arguments_text(const nlohmann::json* value);
 // {"name": ..., "arguments" | "parameters": {...}} for an accepted name; nullopt otherwise.
 std::optional<ToolCall> call_from_json(const nlohmann::json& j, const ToolNames& names);
 
+// How a family reads one element of a call list (call_from_json, or its own key names).
+using CallOf = std::function<std::optional<ToolCall>(const nlohmann::json&)>;
+
+// Every element of a JSON array read by call_of: all of them, or nullopt if one is not a call
+// (or list is no array). A list with a malformed call is text, not the calls around it.
+std::optional<std::vector<ToolCall>> all_calls(const nlohmann::json& list, const CallOf& call_of);
+
 // A JSON array of calls cut off at the end of the output (buf[open] == '['): the calls of its
 // complete leading elements (each read by call_of, up to the first that is not a call) and the
 // index just past the last of them (0 if none). A reply that ran out of tokens in the middle
@@ -68,7 +75,6 @@ struct LeadingCalls {
   std::vector<ToolCall> calls;
   size_t end = 0;
 };
-LeadingCalls leading_calls(std::string_view buf, size_t open,
-                           const std::function<std::optional<ToolCall>(const nlohmann::json&)>& call_of);
+LeadingCalls leading_calls(std::string_view buf, size_t open, const CallOf& call_of);
 
 }  // namespace mx::chat::formats

@@ -19,17 +19,17 @@ using chat::ToolCallFormat;
 //   prefix? open call (separator call)* close
 //   call = call_open NAME name_to_args ARGUMENTS call_close
 struct CallSyntax {
-  std::string_view open, close;         // around all of the reply's calls
-  std::string_view call_open;           // before a call's name
-  bool json_name = true;                // the name as a JSON string (else bare)
-  std::string_view name_to_args;        // between the name and the arguments
-  std::string_view call_close;          // after the arguments
-  std::string_view separator;           // between parallel calls
-  bool can_parallel = true;             // the format has a way to write several calls
-  bool xml_arguments = false;           // <parameter=KEY>\nVALUE\n</parameter>\n each (else a JSON object)
-  std::string_view optional_prefix;     // may come first (Llama 3's <|python_tag|>)
+  std::string_view open = {}, close = {};  // around all of the reply's calls
+  std::string_view call_open = {};        // before a call's name
+  bool json_name = true;                  // the name as a JSON string (else bare)
+  std::string_view name_to_args = {};     // between the name and the arguments
+  std::string_view call_close = {};       // after the arguments
+  std::string_view separator = {};        // between parallel calls
+  bool can_parallel = true;               // the format has a way to write several calls
+  bool xml_arguments = false;             // <parameter=KEY>\nVALUE\n</parameter>\n each (else a JSON object)
+  std::string_view optional_prefix = {};  // may come first (Llama 3's <|python_tag|>)
   // The words that start a call ("auto" replies); at_start: only where the reply begins.
-  std::vector<std::pair<std::string_view, bool>> triggers;
+  std::vector<std::pair<std::string_view, bool>> triggers = {};
 };
 
 bool has(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
@@ -204,7 +204,8 @@ ToolGrammar tool_call_grammar(const std::vector<ToolDefinition>& tools, ToolCall
   }
   g.gbnf += calls + "\n" + call + "\n" + function + "\n" + rules;
   if (o.lazy) {
-    LazyTrigger anywhere, at_start{.at_start_only = true};
+    LazyTrigger anywhere, at_start;
+    at_start.at_start_only = true;
     for (const auto& [word, start_only] : s.triggers) (start_only ? at_start : anywhere).words.emplace_back(word);
     if (format == ToolCallFormat::kFunctionaryV32)  // a call's recipient line names the tool
       for (const ToolDefinition& t : tools) {

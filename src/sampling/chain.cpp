@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
+#include "sampling/logit_bias.h"
 #include "sampling/min_p.h"
 #include "sampling/mirostat.h"
 #include "sampling/temperature.h"
@@ -91,8 +93,10 @@ SamplerChain::SamplerChain(const SamplingParams& p, int64_t n_vocab)
   }
   reshapes_ = !p.logit_bias.empty() || p.penalties.active() || p.dry.active();
   const auto first_narrowing = std::find_if(stages_.begin(), stages_.end(), [this](Sampler* s) {
-    return s != penalties_ && s != dry_;  // those two only reshape, and only when active
+    // Penalties and DRY only reshape, and only when active; so does a logit bias.
+    return s != penalties_ && s != dry_ && !dynamic_cast<const LogitBias*>(s);
   });
+  first_narrowing_ = static_cast<size_t>(first_narrowing - stages_.begin());
   if (first_narrowing != stages_.end())
     // (An insertion into the kept list moves up to k entries: large k takes the sort.)
     if (const auto* top_k = dynamic_cast<const TopK*>(*first_narrowing); top_k && top_k->k() > 0 && top_k->k() <= 256)
@@ -112,7 +116,42 @@ void SamplerChain::strengthen_penalties(const PenaltyParams& penalties, const Dr
   reshapes_ = true;
 }
 
+// Candidates checked one by one before a constrained choice falls back to the mask.
+constexpr size_t kAllowedSearch = 256;
+
+std::optional<Token> SamplerChain::choose_allowed(std::span<const float> logits) {
+  const size_t k = greedy_ ? 1 : static_cast<size_t>(prefilter_k_);
+  // The best allowed tokens, found by checking the likeliest candidates one by one
+  // (nanoseconds each) instead of masking the whole vocabulary. A model that keeps to the
+  // grammar has them among its first few hundred; one that does not gets the mask.
+  // Ties: the lower id first, as top-k orders them.
+  std::vector<Candidate>& items = candidates_.items;
+  const size_t m = std::min<size_t>(logits.size(), kAllowedSearch);
+  if (reshapes_) {
+    candidates_.reset(logits);
+    for (size_t i = 0; i < first_narrowing_; ++i) stages_[i]->apply(candidates_);  // the reshaping ones
+    std::partial_sort(items.begin(), items.begin() + static_cast<ptrdiff_t>(m), items.end(),
+                      [](const Candidate& a, const Candidate& b) { return a.logit > b.logit || (a.logit == b.logit && a.id < b.id); });
+  } else {
+    candidates_.reset_top(logits, m);
+  }
+  std::vector<Candidate> kept;
+  for (size_t i = 0; i < m && kept.size() < k; ++i)
+    if (items[i].logit > -INFINITY && allowed(items[i].id)) kept.push_back(items[i]);
+  if (kept.size() < k && m < logits.size()) return std::nullopt;
+  if (kept.empty()) return std::nullopt;
+  items = std::move(kept);
+  candidates_.sorted = true;
+  for (size_t i = first_narrowing_; i < stages_.size(); ++i) stages_[i]->apply(candidates_);
+  if (greedy_) return candidates_.items.front().id;
+  return draw(candidates_, rng_);
+}
+
 Token SamplerChain::choose(std::span<const float> logits, bool constrained) {
+  // Top-k comes first among the stages that narrow (or the choice is greedy): only the k
+  // best allowed tokens matter, so they are looked for directly.
+  if (constrained && !mirostat_ && (greedy_ || prefilter_k_ > 0))
+    if (const std::optional<Token> t = choose_allowed(logits)) return *t;
   if (greedy_ && !reshapes_ && !constrained) return argmax(logits);
   // Nothing reshapes the logits before top-k: only its k survive, so only they become
   // candidates (a pass over the vocabulary instead of a candidate per entry and a sort).

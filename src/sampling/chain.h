@@ -76,6 +76,9 @@ class SamplerChain {
 
  private:
   Token choose(std::span<const float> logits, bool constrained);
+  // A constrained choice without masking the vocabulary, when top-k narrows first: nullopt
+  // when fewer than k of the few thousand likeliest tokens are allowed (then mask).
+  std::optional<Token> choose_allowed(std::span<const float> logits);
   bool allowed(Token t) const;  // by the grammar and the UTF-8 guard, where they exist
 
   std::vector<Sampler*> stages_;                 // in order; owned below
@@ -90,6 +93,7 @@ class SamplerChain {
   bool greedy_;
   bool reshapes_;  // some stage may change the logits (else greedy is a plain argmax)
   int prefilter_k_ = 0;  // > 0: top-k is the first stage that narrows (see choose())
+  size_t first_narrowing_ = 0;  // stages_[0, this) only reshape the logits
 };
 
 // Index of the largest value, the first one on ties (as the reference does).

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/utf8.h"
+
 namespace mx {
 
 TokenTexts::TokenTexts(std::vector<std::string> texts) : text(std::move(texts)) {
@@ -20,7 +22,11 @@ TokenTexts::TokenTexts(std::vector<std::string> texts) : text(std::move(texts)) 
     sorted_bytes += text[static_cast<size_t>(id)];
     sorted_offset.push_back(static_cast<uint32_t>(sorted_bytes.size()));
   }
-  for (const std::string& t : text) longest = std::max(longest, t.size());
+  valid_prefix.reserve(text.size());
+  for (const std::string& t : text) {
+    longest = std::max(longest, t.size());
+    valid_prefix.push_back(utf8::is_valid_prefix(t));
+  }
 }
 
 }  // namespace mx

@@ -21,6 +21,9 @@ struct TokenTexts {
   std::string sorted_bytes;
   std::vector<uint32_t> sorted_offset;
   size_t longest = 0;             // bytes of the longest text
+  // Per token: its text is well-formed UTF-8 up to a last character it may leave open
+  // (utf8::is_valid_prefix), what the UTF-8 guard asks of a token after a whole character.
+  std::vector<uint8_t> valid_prefix;
 
   explicit TokenTexts(std::vector<std::string> texts);
   std::string_view sorted_text(size_t i) const {

@@ -45,7 +45,7 @@ __m512 bcast_f32(const uint8_t* p) {
 
 // One Q4_K super-block of 16 rows for T tokens: acc[t] += d dx isum - dmin dx msum.
 template <int T>
-void q4k_block(const uint8_t* rec, const uint8_t* const xb[T], __m512 acc[T]) {
+[[gnu::always_inline]] inline void q4k_block(const uint8_t* rec, const uint8_t* const xb[T], __m512 acc[T]) {
   const __m512i nib = _mm512_set1_epi8(0x0f), low16 = _mm512_set1_epi32(0xffff);
   __m512i isum[T];
 #pragma GCC unroll 4
@@ -143,7 +143,7 @@ struct Q6KQuants {
 // and divided back exactly at the end; |4 isum| < 16 * 128 * (4 * 16 * 63 * 128 + 128 * 2048)
 // < 2^31.
 template <int T, Q6KSource S>
-void q6k_block(const uint8_t* rec, const Q6KQuants<S>& quants, const uint8_t* const xb[T], __m512 acc[T]) {
+[[gnu::always_inline]] inline void q6k_block(const uint8_t* rec, const Q6KQuants<S>& quants, const uint8_t* const xb[T], __m512 acc[T]) {
   __m512i isum[T];
 #pragma GCC unroll 4
   for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
@@ -202,6 +202,31 @@ void group_tile(const uint8_t* group, uint8_t* wide, int64_t b0, int64_t b1, con
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ys, mask, acc[t]);
 }
 
+// One token, G groups of 16 rows side by side: G streams for the memory system to fetch
+// in parallel (one stream per thread read well below the bandwidth at two threads). The
+// same arithmetic per row as group_tile<Type, 1>.
+template <GgmlType Type, int G>
+void decode_groups(const uint8_t* const group[G], int64_t nb, const uint8_t* x, int valid_last, float* y) {
+  constexpr size_t kRecord = Type == GgmlType::kQ4_K ? kpacked::kQ4KRecord : kpacked::kQ6KRecord;
+  constexpr size_t kAhead = (4096 / G + kRecord - 1) / kRecord * kRecord;  // ~4 KB ahead in all
+  __m512 acc[G];
+  for (int g = 0; g < G; ++g) acc[g] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* const xb[1] = {x + b * kQ8KBytes};
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      const uint8_t* rec = group[g] + b * kRecord;
+      prefetch_ahead<kRecord>(rec, kAhead);
+      if constexpr (Type == GgmlType::kQ4_K) q4k_block<1>(rec, xb, &acc[g]);
+      else q6k_block<1>(rec, Q6KQuants<Q6KSource::kRecord>{rec, nullptr}, xb, &acc[g]);
+    }
+  }
+  for (int g = 0; g < G; ++g) {
+    const int valid = g + 1 < G ? kLanes : valid_last;
+    _mm512_mask_storeu_ps(y + g * kLanes, static_cast<__mmask16>(valid == kLanes ? 0xffff : (1u << valid) - 1), acc[g]);
+  }
+}
+
 template <GgmlType Type, Q6KSource S>
 void tokens_tile(const uint8_t* group, uint8_t* wide, int64_t b0, int64_t b1, const uint8_t* x, size_t xs,
                  int64_t n_tok, int valid, float* y, size_t ys) {
@@ -230,6 +255,23 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
   // a few records at a time into L1, once for all the tiles instead of once per tile.
   constexpr bool kIsQ6K = Type == GgmlType::kQ6_K;
   alignas(64) uint8_t wide[kIsQ6K ? kWideBlocks * kQ6KWide : 1];
+  if (n_tok == 1) {  // decode: the two halves of the groups as two streams, each read in order
+    const int64_t n_groups = (n_rows + kLanes - 1) / kLanes, half = n_groups / 2;
+    for (int64_t g = 0; g < half; ++g) {
+      const uint8_t* const groups[2] = {wb + g * group_bytes, wb + (g + half) * group_bytes};
+      float out[2 * kLanes];
+      decode_groups<Type, 2>(groups, nb, xb, kLanes, out);
+      std::copy(out, out + kLanes, y + g * kLanes);
+      const int64_t rows_b = std::min<int64_t>(kLanes, n_rows - (g + half) * kLanes);
+      std::copy(out + kLanes, out + kLanes + rows_b, y + (g + half) * kLanes);
+    }
+    if (n_groups % 2) {
+      const int64_t r0 = (n_groups - 1) * kLanes;
+      const uint8_t* const group[1] = {wb + (n_groups - 1) * group_bytes};
+      decode_groups<Type, 1>(group, nb, xb, static_cast<int>(n_rows - r0), y + r0);
+    }
+    return;
+  }
   for (int64_t r0 = 0; r0 < n_rows; r0 += kLanes) {
     const uint8_t* group = wb + (r0 / kLanes) * group_bytes;
     const int valid = static_cast<int>(std::min<int64_t>(kLanes, n_rows - r0));

@@ -144,8 +144,11 @@ struct Bf16DotTile {
         }
       };
       int64_t i = 0;
-      for (; i + 32 <= n; i += 32)
+      for (; i + 32 <= n; i += 32) {
+        if constexpr (T == 1)  // one token: each row a stream, asked for ~1 KB ahead (as F16's)
+          for (int r = 0; r < R; ++r) prefetch_ahead<64>(w + r * ws + 2 * i, 1024);
         step([i](const uint8_t* p) { return _mm512_loadu_si512(p + 2 * i); });
+      }
       if (i < n) {
         const __mmask32 m = static_cast<__mmask32>((1ull << (n - i)) - 1);
         step([i, m](const uint8_t* p) { return _mm512_maskz_loadu_epi16(m, p + 2 * i); });
@@ -157,9 +160,12 @@ struct Bf16DotTile {
 };
 
 constexpr auto kBf16DotTiles = make_tile_table<Bf16DotTile::Of, 4, 6>();
+// One token: more rows, more streams (as kDecodeTiles); the same arithmetic per row.
+constexpr auto kBf16DecodeTiles = make_tile_table<Bf16DotTile::Of, 12, 1>();
 
 void gemm_bf16_dp(int64_t n, const void* w, size_t ws, int64_t nr, const void* x, size_t xs,
                   int64_t nt, float* y, size_t ys) {
+  if (nt == 1) return run_tiles(kBf16DecodeTiles, n, w, ws, nr, x, xs, nt, y, ys);
   run_tiles(kBf16DotTiles, n, w, ws, nr, x, xs, nt, y, ys);
 }
 

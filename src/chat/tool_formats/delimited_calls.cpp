@@ -22,15 +22,8 @@ class DelimitedParser final : public FormatParser {
     for (;;) {
       std::string_view buf = buf_;
       if (!in_call_) {
-        const size_t open = buf.find(open_);
-        if (open == kNpos) {
-          const size_t keep = final ? buf.size() : partial_marker_start(buf, open_);
-          out.text(buf.substr(0, keep));
-          buf_.erase(0, keep);
-          return;
-        }
-        out.text(buf.substr(0, open));
-        buf_.erase(0, open + open_.size());
+        if (!text_until_marker(buf_, open_, final, out)) return;
+        buf_.erase(0, open_.size());
         in_call_ = true;
         continue;
       }

@@ -47,15 +47,8 @@ class FunctionaryV31Parser final : public FormatParser {
     for (;;) {
       std::string_view buf = buf_;
       if (!in_call_) {
-        const size_t at = buf.find(kOpen);
-        if (at == kNpos) {
-          const size_t keep = final ? buf.size() : partial_marker_start(buf, kOpen);
-          out.text(buf.substr(0, keep));
-          buf_.erase(0, keep);
-          return;
-        }
-        out.text(buf.substr(0, at));
-        buf_.erase(0, at + kOpen.size());
+        if (!text_until_marker(buf_, kOpen, final, out)) return;
+        buf_.erase(0, kOpen.size());
         in_call_ = true;
         continue;
       }

@@ -44,16 +44,9 @@ class Llama3Parser final : public FormatParser {
         continue;
       }
       if (state_ == State::kText) {
-        const size_t tag = buf.find(kPythonTag);
-        if (tag == kNpos) {
-          const size_t keep = final ? buf.size() : partial_marker_start(buf, kPythonTag);
-          out.text(buf.substr(0, keep));
-          buf_.erase(0, keep);
-          return;
-        }
-        out.text(buf.substr(0, tag));
+        if (!text_until_marker(buf_, kPythonTag, final, out)) return;
         pending_.assign(kPythonTag);
-        buf_.erase(0, tag + kPythonTag.size());
+        buf_.erase(0, kPythonTag.size());
         state_ = State::kCalls;
         continue;
       }

@@ -96,15 +96,7 @@ class NamedCallParser final : public FormatParser {
           state_ = State::kHeader;
           continue;
         case State::kText: {
-          const size_t at = buf.find(marker_);
-          if (at == kNpos) {
-            const size_t keep = final ? buf.size() : partial_marker_start(buf, marker_);
-            out.text(buf.substr(0, keep));
-            buf_.erase(0, keep);
-            return;
-          }
-          out.text(buf.substr(0, at));
-          buf_.erase(0, at);
+          if (!text_until_marker(buf_, marker_, final, out)) return;
           take(marker_.size());
           state_ = State::kHeader;
           continue;

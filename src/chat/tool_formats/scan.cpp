@@ -152,4 +152,13 @@ LeadingCalls leading_calls(std::string_view buf, size_t open, const CallOf& call
   return out;
 }
 
+bool text_until_marker(std::string& buf, std::string_view marker, bool final, Emitter& out) {
+  const std::string_view view = buf;
+  const size_t at = view.find(marker);
+  const size_t emit = at != kNpos ? at : final ? view.size() : partial_marker_start(view, marker);
+  out.text(view.substr(0, emit));
+  buf.erase(0, emit);
+  return at != kNpos;
+}
+
 }  // namespace mx::chat::formats

@@ -23,6 +23,11 @@ inline constexpr size_t kNpos = std::string_view::npos;
 size_t partial_marker_start(std::string_view buf, std::string_view marker);
 size_t partial_marker_start(std::string_view buf, std::initializer_list<std::string_view> markers);
 
+// Free text up to a marker: emits buf's text before the first `marker` and erases it from
+// buf, true then (buf now starts with the marker). Without one, emits and erases all but
+// a marker that may be cut off at the end (everything when `final`), and returns false.
+bool text_until_marker(std::string& buf, std::string_view marker, bool final, Emitter& out);
+
 // True when s is a proper, non-empty prefix of marker (more input could complete it).
 bool is_marker_prefix(std::string_view s, std::string_view marker);
 

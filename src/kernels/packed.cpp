@@ -48,15 +48,19 @@ int packed_quant(GgmlType type, const uint8_t* record, int lane, int j) {
 }
 
 bool is_k_quant(GgmlType type) { return type == GgmlType::kQ4_K || type == GgmlType::kQ6_K; }
+// F16 rows go in records of 32 elements: element k of the 16 rows at bytes 32k .. 32k + 31.
+constexpr int64_t kF16RecordElems = 32;
+int64_t record_elems(GgmlType type) { return type == GgmlType::kF16 ? kF16RecordElems : traits(type).block_size; }
 
 }  // namespace
 
 bool packable(GgmlType type) {
   return packs_as_bytes(type) || type == GgmlType::kQ4_0 || type == GgmlType::kIQ4_NL || type == GgmlType::kMXFP4 ||
-         is_k_quant(type);
+         is_k_quant(type) || type == GgmlType::kF16;
 }
 
 bool packs_exactly(GgmlType type, const uint8_t* w, size_t w_stride, int64_t rows, int64_t cols) {
+  if (type == GgmlType::kF16) return cols % kF16RecordElems == 0;
   if (type != GgmlType::kMXFP4) return packable(type);
   const int64_t nb = cols / kQK_MXFP4;
   for (int64_t r = 0; r < rows; ++r)
@@ -70,11 +74,12 @@ bool packs_exactly(GgmlType type, const uint8_t* w, size_t w_stride, int64_t row
 size_t packed_record_bytes(GgmlType type) {
   if (type == GgmlType::kQ4_K) return kpacked::kQ4KRecord;
   if (type == GgmlType::kQ6_K) return kpacked::kQ6KRecord;
+  if (type == GgmlType::kF16) return static_cast<size_t>(kPackRows * kF16RecordElems) * 2;
   return 32 + 64 * static_cast<size_t>(quant_dwords(type));
 }
 
 size_t packed_group_bytes(GgmlType type, int64_t cols) {
-  return static_cast<size_t>(cols / traits(type).block_size) * packed_record_bytes(type);
+  return static_cast<size_t>(cols / record_elems(type)) * packed_record_bytes(type);
 }
 
 size_t packed_size(GgmlType type, int64_t rows, int64_t cols) {
@@ -82,10 +87,18 @@ size_t packed_size(GgmlType type, int64_t rows, int64_t cols) {
 }
 
 void pack_rows(GgmlType type, const uint8_t* w, size_t w_stride, int64_t rows, int64_t cols, uint8_t* dst) {
-  MX_CHECK(packable(type) && cols % traits(type).block_size == 0);
-  const int64_t nb = cols / traits(type).block_size;
+  MX_CHECK(packable(type) && cols % record_elems(type) == 0);
+  const int64_t nb = cols / record_elems(type);
   const size_t rec = packed_record_bytes(type), bb = block_bytes(type);
   std::memset(dst, 0, packed_size(type, rows, cols));
+  if (type == GgmlType::kF16) {
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t b = 0; b < nb; ++b)
+        for (int64_t k = 0; k < kF16RecordElems; ++k)
+          std::memcpy(dst + (r / kPackRows) * packed_group_bytes(type, cols) + b * rec + k * 2 * kPackRows + 2 * (r % kPackRows),
+                      w + r * w_stride + 2 * (b * kF16RecordElems + k), 2);
+    return;
+  }
   if (is_k_quant(type)) {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t b = 0; b < nb; ++b)
@@ -134,6 +147,22 @@ void gemm_packed_reference(GgmlType type, int64_t n, const uint8_t* w, int64_t n
           sum += s.d * dx * static_cast<float>(s.isum) - s.dmin * dx * static_cast<float>(s.msum);
         }
         y[t * y_stride + r] = sum;
+      }
+    return;
+  }
+  if (type == GgmlType::kF16) {  // as the reference vec_dot: a double sum in element order
+    const size_t rec = packed_record_bytes(type), group = packed_group_bytes(type, n);
+    for (int64_t t = 0; t < n_tok; ++t)
+      for (int64_t r = 0; r < n_rows; ++r) {
+        double sum = 0.0;
+        for (int64_t i = 0; i < n; ++i) {
+          uint16_t h, xh;
+          std::memcpy(&h, w + (r / kPackRows) * group + (i / kF16RecordElems) * rec + (i % kF16RecordElems) * 2 * kPackRows +
+                              2 * (r % kPackRows), 2);
+          std::memcpy(&xh, x + t * x_stride + 2 * i, 2);
+          sum += fp16_to_fp32(h) * fp16_to_fp32(xh);
+        }
+        y[t * y_stride + r] = static_cast<float>(sum);
       }
     return;
   }

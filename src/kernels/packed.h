@@ -29,9 +29,11 @@ namespace mx {
 
 inline constexpr int kPackRows = 16;
 
-bool packable(GgmlType type);  // Q8_0, Q5_0, Q4_0, IQ4_NL, MXFP4, Q4_K, Q6_K
+// Q8_0, Q5_0, Q4_0, IQ4_NL, MXFP4, Q4_K, Q6_K, and F16 in records of 32 elements of the 16
+// rows (element k of the 16 rows at bytes 32k .. 32k + 31; rows a multiple of 32 long).
+bool packable(GgmlType type);
 // Whether these rows' packed form computes exactly their products (MXFP4: every block's
-// scale fits the fp16 slot; every other packable type: always).
+// scale fits the fp16 slot; F16: rows a multiple of 32 long; every other packable type: always).
 bool packs_exactly(GgmlType type, const uint8_t* w, size_t w_stride, int64_t rows, int64_t cols);
 size_t packed_record_bytes(GgmlType type);                    // one block of 16 rows
 size_t packed_group_bytes(GgmlType type, int64_t cols);       // all blocks of 16 rows

@@ -37,6 +37,8 @@ std::vector<const gguf::TensorInfo*> pack_for_kernels(Model& m, const KernelTabl
   // Reading the scales brings the tensor's pages in: they leave again at once, so the scan
   // does not hold the file resident beside the packed copies that follow.
   for (const WeightView* w : views) {
+    if (w->type == GgmlType::kF16 && !packs_exactly(w->type, w->data, w->row_bytes(), w->rows, w->cols))
+      unpackable.push_back(w);  // (a row length check, no scan)
     if (w->type != GgmlType::kMXFP4) continue;
     if (!packs_exactly(w->type, w->data, w->row_bytes(), w->rows, w->cols)) unpackable.push_back(w);
     for (const auto& t : m.file.tensors())

@@ -102,7 +102,7 @@ TEST(Packed, Mxfp4PacksExactlyOnlyWhenEveryScaleFitsFp16) {
 
 TEST(Packed, ReferenceOnPackedRowsEqualsThePlainReference) {
   const KernelTable ref = reference_kernels();
-  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ6_K})
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ6_K, kF16})
     for (int64_t rows : {1, 15, 16, 17, 33}) {
       const GgmlType xt = ref[type].vec_dot_type;
       const int64_t n = xt == kQ8_K ? 512 : 96, n_tok = 3;
@@ -138,7 +138,7 @@ TEST_P(PackedSimd, MatchesReferenceAndIsBatchInvariant) {
   if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
   const KernelTable best = table_for(GetParam());
   int checked = 0;
-  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ6_K}) {
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ6_K, kF16}) {
     if (!best[type].gemm_packed) continue;
     const GgmlType xt = best[type].vec_dot_type;
     // 8192 + 256: more blocks than the kernels' per-call tables keep on the stack.
@@ -176,7 +176,7 @@ TEST_P(PackedSimd, ManyTokensGiveEachTokenItsOwnResult) {
   if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
   const KernelTable best = table_for(GetParam());
   int checked = 0;
-  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ6_K}) {
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ6_K, kF16}) {
     if (!best[type].gemm_packed) continue;
     const GgmlType xt = best[type].vec_dot_type;
     for (int64_t n : {256, 32 * 70})  // 70 blocks: more than one pass over the blocks

@@ -9,6 +9,8 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include "kernels/x86/install.h"
 #include "kernels/x86/prefetch.h"
 #include "kernels/x86/tiling.h"
@@ -223,6 +225,107 @@ void bf16_to_f32(const void* src, float* dst, int64_t n) {
   if (i < n) _mm512_mask_storeu_ps(dst + i, tail_mask16(n - i), BF16::load_tail(s + i, n - i));
 }
 
+// ---- Packed F16 (kernels/packed.h): 16 rows in the lanes of a register, element k of a
+// record at bytes 32k. Each (row, token) sums its records in order, each record's products
+// in order, whatever the tiling, so a token's result does not depend on how many share the call.
+
+constexpr int64_t kF16Record = 32;                      // elements per record
+constexpr size_t kF16RecordBytes = 16 * kF16Record * 2;  // 1 KB
+constexpr int64_t kF16Chunk = 2048;                      // activation elements widened at a time
+
+// G groups x T tokens over elements [e0, e1) (multiples of 32); xf: T rows of kF16Chunk
+// floats holding elements [e0, e0 + kF16Chunk). Sums continue those left in y after e0 > 0.
+template <int G, int T>
+void f16_packed_tile(const uint8_t* const groups[G], int64_t e0, int64_t e1, const float* xf, int valid, float* y,
+                     size_t ys) {
+  __m512 acc[G][T];
+  for (int g = 0; g < G; ++g) {
+    const auto mask = static_cast<__mmask16>(g + 1 < G ? 0xffff : (1u << valid) - 1);
+    for (int t = 0; t < T; ++t)
+      acc[g][t] = e0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, y + g * 16 + t * ys);
+  }
+  for (int64_t b = e0 / kF16Record; b < e1 / kF16Record; ++b) {
+    const float* xb = xf + (b * kF16Record - e0);
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      const uint8_t* rec = groups[g] + b * kF16RecordBytes;
+      // One token: each group a stream, asked for ~2 KB ahead (two records).
+      if constexpr (T == 1) prefetch_ahead<kF16RecordBytes>(rec, 2 * kF16RecordBytes);
+    }
+    // A record's 32 products are summed on their own, then added to the row's sum: a
+    // chain of 32 and one of n / 32 rounding steps instead of one of n.
+    __m512 part[G][T];
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) part[g][t] = _mm512_setzero_ps();
+#pragma GCC unroll 8
+    for (int k = 0; k < kF16Record; ++k)
+#pragma GCC unroll 4
+      for (int g = 0; g < G; ++g) {
+        const __m512 w = _mm512_cvtph_ps(_mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(groups[g] + b * kF16RecordBytes + 32 * k)));
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) part[g][t] = _mm512_fmadd_ps(w, _mm512_set1_ps(xb[t * kF16Chunk + k]), part[g][t]);
+      }
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) acc[g][t] = _mm512_add_ps(acc[g][t], part[g][t]);
+  }
+  for (int g = 0; g < G; ++g) {
+    const auto mask = static_cast<__mmask16>(g + 1 < G ? 0xffff : (1u << valid) - 1);
+    for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + g * 16 + t * ys, mask, acc[g][t]);
+  }
+}
+
+template <int G, int T>
+void f16_rows(const uint8_t* w, size_t group_bytes, int64_t r0, int64_t n_rows, int64_t e0, int64_t e1,
+              const float* xf, float* y, size_t ys) {
+  const uint8_t* groups[G];
+  for (int g = 0; g < G; ++g) groups[g] = w + (r0 / 16 + g) * group_bytes;
+  const int valid = static_cast<int>(std::min<int64_t>(16, n_rows - (r0 + 16 * (G - 1))));
+  f16_packed_tile<G, T>(groups, e0, e1, xf, valid, y + r0, ys);
+}
+
+template <int T>
+void f16_token_tile(const uint8_t* w, size_t group_bytes, int64_t n_rows, int64_t e0, int64_t e1, const float* xf,
+                    float* y, size_t ys) {
+  // One token: 4 groups at once (4 streams); more tokens: one group, the weights widened
+  // once for all of them.
+  constexpr int G = T == 1 ? 4 : 1;
+  int64_t r0 = 0;
+  for (; r0 + 16 * G <= n_rows; r0 += 16 * G) f16_rows<G, T>(w, group_bytes, r0, n_rows, e0, e1, xf, y, ys);
+  for (; r0 < n_rows; r0 += 16) f16_rows<1, T>(w, group_bytes, r0, n_rows, e0, e1, xf, y, ys);
+}
+
+void gemm_packed_f16(int64_t n, const void* w, int64_t n_rows, const void* x, size_t xs, int64_t n_tok, float* y,
+                     size_t ys) {
+  constexpr int kMaxT = 8;
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const size_t group_bytes = static_cast<size_t>(n / kF16Record) * kF16RecordBytes;
+  alignas(64) float xf[kMaxT * kF16Chunk];  // 64 KB: the activations widened once per chunk
+  for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxT) {
+    const int nt = static_cast<int>(std::min<int64_t>(kMaxT, n_tok - t0));
+    for (int64_t e0 = 0; e0 < n; e0 += kF16Chunk) {
+      const int64_t e1 = std::min(n, e0 + kF16Chunk);
+      for (int t = 0; t < nt; ++t)
+        f16_to_f32(static_cast<const uint8_t*>(x) + (t0 + t) * xs + 2 * e0, xf + t * kF16Chunk, e1 - e0);
+      float* yt = y + t0 * ys;
+      switch (nt) {
+        case 1: f16_token_tile<1>(wb, group_bytes, n_rows, e0, e1, xf, yt, ys); break;
+        case 2: f16_token_tile<2>(wb, group_bytes, n_rows, e0, e1, xf, yt, ys); break;
+        case 3: f16_token_tile<3>(wb, group_bytes, n_rows, e0, e1, xf, yt, ys); break;
+        case 4: f16_token_tile<4>(wb, group_bytes, n_rows, e0, e1, xf, yt, ys); break;
+        case 5: f16_token_tile<5>(wb, group_bytes, n_rows, e0, e1, xf, yt, ys); break;
+        case 6: f16_token_tile<6>(wb, group_bytes, n_rows, e0, e1, xf, yt, ys); break;
+        case 7: f16_token_tile<7>(wb, group_bytes, n_rows, e0, e1, xf, yt, ys); break;
+        default: f16_token_tile<8>(wb, group_bytes, n_rows, e0, e1, xf, yt, ys); break;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void install_avx512_float(TypeKernels* slots) {
@@ -233,6 +336,7 @@ void install_avx512_float(TypeKernels* slots) {
   TypeKernels& f16 = slots[static_cast<size_t>(GgmlType::kF16)];
   f16.vec_dot = &vec_dot<F16>;
   f16.gemm = &gemm<F16>;
+  f16.gemm_packed = &gemm_packed_f16;
   f16.from_float = &f32_to_f16;
   f16.to_float = &f16_to_f32;
 

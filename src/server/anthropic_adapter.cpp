@@ -168,12 +168,7 @@ void anthropic_messages(GenerationService& service, const AnthropicSettings& set
 
   if (!p.request.stream) {
     AnthropicContentBuilder builder(*rng);
-    std::optional<ChoiceFinish> finish;
-    while (!finish) {
-      ChoiceUpdate u = gen->next(0, std::chrono::seconds(1));
-      builder.add(u.events);
-      finish = std::move(u.finish);
-    }
+    const std::optional<ChoiceFinish> finish = gen->read_to_end(0, [&](const ChoiceUpdate& u) { builder.add(u.events); });
     builder.finish();
     json reply = message;
     reply["content"] = builder.content();

@@ -179,6 +179,14 @@ void Generation::check_deadline() {
   for (const Choice& c : choices_) runner_.cancel(c.id);
 }
 
+ChoiceFinish Generation::read_to_end(int choice, const std::function<void(const ChoiceUpdate&)>& on_update) {
+  for (;;) {
+    ChoiceUpdate u = next(choice, std::chrono::seconds(1));
+    on_update(u);
+    if (u.finish) return std::move(*u.finish);
+  }
+}
+
 ChoiceUpdate Generation::next(int choice, std::chrono::milliseconds wait) {
   Choice& c = choices_[choice];
   OutputChannel::Update u = c.channel->wait(wait);

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -116,6 +117,9 @@ class Generation {
   // again once the choice has finished. Past the server's deadline every choice still
   // generating is cancelled and ends as kLength.
   ChoiceUpdate next(int choice, std::chrono::milliseconds wait);
+  // A whole reply (no streaming): every update of choice `choice` to `on_update`, in order,
+  // until it finishes; returns how it finished.
+  ChoiceFinish read_to_end(int choice, const std::function<void(const ChoiceUpdate&)>& on_update);
   // The client went away: choices still generating end now and count as cancelled.
   void cancel();
 

@@ -135,12 +135,8 @@ void ollama_generate(GenerationService& service, const OllamaModel& m, const std
   if (!r.stream) {
     OllamaMessageBuilder builder;
     OllamaMessageBuilder::Piece whole;
-    std::optional<ChoiceFinish> finish;
-    while (!finish) {
-      ChoiceUpdate u = gen->next(0, std::chrono::seconds(1));
-      append(whole, builder.add(u.events));
-      finish = std::move(u.finish);
-    }
+    const std::optional<ChoiceFinish> finish =
+        gen->read_to_end(0, [&](const ChoiceUpdate& u) { append(whole, builder.add(u.events)); });
     append(whole, builder.finish());
     return send_json(res, 200, shape.last(whole, *finish, started));
   }

@@ -182,14 +182,11 @@ void openai_completion(GenerationService& service, const OpenAiSettings& setting
       std::string text = echo;
       std::vector<StepLogprobs> logprobs;
       ChatMessageBuilder message(*rng);
-      std::optional<ChoiceFinish> finish;
-      while (!finish) {
-        ChoiceUpdate u = g->next(i, std::chrono::seconds(1));
+      const std::optional<ChoiceFinish> finish = g->read_to_end(i, [&](const ChoiceUpdate& u) {
         if (g->parsed()) message.add(u.events);
         else text += plain_text(u);
         logprobs.insert(logprobs.end(), u.logprobs.begin(), u.logprobs.end());
-        finish = std::move(u.finish);
-      }
+      });
       done.push_back(finish->stats);
       size_t offset = prompt_logprobs ? 0 : characters(echo), rendered = 0;  // a scored prompt comes first
       json c = shape.choice(i, g->parsed() ? "" : text, logprobs_json(logprobs, offset, rendered), finish_reason(finish->reason), false);

@@ -238,12 +238,7 @@ void responses_create(GenerationService& service, const ResponsesSettings& setti
 
   if (!stream) {
     ResponsesOutputBuilder builder(*rng);
-    std::optional<ChoiceFinish> finish;
-    while (!finish) {
-      ChoiceUpdate u = gen->next(0, std::chrono::seconds(1));
-      builder.add(u.events);
-      finish = std::move(u.finish);
-    }
+    const std::optional<ChoiceFinish> finish = gen->read_to_end(0, [&](const ChoiceUpdate& u) { builder.add(u.events); });
     builder.finish(finish->reason == FinishKind::kLength);
     json reply = head;
     finish_response(reply, builder, *finish);

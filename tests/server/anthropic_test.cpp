@@ -25,27 +25,7 @@ using nlohmann::json;
 class AnthropicTest : public test::ServedStoriesTest {
  protected:
   // A streamed reply's events: {event, data}, checked to name the data's type.
-  std::vector<std::pair<std::string, json>> events(const json& body) {
-    json b = body;
-    b["stream"] = true;
-    auto r = client().Post("/v1/messages", b.dump(), "application/json");
-    EXPECT_TRUE(r && r->status == 200);
-    if (!r) return {};
-    EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
-    std::vector<std::pair<std::string, json>> out;
-    for (size_t p = 0; (p = r->body.find("event: ", p)) != std::string::npos;) {
-      const size_t nl = r->body.find('\n', p);
-      const std::string name = r->body.substr(p + 7, nl - p - 7);
-      EXPECT_EQ(r->body.compare(nl + 1, 6, "data: "), 0);
-      const size_t end = r->body.find("\n\n", nl);
-      const json data = json::parse(r->body.substr(nl + 7, end - nl - 7), nullptr, false);
-      EXPECT_FALSE(data.is_discarded());
-      EXPECT_EQ(data["type"], name);
-      out.emplace_back(name, data);
-      p = end;
-    }
-    return out;
-  }
+  std::vector<std::pair<std::string, json>> events(const json& body) { return named_events("/v1/messages", body); }
   static std::string text_of(const json& reply) {
     std::string out;
     for (const json& b : reply["content"])

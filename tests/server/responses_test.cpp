@@ -29,25 +29,8 @@ class ResponsesTest : public test::ServedStoriesTest {
   // A streamed reply's events: {event, data}, checked to name the data's type and to number
   // themselves 0, 1, 2, ...
   std::vector<std::pair<std::string, json>> events(const json& body) {
-    json b = body;
-    b["stream"] = true;
-    auto r = client().Post("/v1/responses", b.dump(), "application/json");
-    EXPECT_TRUE(r && r->status == 200);
-    if (!r) return {};
-    EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
-    std::vector<std::pair<std::string, json>> out;
-    for (size_t p = 0; (p = r->body.find("event: ", p)) != std::string::npos;) {
-      const size_t nl = r->body.find('\n', p);
-      const std::string name = r->body.substr(p + 7, nl - p - 7);
-      EXPECT_EQ(r->body.compare(nl + 1, 6, "data: "), 0);
-      const size_t end = r->body.find("\n\n", nl);
-      const json data = json::parse(r->body.substr(nl + 7, end - nl - 7), nullptr, false);
-      EXPECT_FALSE(data.is_discarded());
-      EXPECT_EQ(data["type"], name);
-      EXPECT_EQ(data["sequence_number"], static_cast<int64_t>(out.size())) << data;
-      out.emplace_back(name, data);
-      p = end;
-    }
+    auto out = named_events("/v1/responses", body);
+    for (size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].second["sequence_number"], static_cast<int64_t>(i)) << out[i].second;
     return out;
   }
   static std::string text_of(const json& reply) {

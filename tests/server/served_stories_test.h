@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -80,6 +81,29 @@ class ServedStoriesTest : public StoriesTest {
     if (!r) return {};
     EXPECT_EQ(r->status, want_status) << r->body;
     return nlohmann::json::parse(r->body, nullptr, false);
+  }
+  // POSTs `body` with "stream": true to `path` and returns its named server-sent events
+  // ("event: NAME" then "data: JSON", as Anthropic's and the Responses API send them),
+  // checking that each data's "type" is the event's name.
+  std::vector<std::pair<std::string, nlohmann::json>> named_events(const std::string& path, nlohmann::json body) {
+    body["stream"] = true;
+    auto r = client().Post(path, body.dump(), "application/json");
+    EXPECT_TRUE(r && r->status == 200);
+    if (!r) return {};
+    EXPECT_EQ(r->get_header_value("Content-Type"), "text/event-stream");
+    std::vector<std::pair<std::string, nlohmann::json>> out;
+    for (size_t p = 0; (p = r->body.find("event: ", p)) != std::string::npos;) {
+      const size_t nl = r->body.find('\n', p);
+      const std::string name = r->body.substr(p + 7, nl - p - 7);
+      EXPECT_EQ(r->body.compare(nl + 1, 6, "data: "), 0);
+      const size_t end = r->body.find("\n\n", nl);
+      const auto data = nlohmann::json::parse(r->body.substr(nl + 7, end - nl - 7), nullptr, false);
+      EXPECT_FALSE(data.is_discarded());
+      EXPECT_EQ(data["type"], name);
+      out.emplace_back(name, data);
+      p = end;
+    }
+    return out;
   }
 
   std::unique_ptr<server::Server> server_;

@@ -135,12 +135,13 @@ std::optional<Token> SamplerChain::choose_allowed(std::span<const float> logits)
   } else {
     candidates_.reset_top(logits, m);
   }
-  std::vector<Candidate> kept;
+  std::vector<Candidate>& kept = allowed_;  // reused: no allocation per step
+  kept.clear();
   for (size_t i = 0; i < m && kept.size() < k; ++i)
     if (items[i].logit > -INFINITY && allowed(items[i].id)) kept.push_back(items[i]);
   if (kept.size() < k && m < logits.size()) return std::nullopt;
   if (kept.empty()) return std::nullopt;
-  items = std::move(kept);
+  items.swap(kept);
   candidates_.sorted = true;
   for (size_t i = first_narrowing_; i < stages_.size(); ++i) stages_[i]->apply(candidates_);
   if (greedy_) return candidates_.items.front().id;

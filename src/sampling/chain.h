@@ -89,6 +89,7 @@ class SamplerChain {
   std::unique_ptr<GrammarSampler> grammar_;
   std::unique_ptr<Utf8Guard> utf8_;
   Candidates candidates_;
+  std::vector<Candidate> allowed_;  // choose_allowed()'s finds
   Rng rng_;
   bool greedy_;
   bool reshapes_;  // some stage may change the logits (else greedy is a plain argmax)

@@ -206,7 +206,7 @@ void group_tile(const uint8_t* group, uint8_t* wide, int64_t b0, int64_t b1, con
 // in parallel (one stream per thread read well below the bandwidth at two threads). The
 // same arithmetic per row as group_tile<Type, 1>.
 template <GgmlType Type, int G>
-void decode_groups(const uint8_t* const group[G], int64_t nb, const uint8_t* x, int valid_last, float* y) {
+void decode_groups(const uint8_t* const group[G], int64_t nb, const uint8_t* x, int valid_last, float* const y[G]) {
   constexpr size_t kRecord = Type == GgmlType::kQ4_K ? kpacked::kQ4KRecord : kpacked::kQ6KRecord;
   constexpr size_t kAhead = (4096 / G + kRecord - 1) / kRecord * kRecord;  // ~4 KB ahead in all
   __m512 acc[G];
@@ -223,7 +223,7 @@ void decode_groups(const uint8_t* const group[G], int64_t nb, const uint8_t* x, 
   }
   for (int g = 0; g < G; ++g) {
     const int valid = g + 1 < G ? kLanes : valid_last;
-    _mm512_mask_storeu_ps(y + g * kLanes, static_cast<__mmask16>(valid == kLanes ? 0xffff : (1u << valid) - 1), acc[g]);
+    _mm512_mask_storeu_ps(y[g], static_cast<__mmask16>(valid == kLanes ? 0xffff : (1u << valid) - 1), acc[g]);
   }
 }
 
@@ -257,18 +257,18 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
   alignas(64) uint8_t wide[kIsQ6K ? kWideBlocks * kQ6KWide : 1];
   if (n_tok == 1) {  // decode: the two halves of the groups as two streams, each read in order
     const int64_t n_groups = (n_rows + kLanes - 1) / kLanes, half = n_groups / 2;
+    // The second half's last group may be partial; with an odd count the last group is alone.
     for (int64_t g = 0; g < half; ++g) {
       const uint8_t* const groups[2] = {wb + g * group_bytes, wb + (g + half) * group_bytes};
-      float out[2 * kLanes];
-      decode_groups<Type, 2>(groups, nb, xb, kLanes, out);
-      std::copy(out, out + kLanes, y + g * kLanes);
-      const int64_t rows_b = std::min<int64_t>(kLanes, n_rows - (g + half) * kLanes);
-      std::copy(out + kLanes, out + kLanes + rows_b, y + (g + half) * kLanes);
+      float* const out[2] = {y + g * kLanes, y + (g + half) * kLanes};
+      const int valid = static_cast<int>(std::min<int64_t>(kLanes, n_rows - (g + half) * kLanes));
+      decode_groups<Type, 2>(groups, nb, xb, valid, out);
     }
     if (n_groups % 2) {
       const int64_t r0 = (n_groups - 1) * kLanes;
       const uint8_t* const group[1] = {wb + (n_groups - 1) * group_bytes};
-      decode_groups<Type, 1>(group, nb, xb, static_cast<int>(n_rows - r0), y + r0);
+      float* const out[1] = {y + r0};
+      decode_groups<Type, 1>(group, nb, xb, static_cast<int>(n_rows - r0), out);
     }
     return;
   }

@@ -47,7 +47,7 @@ int packed_quant(GgmlType type, const uint8_t* record, int lane, int j) {
   return nibble - 8;
 }
 
-bool is_k_quant(GgmlType type) { return type == GgmlType::kQ4_K || type == GgmlType::kQ6_K; }
+using kpacked::is_k_quant;
 // F16 rows go in records of 32 elements: element k of the 16 rows at bytes 32k .. 32k + 31.
 constexpr int64_t kF16RecordElems = 32;
 int64_t record_elems(GgmlType type) { return type == GgmlType::kF16 ? kF16RecordElems : traits(type).block_size; }
@@ -72,8 +72,7 @@ bool packs_exactly(GgmlType type, const uint8_t* w, size_t w_stride, int64_t row
 }
 
 size_t packed_record_bytes(GgmlType type) {
-  if (type == GgmlType::kQ4_K) return kpacked::kQ4KRecord;
-  if (type == GgmlType::kQ6_K) return kpacked::kQ6KRecord;
+  if (is_k_quant(type)) return kpacked::record_bytes(type);
   if (type == GgmlType::kF16) return static_cast<size_t>(kPackRows * kF16RecordElems) * 2;
   return 32 + 64 * static_cast<size_t>(quant_dwords(type));
 }

@@ -29,7 +29,7 @@ namespace mx {
 
 inline constexpr int kPackRows = 16;
 
-// Q8_0, Q5_0, Q4_0, IQ4_NL, MXFP4, Q4_K, Q6_K, and F16 in records of 32 elements of the 16
+// Q8_0, Q5_0, Q4_0, IQ4_NL, MXFP4, Q4_K, Q5_K, Q6_K, and F16 in records of 32 elements of the 16
 // rows (element k of the 16 rows at bytes 32k .. 32k + 31; rows a multiple of 32 long).
 bool packable(GgmlType type);
 // Whether these rows' packed form computes exactly their products (MXFP4: every block's

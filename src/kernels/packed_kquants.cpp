@@ -1,5 +1,6 @@
 #include "kernels/packed_kquants.h"
 
+#include <cstddef>
 #include <cstring>
 
 #include "quant/blocks.h"
@@ -9,15 +10,18 @@
 namespace mx::kpacked {
 namespace {
 
-// The quants of a Q4_K / Q6_K super-block as unsigned values in element order.
+// The quants of a Q4_K / Q5_K / Q6_K super-block as unsigned values in element order.
 void block_quants(GgmlType type, const uint8_t* block, uint8_t q[kQK_K]) {
-  if (type == GgmlType::kQ4_K) {
-    BlockQ4_K b;
-    std::memcpy(&b, block, sizeof(b));
+  if (type == GgmlType::kQ4_K || type == GgmlType::kQ5_K) {
+    BlockQ5_K b{};  // Q4_K: the same but for qh, which stays zero
+    const size_t qs_at = type == GgmlType::kQ4_K ? offsetof(BlockQ4_K, qs) : offsetof(BlockQ5_K, qs);
+    std::memcpy(&b, block, offsetof(BlockQ5_K, qh));
+    if (type == GgmlType::kQ5_K) std::memcpy(b.qh, block + offsetof(BlockQ5_K, qh), sizeof(b.qh));
+    std::memcpy(b.qs, block + qs_at, sizeof(b.qs));
     for (int p = 0; p < 4; ++p)
       for (int l = 0; l < 32; ++l) {
-        q[64 * p + l] = b.qs[32 * p + l] & 0x0f;
-        q[64 * p + 32 + l] = b.qs[32 * p + l] >> 4;
+        q[64 * p + l] = static_cast<uint8_t>((b.qs[32 * p + l] & 0x0f) | (((b.qh[l] >> (2 * p)) & 1) << 4));
+        q[64 * p + 32 + l] = static_cast<uint8_t>((b.qs[32 * p + l] >> 4) | (((b.qh[l] >> (2 * p + 1)) & 1) << 4));
       }
     return;
   }
@@ -48,12 +52,16 @@ Q6KSlot q6k_slot(int lane, int e) {
 
 }  // namespace
 
+bool is_k_quant(GgmlType type) {
+  return type == GgmlType::kQ4_K || type == GgmlType::kQ5_K || type == GgmlType::kQ6_K;
+}
+
 void pack_block(GgmlType type, const uint8_t* block, int lane, uint8_t* record) {
   uint8_t q[kQK_K];
   block_quants(type, block, q);
-  if (type == GgmlType::kQ4_K) {
-    BlockQ4_K b;
-    std::memcpy(&b, block, sizeof(b));
+  if (type != GgmlType::kQ6_K) {
+    BlockQ4_K b;  // d, dmin and scales: Q5_K's start the same way
+    std::memcpy(&b, block, offsetof(BlockQ4_K, qs));
     std::memcpy(record + 2 * lane, &b.d, 2);
     std::memcpy(record + 32 + 2 * lane, &b.dmin, 2);
     for (int s = 0; s < 8; ++s) {
@@ -62,9 +70,12 @@ void pack_block(GgmlType type, const uint8_t* block, int lane, uint8_t* record) 
       record[kQ4KScales + 32 * (s / 2) + 2 * lane + s % 2] = sc;
       record[kQ4KMins + 32 * (s / 2) + 2 * lane + s % 2] = m;
       for (int j = 0; j < 4; ++j)
-        for (int i = 0; i < 4; ++i)
-          record[kQ4KQuants + 256 * s + 64 * j + 4 * lane + i] =
-              static_cast<uint8_t>(q[32 * s + 4 * j + i] | (q[32 * s + 16 + 4 * j + i] << 4));
+        for (int i = 0; i < 4; ++i) {
+          const uint8_t lo = q[32 * s + 4 * j + i], hi = q[32 * s + 16 + 4 * j + i];
+          record[kQ4KQuants + 256 * s + 64 * j + 4 * lane + i] = static_cast<uint8_t>((lo & 0x0f) | (hi << 4));
+          if (type == GgmlType::kQ5_K)
+            record[kQ5KHigh + 64 * s + 4 * lane + i] |= static_cast<uint8_t>(((lo >> 4) << j) | ((hi >> 4) << (4 + j)));
+        }
     }
     return;
   }
@@ -89,7 +100,7 @@ BlockSums block_sums(GgmlType type, const uint8_t* record, int lane, const uint8
   BlockSums out{};
   std::memcpy(&h, record + 2 * lane, 2);
   out.d = fp16_to_fp32(h);
-  if (type == GgmlType::kQ4_K) {
+  if (type != GgmlType::kQ6_K) {
     std::memcpy(&h, record + 32 + 2 * lane, 2);
     out.dmin = fp16_to_fp32(h);
     for (int s = 0; s < 8; ++s) {
@@ -97,8 +108,12 @@ BlockSums block_sums(GgmlType type, const uint8_t* record, int lane, const uint8
       const int m = record[kQ4KMins + 32 * (s / 2) + 2 * lane + s % 2];
       int dot = 0;
       for (int k = 0; k < 32; ++k) {
-        const uint8_t byte = record[kQ4KQuants + 256 * s + 64 * ((k % 16) / 4) + 4 * lane + k % 4];
-        dot += (k < 16 ? byte & 0x0f : byte >> 4) * x.qs[32 * s + k];
+        const int j = (k % 16) / 4;
+        const uint8_t byte = record[kQ4KQuants + 256 * s + 64 * j + 4 * lane + k % 4];
+        int q = k < 16 ? byte & 0x0f : byte >> 4;
+        if (type == GgmlType::kQ5_K)
+          q |= ((record[kQ5KHigh + 64 * s + 4 * lane + k % 4] >> (k < 16 ? j : 4 + j)) & 1) << 4;
+        dot += q * x.qs[32 * s + k];
       }
       out.isum += sc * dot;
       out.msum += m * (x.bsums[2 * s] + x.bsums[2 * s + 1]);

@@ -47,7 +47,7 @@ Matrix random_matrix(GgmlType type, int64_t rows, int64_t cols, bool pack, uint3
 TEST(Matmul, SeveralTargetsGiveWhatEachGetsAlone) {
   const KernelTable kt = best_kernels(CpuFeatures::detect());
   const int64_t cols = 256;
-  for (GgmlType type : {kQ4_0, kQ8_0, kQ4_K}) {
+  for (GgmlType type : {kQ4_0, kQ8_0, kQ4_K, kQ5_K}) {
     const bool pack = kt[type].gemm_packed != nullptr && packable(type);
     for (int64_t n_tok : {1, 3, 70}) {
       std::mt19937 rng(7);

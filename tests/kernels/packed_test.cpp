@@ -39,16 +39,20 @@ std::vector<uint8_t> random_rows(GgmlType type, int64_t n, int64_t rows, uint32_
   return out;
 }
 
-// Q6_K rows of random bytes: every quant value 0..63 (so every pattern of top bits), every
-// int8 scale, -128 included; d varies but stays small and finite.
-std::vector<uint8_t> random_q6k_rows(int64_t n, int64_t rows, uint32_t seed) {
+// Q5_K or Q6_K rows of random bytes: every quant value (so every pattern of the bits
+// above the nibbles), every scale (Q6_K's int8 -128 included) and Q5_K min; d (and dmin)
+// vary but stay small and finite.
+std::vector<uint8_t> random_kquant_bytes(GgmlType type, int64_t n, int64_t rows, uint32_t seed) {
   std::mt19937 rng(seed);
-  std::vector<uint8_t> out(row_size(kQ6_K, n) * rows);
+  std::vector<uint8_t> out(row_size(type, n) * rows);
   for (auto& b : out) b = static_cast<uint8_t>(rng());
-  for (size_t at = 0; at < out.size(); at += sizeof(BlockQ6_K)) {
-    const uint16_t d = fp32_to_fp16(std::ldexp(1.0f + static_cast<float>(rng() % 1024) / 1024, -12));
-    std::memcpy(&out[at + offsetof(BlockQ6_K, d)], &d, sizeof(d));
-  }
+  const size_t block = row_size(type, kQK_K);
+  for (size_t at = 0; at < out.size(); at += block)
+    for (size_t field : type == kQ6_K ? std::vector<size_t>{offsetof(BlockQ6_K, d)}
+                                      : std::vector<size_t>{offsetof(BlockQ5_K, d), offsetof(BlockQ5_K, dmin)}) {
+      const uint16_t d = fp32_to_fp16(std::ldexp(1.0f + static_cast<float>(rng() % 1024) / 1024, -12));
+      std::memcpy(&out[at + field], &d, sizeof(d));
+    }
   return out;
 }
 
@@ -85,7 +89,8 @@ TEST(Packed, Sizes) {
   EXPECT_EQ(packed_record_bytes(kQ6_K), 16u * 210u);  // 6 bits a quant, as in GGUF
   EXPECT_EQ(packed_size(kQ6_K, 20, 256), 2u * 3360u);
   EXPECT_EQ(packed_record_bytes(kMXFP4), 16u * 18u);  // the E8M0 byte becomes an fp16 scale
-  EXPECT_FALSE(packable(kQ5_K));
+  EXPECT_EQ(packed_record_bytes(kQ5_K), 16u * 180u);  // Q4_K's and a bit a quant more
+  EXPECT_FALSE(packable(kQ3_K));
 }
 
 // MXFP4 packs only where its scales fit fp16 exactly: 2^(e - 128) for e in 104..143.
@@ -102,7 +107,7 @@ TEST(Packed, Mxfp4PacksExactlyOnlyWhenEveryScaleFitsFp16) {
 
 TEST(Packed, ReferenceOnPackedRowsEqualsThePlainReference) {
   const KernelTable ref = reference_kernels();
-  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ6_K, kF16})
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ5_K, kQ6_K, kF16})
     for (int64_t rows : {1, 15, 16, 17, 33}) {
       const GgmlType xt = ref[type].vec_dot_type;
       const int64_t n = xt == kQ8_K ? 512 : 96, n_tok = 3;
@@ -116,20 +121,21 @@ TEST(Packed, ReferenceOnPackedRowsEqualsThePlainReference) {
     }
 }
 
-// The same with every Q6_K quant value: a field of the top-bit plane read from the wrong
-// place would change the sums.
-TEST(Packed, Q6KReferenceKeepsEveryQuantValue) {
+// The same with every Q5_K / Q6_K quant value: a bit of the planes above the nibbles read
+// from the wrong place would change the sums.
+TEST(Packed, KQuantReferenceKeepsEveryQuantValue) {
   const KernelTable ref = reference_kernels();
-  for (int64_t rows : {1, 16, 19, 33}) {
-    const int64_t n = 768, n_tok = 3;
-    const auto w = random_q6k_rows(n, rows, 7);
-    const auto x = random_q8k_rows(n, n_tok, 8);
-    const AlignedBuffer p = pack(kQ6_K, w, rows, n);
-    std::vector<float> want(rows * n_tok), got(rows * n_tok);
-    ref[kQ6_K].gemm(n, w.data(), row_size(kQ6_K, n), rows, x.data(), row_size(kQ8_K, n), n_tok, want.data(), rows);
-    gemm_packed_reference(kQ6_K, n, p.data(), rows, x.data(), row_size(kQ8_K, n), n_tok, got.data(), rows);
-    EXPECT_EQ(got, want) << "rows " << rows;
-  }
+  for (GgmlType type : {kQ5_K, kQ6_K})
+    for (int64_t rows : {1, 16, 19, 33}) {
+      const int64_t n = 768, n_tok = 3;
+      const auto w = random_kquant_bytes(type, n, rows, 7);
+      const auto x = random_q8k_rows(n, n_tok, 8);
+      const AlignedBuffer p = pack(type, w, rows, n);
+      std::vector<float> want(rows * n_tok), got(rows * n_tok);
+      ref[type].gemm(n, w.data(), row_size(type, n), rows, x.data(), row_size(kQ8_K, n), n_tok, want.data(), rows);
+      gemm_packed_reference(type, n, p.data(), rows, x.data(), row_size(kQ8_K, n), n_tok, got.data(), rows);
+      EXPECT_EQ(got, want) << type_name(type) << " rows " << rows;
+    }
 }
 
 class PackedSimd : public ::testing::TestWithParam<const char*> {};
@@ -138,7 +144,7 @@ TEST_P(PackedSimd, MatchesReferenceAndIsBatchInvariant) {
   if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
   const KernelTable best = table_for(GetParam());
   int checked = 0;
-  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ6_K, kF16}) {
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ5_K, kQ6_K, kF16}) {
     if (!best[type].gemm_packed) continue;
     const GgmlType xt = best[type].vec_dot_type;
     // 8192 + 256: more blocks than the kernels' per-call tables keep on the stack.
@@ -176,7 +182,7 @@ TEST_P(PackedSimd, ManyTokensGiveEachTokenItsOwnResult) {
   if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
   const KernelTable best = table_for(GetParam());
   int checked = 0;
-  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ6_K, kF16}) {
+  for (GgmlType type : {kQ8_0, kQ5_0, kQ4_0, kIQ4_NL, kMXFP4, kQ4_K, kQ5_K, kQ6_K, kF16}) {
     if (!best[type].gemm_packed) continue;
     const GgmlType xt = best[type].vec_dot_type;
     for (int64_t n : {256, 32 * 70})  // 70 blocks: more than one pass over the blocks
@@ -206,30 +212,35 @@ TEST_P(PackedSimd, ManyTokensGiveEachTokenItsOwnResult) {
   if (checked == 0) GTEST_SKIP() << "no packed kernels on this CPU";
 }
 
-// Q6_K's 6-bit quants (low nibbles and a plane of top bits) with every quant value, scale
-// and activation byte: equal to the reference bit for bit, for one token, a few, and
-// prefill-sized batches (records unpacked a few at a time: 11 super-blocks end in a
-// partial run of them).
-TEST_P(PackedSimd, Q6KEveryQuantValueMatchesTheReference) {
+// Q5_K's and Q6_K's quants (low nibbles and planes of the bits above) with every quant
+// value, scale and activation byte: equal to the reference bit for bit, for one token, a
+// few, and prefill-sized batches (Q6_K records unpacked a few at a time: 11 super-blocks
+// end in a partial run of them).
+TEST_P(PackedSimd, KQuantEveryQuantValueMatchesTheReference) {
   if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
   const KernelTable best = table_for(GetParam());
-  if (!best[kQ6_K].gemm_packed) GTEST_SKIP() << "no packed Q6_K kernel on this CPU";
-  const int64_t max_tok = 67;
-  for (auto [rows, n] : {std::pair<int64_t, int64_t>{16, 2816}, {71, 2816}, {150, 2816}, {2048, 256}}) {
-    const size_t xs = row_size(kQ8_K, n);
-    const auto w = random_q6k_rows(n, rows, 9);
-    const auto x = random_q8k_rows(n, max_tok, 10);
-    const AlignedBuffer p = pack(kQ6_K, w, rows, n);
-    std::vector<float> want(rows * max_tok);
-    gemm_packed_reference(kQ6_K, n, p.data(), rows, x.data(), xs, max_tok, want.data(), rows);
-    for (int64_t n_tok : {1, 2, 3, 4, 5, 6, 7, 8, 9, 64, 67}) {
-      std::vector<float> got(rows * n_tok);
-      best[kQ6_K].gemm_packed(n, p.data(), rows, x.data(), xs, n_tok, got.data(), rows);
-      for (int64_t i = 0; i < rows * n_tok; ++i)
-        ASSERT_EQ(got[i], want[i]) << "n " << n << " rows " << rows << " tokens " << n_tok << " token " << i / rows
-                                   << " row " << i % rows;
+  int checked = 0;
+  for (GgmlType type : {kQ5_K, kQ6_K}) {
+    if (!best[type].gemm_packed) continue;
+    const int64_t max_tok = 67;
+    for (auto [rows, n] : {std::pair<int64_t, int64_t>{16, 2816}, {71, 2816}, {150, 2816}, {2048, 256}}) {
+      const size_t xs = row_size(kQ8_K, n);
+      const auto w = random_kquant_bytes(type, n, rows, 9);
+      const auto x = random_q8k_rows(n, max_tok, 10);
+      const AlignedBuffer p = pack(type, w, rows, n);
+      std::vector<float> want(rows * max_tok);
+      gemm_packed_reference(type, n, p.data(), rows, x.data(), xs, max_tok, want.data(), rows);
+      for (int64_t n_tok : {1, 2, 3, 4, 5, 6, 7, 8, 9, 64, 67}) {
+        std::vector<float> got(rows * n_tok);
+        best[type].gemm_packed(n, p.data(), rows, x.data(), xs, n_tok, got.data(), rows);
+        for (int64_t i = 0; i < rows * n_tok; ++i)
+          ASSERT_EQ(got[i], want[i]) << type_name(type) << " n " << n << " rows " << rows << " tokens " << n_tok
+                                     << " token " << i / rows << " row " << i % rows;
+      }
     }
+    ++checked;
   }
+  if (checked == 0) GTEST_SKIP() << "no packed Q5_K or Q6_K kernel on this CPU";
 }
 
 // Each instruction set's packed kernels on their own: the AVX2 ones are overridden where

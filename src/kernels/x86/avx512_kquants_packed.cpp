@@ -1,8 +1,9 @@
-// AVX-512 VNNI products of packed Q4_K / Q6_K weights (kernels/packed_kquants.h) with Q8_K
-// activations. A register holds one dword of 16 rows; vpdpbusd multiplies it by 4
+// AVX-512 VNNI products of packed Q4_K / Q5_K / Q6_K weights (kernels/packed_kquants.h)
+// with Q8_K activations. A register holds one dword of 16 rows; vpdpbusd multiplies it by 4
 // broadcast activations, so a sub-block's dot is a few instructions for 16 rows, and its
 // scale multiplies the exact int32 result (vpmulld). Mins and the Q6_K offset of 32 go
-// through the activations' group sums with vpdpwssd. Q6_K's 6-bit quants are rebuilt from
+// through the activations' group sums with vpdpwssd. Q5_K is Q4_K with each quant's fifth
+// bit set under its nibble in registers. Q6_K's 6-bit quants are rebuilt from
 // nibbles and top bits in registers: per record for one tile of tokens, once into an L1
 // copy shared by every tile of more. Every super-block's sums are the reference's integers
 // and are scaled in the reference's float order, so results equal the scalar reference
@@ -30,6 +31,9 @@ constexpr int kLanes = 16, kMaxTok = 4;
 constexpr size_t kQ6KWide = 4096;  // a Q6_K record's quants unpacked, a byte each
 constexpr int64_t kWideBlocks = 4;  // records unpacked at a time: 16 KB of L1
 
+template <GgmlType Type>
+constexpr bool kIsQ6K = Type == GgmlType::kQ6_K;
+
 __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 __m256i load256(const uint8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 __m512i bcast32(const uint8_t* p) {
@@ -43,10 +47,43 @@ __m512 bcast_f32(const uint8_t* p) {
   return _mm512_set1_ps(v);
 }
 
-// One Q4_K super-block of 16 rows for T tokens: acc[t] += d dx isum - dmin dx msum.
-template <int T>
-[[gnu::always_inline]] inline void q4k_block(const uint8_t* rec, const uint8_t* const xb[T], __m512 acc[T]) {
-  const __m512i nib = _mm512_set1_epi8(0x0f), low16 = _mm512_set1_epi32(0xffff);
+// mask ? a : b, bit by bit.
+[[gnu::always_inline]] inline __m512i select(__m512i mask, __m512i a, __m512i b) {
+  return _mm512_ternarylogic_epi32(mask, a, b, 0xca);
+}
+
+// Sub-block s of a Q4_K / Q5_K record as 8 registers of 16 rows: w[j] = dword j of its
+// quants (4j .. 4j + 3), w[4 + j] = dword j of its second half (16 + 4j ..).
+template <GgmlType Type>
+[[gnu::always_inline]] inline void q45k_unpack(const uint8_t* rec, int s, __m512i w[8]) {
+  const __m512i nib = _mm512_set1_epi8(0x0f);
+  const uint8_t* q = rec + kpacked::kQ4KQuants + 256 * s;
+  if constexpr (Type == GgmlType::kQ4_K) {
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const __m512i v = load512(q + 64 * j);
+      w[j] = _mm512_and_si512(v, nib);
+      w[j + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
+    }
+  } else {
+    // Bits j and 4 + j of each byte are dword j's fifth bits; a 16-bit shift takes one
+    // to bit 4 and the other under a nibble (bit 0 of its byte or of the next), where
+    // the select takes the nibble instead.
+    const __m512i top = load512(rec + kpacked::kQ5KHigh + 64 * s);
+#pragma GCC unroll 4
+    for (int j = 0; j < 4; ++j) {
+      const __m512i v = load512(q + 64 * j);
+      const __m512i fields = _mm512_and_si512(top, _mm512_set1_epi8(static_cast<char>(0x11 << j)));
+      w[j] = select(nib, v, _mm512_slli_epi16(fields, 4 - j));
+      w[j + 4] = select(nib, _mm512_srli_epi16(v, 4), _mm512_srli_epi16(fields, j));
+    }
+  }
+}
+
+// One Q4_K / Q5_K super-block of 16 rows for T tokens: acc[t] += d dx isum - dmin dx msum.
+template <GgmlType Type, int T>
+[[gnu::always_inline]] inline void q45k_block(const uint8_t* rec, const uint8_t* const xb[T], __m512 acc[T]) {
+  const __m512i low16 = _mm512_set1_epi32(0xffff);
   __m512i isum[T];
 #pragma GCC unroll 4
   for (int t = 0; t < T; ++t) isum[t] = _mm512_setzero_si512();
@@ -57,14 +94,8 @@ template <int T>
     for (int h = 0; h < 2; ++h) {
       const int s = 2 * p + h;
       const __m512i sc = h == 0 ? _mm512_and_si512(sc_pair, low16) : _mm512_srli_epi32(sc_pair, 16);
-      const uint8_t* q = rec + kpacked::kQ4KQuants + 256 * s;
-      __m512i w[8];  // dword j of the sub-block: quants 4j .. 4j + 3
-#pragma GCC unroll 4
-      for (int j = 0; j < 4; ++j) {
-        const __m512i v = load512(q + 64 * j);
-        w[j] = _mm512_and_si512(v, nib);
-        w[j + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), nib);
-      }
+      __m512i w[8];
+      q45k_unpack<Type>(rec, s, w);
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         const uint8_t* a = xb[t] + kQ8KQs + 32 * s;
@@ -100,9 +131,8 @@ template <int T>
 [[gnu::always_inline]] inline void q6k_unpack(const uint8_t* rec, int s, __m512i w[8]) {
   const __m512i lo_fields = _mm512_set1_epi8(0x33), hi_fields = _mm512_set1_epi8(static_cast<char>(0xcc));
   const __m512i low4 = _mm512_set1_epi8(0x0f), mid4 = _mm512_set1_epi8(0x3c);
-  // mask ? a : b, bit by bit. The field in b is masked, so the bits outside the nibble and
-  // the field are zero, or (what a 16-bit shift brings in) under the nibble.
-  const auto select = [](__m512i mask, __m512i a, __m512i b) { return _mm512_ternarylogic_epi32(mask, a, b, 0xca); };
+  // The field in each select's b is masked, so the bits outside the nibble and the field
+  // are zero, or (what a 16-bit shift brings in) under the nibble.
   const uint8_t* nib = rec + kpacked::kQ6KQuants + 256 * s;
 #pragma GCC unroll 2
   for (int m = 0; m < 2; ++m) {
@@ -184,7 +214,7 @@ template <int T, Q6KSource S>
 template <GgmlType Type, int T, Q6KSource S>
 void group_tile(const uint8_t* group, uint8_t* wide, int64_t b0, int64_t b1, const uint8_t* x, size_t xs, int valid,
                 float* y, size_t ys) {
-  constexpr size_t kRecord = Type == GgmlType::kQ4_K ? kpacked::kQ4KRecord : kpacked::kQ6KRecord;
+  constexpr size_t kRecord = kpacked::record_bytes(Type);
   const auto mask = static_cast<__mmask16>(valid == kLanes ? 0xffff : (1u << valid) - 1);
   __m512 acc[T];
   for (int t = 0; t < T; ++t) acc[t] = b0 == 0 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(mask, y + t * ys);
@@ -196,7 +226,7 @@ void group_tile(const uint8_t* group, uint8_t* wide, int64_t b0, int64_t b1, con
     if constexpr (T == 1) prefetch_ahead<kRecord>(rec, kAhead);
     const uint8_t* xb[T];
     for (int t = 0; t < T; ++t) xb[t] = x + t * xs + b * kQ8KBytes;
-    if constexpr (Type == GgmlType::kQ4_K) q4k_block<T>(rec, xb, acc);
+    if constexpr (!kIsQ6K<Type>) q45k_block<Type, T>(rec, xb, acc);
     else q6k_block<T>(rec, Q6KQuants<S>{rec, S == Q6KSource::kRecord ? nullptr : wide + (b - b0) * kQ6KWide}, xb, acc);
   }
   for (int t = 0; t < T; ++t) _mm512_mask_storeu_ps(y + t * ys, mask, acc[t]);
@@ -207,7 +237,7 @@ void group_tile(const uint8_t* group, uint8_t* wide, int64_t b0, int64_t b1, con
 // same arithmetic per row as group_tile<Type, 1>.
 template <GgmlType Type, int G>
 void decode_groups(const uint8_t* const group[G], int64_t nb, const uint8_t* x, int valid_last, float* const y[G]) {
-  constexpr size_t kRecord = Type == GgmlType::kQ4_K ? kpacked::kQ4KRecord : kpacked::kQ6KRecord;
+  constexpr size_t kRecord = kpacked::record_bytes(Type);
   constexpr size_t kAhead = (4096 / G + kRecord - 1) / kRecord * kRecord;  // ~4 KB ahead in all
   __m512 acc[G];
   for (int g = 0; g < G; ++g) acc[g] = _mm512_setzero_ps();
@@ -217,7 +247,7 @@ void decode_groups(const uint8_t* const group[G], int64_t nb, const uint8_t* x, 
     for (int g = 0; g < G; ++g) {
       const uint8_t* rec = group[g] + b * kRecord;
       prefetch_ahead<kRecord>(rec, kAhead);
-      if constexpr (Type == GgmlType::kQ4_K) q4k_block<1>(rec, xb, &acc[g]);
+      if constexpr (!kIsQ6K<Type>) q45k_block<Type, 1>(rec, xb, &acc[g]);
       else q6k_block<1>(rec, Q6KQuants<Q6KSource::kRecord>{rec, nullptr}, xb, &acc[g]);
     }
   }
@@ -245,7 +275,7 @@ void tokens_tile(const uint8_t* group, uint8_t* wide, int64_t b0, int64_t b1, co
 template <GgmlType Type>
 void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t xs, int64_t n_tok, float* y,
                  size_t ys) {
-  constexpr size_t kRecord = Type == GgmlType::kQ4_K ? kpacked::kQ4KRecord : kpacked::kQ6KRecord;
+  constexpr size_t kRecord = kpacked::record_bytes(Type);
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* xb = static_cast<const uint8_t*>(x);
   const int64_t nb = n / 256;
@@ -253,8 +283,7 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
   // Groups outer, token tiles inner: a group's records (a few KB) stay in L1/L2 while
   // every tile of tokens passes over them. Q6_K with more than one tile of tokens unpacks
   // a few records at a time into L1, once for all the tiles instead of once per tile.
-  constexpr bool kIsQ6K = Type == GgmlType::kQ6_K;
-  alignas(64) uint8_t wide[kIsQ6K ? kWideBlocks * kQ6KWide : 1];
+  alignas(64) uint8_t wide[kIsQ6K<Type> ? kWideBlocks * kQ6KWide : 1];
   if (n_tok == 1) {  // decode: the two halves of the groups as two streams, each read in order
     const int64_t n_groups = (n_rows + kLanes - 1) / kLanes, half = n_groups / 2;
     // The second half's last group may be partial; with an odd count the last group is alone.
@@ -275,7 +304,7 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
   for (int64_t r0 = 0; r0 < n_rows; r0 += kLanes) {
     const uint8_t* group = wb + (r0 / kLanes) * group_bytes;
     const int valid = static_cast<int>(std::min<int64_t>(kLanes, n_rows - r0));
-    if (!kIsQ6K || n_tok <= kMaxTok) {
+    if (!kIsQ6K<Type> || n_tok <= kMaxTok) {
       tokens_tile<Type, Q6KSource::kRecord>(group, nullptr, 0, nb, xb, xs, n_tok, valid, y + r0, ys);
       continue;
     }
@@ -292,6 +321,7 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
 
 void install_avx512_kquants_packed(TypeKernels* slots) {
   slots[static_cast<size_t>(GgmlType::kQ4_K)].gemm_packed = &gemm_packed<GgmlType::kQ4_K>;
+  slots[static_cast<size_t>(GgmlType::kQ5_K)].gemm_packed = &gemm_packed<GgmlType::kQ5_K>;
   slots[static_cast<size_t>(GgmlType::kQ6_K)].gemm_packed = &gemm_packed<GgmlType::kQ6_K>;
 }
 

@@ -14,6 +14,7 @@
 #include "core/progress.h"
 #include "engine/generate.h"
 #include "core/rng.h"
+#include "core/thread_pool.h"
 
 namespace mx::cli {
 namespace {
@@ -31,6 +32,7 @@ struct BenchOptions {
 struct TestResult {
   int n_prompt, n_gen, n_threads, depth;
   std::vector<double> seconds;
+  ThreadPool::Times sync;  // summed over the repetitions
   double mean_ts() const;
   double sd_ts() const;
 };
@@ -60,7 +62,8 @@ std::vector<Token> random_tokens(int n, int64_t n_vocab, uint64_t seed) {
   return t;
 }
 
-// Time of one run: a fresh cache, `depth` tokens of context, then the measured work.
+// Time of one run: a fresh cache, `depth` tokens of context, then the measured work. The
+// pool's times cover the measured work only.
 Expected<double> time_once(const Model& m, ExecContext& ctx, int n_prompt, int n_gen, int depth) {
   KvCache cache(m.config, depth + n_prompt + n_gen + 1);
   std::vector<float> logits(m.config.n_vocab);
@@ -68,6 +71,7 @@ Expected<double> time_once(const Model& m, ExecContext& ctx, int n_prompt, int n
     if (auto st = prefill(m, ctx, cache, 0, random_tokens(depth, m.config.n_vocab, 7), logits); !st)
       return st.error();
   }
+  ctx.pool().reset_times();
   const auto t0 = std::chrono::steady_clock::now();
   if (n_prompt > 0) {
     if (auto st = prefill(m, ctx, cache, 0, random_tokens(n_prompt, m.config.n_vocab, 1), logits); !st)
@@ -98,6 +102,25 @@ std::string test_name(const TestResult& r) {
   return s;
 }
 
+// How the threads spent a test: waiting inside the pool's jobs (for a job to reach them,
+// for the slowest thread at its end) and the time outside jobs, when one thread works alone.
+void print_sync(const std::vector<TestResult>& results) {
+  bool header = false;
+  for (const auto& r : results) {
+    if (r.n_threads < 2 || r.sync.jobs == 0) continue;
+    if (!header) {
+      fmt::print("\n| test | threads | jobs a step | waiting in jobs | one thread alone |\n| ---: | ---: | ---: | ---: | ---: |\n");
+      header = true;
+    }
+    const double total_ns = std::accumulate(r.seconds.begin(), r.seconds.end(), 0.0) * 1e9;
+    const double steps = static_cast<double>(r.seconds.size()) * (r.n_gen > 0 ? r.n_gen : 1);
+    const double thread_ns = static_cast<double>(r.sync.span_ns) * r.n_threads;
+    fmt::print("| {} | {} | {:.0f} | {:.1f}% | {:.1f}% |\n", test_name(r), r.n_threads, r.sync.jobs / steps,
+               100.0 * (thread_ns - static_cast<double>(r.sync.busy_ns)) / thread_ns,
+               100.0 * (total_ns - static_cast<double>(r.sync.span_ns)) / total_ns);
+  }
+}
+
 int run_bench(const BenchOptions& o) {
   const auto loaded = load_model_for_cli(o.path, /*with_tokenizer=*/false);
   if (!loaded) return kExitBadModel;
@@ -106,11 +129,12 @@ int run_bench(const BenchOptions& o) {
   std::vector<TestResult> results;
   for (int threads : o.threads) {
     ExecContext ctx(threads, kernels);
+    ctx.pool().set_timing(true);
     std::vector<std::pair<int, int>> tests;
     for (int p : o.n_prompt) if (p > 0) tests.emplace_back(p, 0);
     for (int g : o.n_gen) if (g > 0) tests.emplace_back(0, g);
     for (auto [np, ng] : tests) {
-      TestResult r{np, ng, threads, o.depth, {}};
+      TestResult r{np, ng, threads, o.depth, {}, {}};
       ProgressBar bar(fmt::format("{} t={}", test_name(r), threads), o.repetitions + 1);
       for (int rep = -1; rep < o.repetitions; ++rep) {  // rep -1 warms caches and pages
         auto s = time_once(m, ctx, np, ng, o.depth);
@@ -118,7 +142,13 @@ int run_bench(const BenchOptions& o) {
           MX_LOG_ERROR("{}", s.error().message);
           return kExitFailure;
         }
-        if (rep >= 0) r.seconds.push_back(*s);
+        if (rep >= 0) {
+          r.seconds.push_back(*s);
+          const ThreadPool::Times t = ctx.pool().times();
+          r.sync.jobs += t.jobs;
+          r.sync.span_ns += t.span_ns;
+          r.sync.busy_ns += t.busy_ns;
+        }
         bar.update(rep + 2);
       }
       bar.finish();
@@ -157,6 +187,7 @@ int run_bench(const BenchOptions& o) {
                format_bytes(m.weight_bytes()), format_count(static_cast<double>(m.n_params())),
                kernels.isa, r.n_threads, test_name(r), ts, r.sd_ts(), achieved);
   }
+  print_sync(results);
   return kExitOk;
 }
 

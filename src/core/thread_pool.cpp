@@ -1,6 +1,7 @@
 #include "core/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #if defined(__x86_64__)
@@ -17,10 +18,16 @@ constexpr int kSpinIterations = 1 << 16;  // ~100 µs of polling before sleeping
 // threads want to run than there are cores (a busy machine, tests side by side), the one
 // being waited for may be queued behind the spinner on the same core.
 constexpr int kPollsBeforeYield = 1 << 14;
-constexpr int64_t kChunksPerThread = 4;
+// A chunk is at most this share of the work left per thread: large while much is left (long
+// sequential weight streams), down to a grain at the end, so threads finish together.
+constexpr int64_t kShareOfRemaining = 2;
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)) {
+ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)), busy_(n_threads_) {
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
 
@@ -34,11 +41,39 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+ThreadPool::Times ThreadPool::times() const {
+  Times t = times_;
+  for (const Busy& b : busy_) t.busy_ns += b.ns;
+  return t;
+}
+
+void ThreadPool::reset_times() {
+  times_ = {};
+  for (Busy& b : busy_) b.ns = 0;
+}
+
+void ThreadPool::run_job(int ith, int nth) {
+  if (!timing_) return (*job_)(ith, nth);
+  const int64_t t0 = now_ns();
+  (*job_)(ith, nth);
+  busy_[ith].ns += now_ns() - t0;
+}
+
 void ThreadPool::run(const std::function<void(int, int)>& fn) {
+  const int64_t start = timing_ ? now_ns() : 0;
   if (n_threads_ == 1) {
-    fn(0, 1);
-    return;
+    job_ = &fn;
+    run_job(0, 1);
+  } else {
+    run_on_all(fn);
   }
+  if (timing_) {
+    ++times_.jobs;
+    times_.span_ns += now_ns() - start;
+  }
+}
+
+void ThreadPool::run_on_all(const std::function<void(int, int)>& fn) {
   {
     std::lock_guard lock(mutex_);
     job_ = &fn;
@@ -46,7 +81,7 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
     generation_.fetch_add(1, std::memory_order_release);
   }
   wake_.notify_all();
-  fn(0, n_threads_);
+  run_job(0, n_threads_);
   for (int polls = 0; pending_.load(std::memory_order_acquire) != 0; ++polls) {
     if (polls < kPollsBeforeYield) MX_PAUSE();
     else std::this_thread::yield();
@@ -72,7 +107,7 @@ void ThreadPool::worker_loop(int ith) {
     }
     seen = generation_.load(std::memory_order_acquire);
     if (stop_.load()) return;
-    (*job_)(ith, n_threads_);
+    run_job(ith, n_threads_);
     pending_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
@@ -81,19 +116,25 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
                               const std::function<void(int64_t, int64_t)>& fn) {
   if (n <= 0) return;
   grain = std::max<int64_t>(1, grain);
-  if (n_threads_ == 1) return fn(0, n);
+  if (n_threads_ == 1 || n <= grain) {  // one chunk: waking the others would only cost time
+    if (!timing_) return fn(0, n);
+    return run([&](int, int) { fn(0, n); });
+  }
   // Threads take chunks from a shared counter instead of fixed shares, so one that starts
-  // late or runs slower (a busy core) does not leave the others waiting at the end: a few
-  // chunks per thread, each a multiple of the grain.
-  const int64_t target = static_cast<int64_t>(n_threads_) * kChunksPerThread;
-  const int64_t chunk = ((n + target - 1) / target + grain - 1) / grain * grain;
-  if (chunk >= n) return fn(0, n);  // one chunk: waking the others would only cost time
+  // late or runs slower (a busy core) does not leave the others waiting. Chunks shrink with
+  // the work left (guided scheduling): equal chunks left one thread alone on its last one
+  // for up to a chunk's time, reading memory at half the rate two threads do.
+  const int64_t divisor = static_cast<int64_t>(n_threads_) * kShareOfRemaining;
   std::atomic<int64_t> next{0};
   run([&](int, int) {
+    int64_t b = next.load(std::memory_order_relaxed);
     for (;;) {
-      const int64_t b = next.fetch_add(chunk, std::memory_order_relaxed);
       if (b >= n) return;
-      fn(b, std::min(n, b + chunk));
+      const int64_t share = ((n - b + divisor - 1) / divisor + grain - 1) / grain * grain;
+      const int64_t e = std::min(n, b + share);
+      if (!next.compare_exchange_weak(b, e, std::memory_order_relaxed)) continue;  // b reloaded
+      fn(b, e);
+      b = next.load(std::memory_order_relaxed);
     }
   });
 }

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "core/cpu_features.h"
 #include "core/aligned_buffer.h"
 #include "core/thread_pool.h"
@@ -185,7 +187,11 @@ void BM_ReadBandwidth(benchmark::State& state) {
   if (!cpu.avx2) return state.SkipWithError("CPU lacks AVX2");
   const auto read = cpu.avx512 ? read_avx512 : read_avx2;
   const int threads = static_cast<int>(state.range(0));
-  constexpr size_t kBytes = 256u << 20;
+  // Each thread reads its own buffer, together four times the last-level cache and at least
+  // 256 MB each, so the figure is memory's: on a Xeon with a 300 MB L3, 256 MB per thread
+  // read 31 GB/s at one thread against 18 from memory.
+  const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+  const size_t kBytes = std::max<size_t>(256u << 20, 4 * static_cast<size_t>(std::max(0L, l3)) / threads);
   AlignedBuffer buf(kBytes * threads);
   std::memset(buf.data(), 1, buf.size());
   ThreadPool pool(threads);

@@ -243,6 +243,44 @@ TEST_P(PackedSimd, KQuantEveryQuantValueMatchesTheReference) {
   if (checked == 0) GTEST_SKIP() << "no packed Q5_K or Q6_K kernel on this CPU";
 }
 
+// The largest sums the kernels' integers must hold exactly: every quant at its maximum
+// (Q6_K's scales at -128, Q4_K's and Q5_K's scales and mins at 63) against activations
+// all -128, then all 127. Random data stays far below these.
+TEST_P(PackedSimd, KQuantExtremesMatchTheReference) {
+  if (!cpu_has(GetParam())) GTEST_SKIP() << GetParam() << " not on this CPU";
+  const KernelTable best = table_for(GetParam());
+  int checked = 0;
+  for (GgmlType type : {kQ4_K, kQ5_K, kQ6_K}) {
+    if (!best[type].gemm_packed) continue;
+    const int64_t n = 512, rows = 16, n_tok = 2;
+    auto w = random_kquant_bytes(type, n, rows, 11);  // for its d and dmin
+    const size_t block = row_size(type, kQK_K);
+    for (size_t at = 0; at < w.size(); at += block)
+      if (type == kQ6_K) {  // ql, qh, then the scales
+        std::memset(&w[at], 0xff, offsetof(BlockQ6_K, scales));
+        std::memset(&w[at + offsetof(BlockQ6_K, scales)], 0x80, sizeof(BlockQ6_K::scales));
+      } else {  // scales and mins, (qh,) qs
+        std::memset(&w[at + offsetof(BlockQ4_K, scales)], 0xff, block - offsetof(BlockQ4_K, scales));
+      }
+    std::vector<BlockQ8_K> xb(static_cast<size_t>(n / kQK_K * n_tok));
+    for (size_t i = 0; i < xb.size(); ++i) {
+      const int8_t q = i < xb.size() / 2 ? -128 : 127;
+      xb[i].d = 1.0f / 128;
+      std::memset(xb[i].qs, static_cast<uint8_t>(q), sizeof(xb[i].qs));
+      for (auto& b : xb[i].bsums) b = static_cast<int16_t>(16 * q);
+    }
+    const size_t xs = row_size(kQ8_K, n);
+    const AlignedBuffer p = pack(type, w, rows, n);
+    std::vector<float> want(rows * n_tok), got(rows * n_tok);
+    gemm_packed_reference(type, n, p.data(), rows, reinterpret_cast<const uint8_t*>(xb.data()), xs, n_tok, want.data(),
+                          rows);
+    best[type].gemm_packed(n, p.data(), rows, xb.data(), xs, n_tok, got.data(), rows);
+    EXPECT_EQ(got, want) << type_name(type);
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "no packed K-quant kernels on this CPU";
+}
+
 // Each instruction set's packed kernels on their own: the AVX2 ones are overridden where
 // AVX-512 VNNI exists, and must still be checked there.
 INSTANTIATE_TEST_SUITE_P(Isa, PackedSimd, ::testing::Values("avx2", "native"),

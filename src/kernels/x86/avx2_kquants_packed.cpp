@@ -1,11 +1,12 @@
-// AVX2 products of packed Q4_K / Q6_K weights (kernels/packed_kquants.h) with Q8_K
+// AVX2 products of packed Q4_K / Q5_K / Q6_K weights (kernels/packed_kquants.h) with Q8_K
 // activations: the plan of the AVX-512 kernel (avx512_kquants_packed.cpp) with 8 rows per
 // register, so a record's 16 rows are two halves (a dword of the record is 64 bytes, half
 // h's lanes are its bytes 32h .. 32h + 31).
 //
 // Without VNNI, maddubs multiplies the unsigned quants by broadcast activation bytes and
 // sums pairs into int16. Nothing saturates: a Q4_K pair is at most 2 * 15 * 128 = 3840, so
-// a sub-block's 8 maddubs add up exactly in int16 (<= 30720); a Q6_K pair is at most
+// a sub-block's 8 maddubs add up exactly in int16 (<= 30720); a Q5_K pair is at most
+// 2 * 31 * 128 = 7936, so four do (<= 31744); a Q6_K pair is at most
 // 2 * 63 * 128 = 16128, so two add up (<= 32256). One madd then multiplies by the
 // sub-block's scale, duplicated into both int16 of each dword, and widens to int32.
 // Q6_K's 6-bit quants are rebuilt from nibbles and top bits in registers: per group and
@@ -29,11 +30,14 @@ namespace {
 constexpr size_t kQ8KBytes = sizeof(BlockQ8_K), kQ8KQs = kQ8KQsAt, kQ8KBsums = kQ8KBsumsAt;
 constexpr int kGroupRows = 16, kLanes = 8;
 constexpr int kMaxTok = 2;  // tokens per tile
-// Groups one token reads at once (memory streams). Q6_K's unpacking needs the registers:
-// one group is faster (Xeon family 6 model 207, 4096 x 4096 from memory: 13.3 GB/s against
-// 12.1 for two groups, slower still for four).
+// Groups one token reads at once (memory streams). Q5_K's and Q6_K's unpacking need the
+// registers: one group is faster (Xeon family 6 model 207, 4096 x 4096 from memory: Q6_K
+// 13.3 GB/s against 12.1 for two groups, slower still for four; Q5_K 17.5 against 16.1
+// for two, 15.1 for four).
 template <GgmlType Type>
 constexpr int kDecodeGroups = Type == GgmlType::kQ4_K ? 4 : 1;
+template <GgmlType Type>
+constexpr bool kIsQ6K = Type == GgmlType::kQ6_K;
 constexpr size_t kQ6KWide = 4096;  // a Q6_K record's quants unpacked, a byte each
 constexpr int64_t kWideBlocks = 4;  // records unpacked at a time: 16 KB of L1
 
@@ -53,7 +57,7 @@ __m256 bcast_f32(const uint8_t* p) {
 __m256i first_of_pairs(__m256i v) { return _mm256_shufflehi_epi16(_mm256_shufflelo_epi16(v, 0xA0), 0xA0); }
 __m256i second_of_pairs(__m256i v) { return _mm256_shufflehi_epi16(_mm256_shufflelo_epi16(v, 0xF5), 0xF5); }
 
-// acc + d dx isum - dmin dx msum for half h of a Q4_K record and one token's block.
+// acc + d dx isum - dmin dx msum for half h of a Q4_K / Q5_K record and one token's block.
 [[gnu::always_inline]] inline __m256 q4k_scaled(const uint8_t* rec, int h, const uint8_t* xb, __m256i isum, __m256 acc) {
   const __m256 d = _mm256_cvtph_ps(load128(rec + 16 * h)), dmin = _mm256_cvtph_ps(load128(rec + 32 + 16 * h));
   int16_t bs[16];
@@ -77,18 +81,33 @@ __m256i second_of_pairs(__m256i v) { return _mm256_shufflehi_epi16(_mm256_shuffl
   return _mm256_add_ps(acc, _mm256_mul_ps(_mm256_mul_ps(d, bcast_f32(xb)), _mm256_cvtepi32_ps(isum)));
 }
 
-// Sub-block s's dot of 8 rows (quants at q, dwords 64 bytes apart) with 8 broadcast
-// activation dwords, times the rows' scales: Q4_K (low nibbles, then high nibbles).
-[[gnu::always_inline]] inline __m256i q4k_sub_dot(const uint8_t* q, const __m256i a[8], __m256i sc) {
-  const __m256i nib = _mm256_set1_epi8(0x0f);
-  __m256i dot = _mm256_setzero_si256();
+// Sub-block s's dot of half h's 8 rows of a Q4_K / Q5_K record with 8 broadcast
+// activation dwords (a[j]: quants 4j .. 4j + 3, a[4 + j]: 16 + 4j ..), times the rows'
+// scales. Q5_K's fifth bits of dword j are bits j and 4 + j of a byte (packed_kquants.h):
+// a 16-bit shift puts each at bit 4, where no other byte's bit lands.
+template <GgmlType Type>
+[[gnu::always_inline]] inline __m256i q45k_sub_dot(const uint8_t* rec, int s, int h, const __m256i a[8], __m256i sc) {
+  const __m256i nib = _mm256_set1_epi8(0x0f), bit4 = _mm256_set1_epi8(0x10);
+  const uint8_t* q = rec + kpacked::kQ4KQuants + 256 * s + 32 * h;
+  __m256i top = _mm256_setzero_si256();
+  if constexpr (Type == GgmlType::kQ5_K) top = load256(rec + kpacked::kQ5KHigh + 64 * s + 32 * h);
+  __m256i dot = _mm256_setzero_si256(), out = _mm256_setzero_si256();
 #pragma GCC unroll 4
   for (int j = 0; j < 4; ++j) {
     const __m256i v = load256(q + 64 * j);
-    dot = _mm256_add_epi16(dot, _mm256_maddubs_epi16(_mm256_and_si256(v, nib), a[j]));
-    dot = _mm256_add_epi16(dot, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), nib), a[j + 4]));
+    __m256i lo = _mm256_and_si256(v, nib), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nib);
+    if constexpr (Type == GgmlType::kQ5_K) {
+      lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(top, 4 - j), bit4));
+      hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_srli_epi16(top, j), bit4));
+    }
+    dot = _mm256_add_epi16(dot, _mm256_maddubs_epi16(lo, a[j]));
+    dot = _mm256_add_epi16(dot, _mm256_maddubs_epi16(hi, a[j + 4]));
+    if (Type == GgmlType::kQ5_K && j % 2 == 1) {  // int16 holds four Q5_K pairs, not eight
+      out = _mm256_add_epi32(out, _mm256_madd_epi16(dot, sc));
+      dot = _mm256_setzero_si256();
+    }
   }
-  return _mm256_madd_epi16(dot, sc);
+  return Type == GgmlType::kQ5_K ? out : _mm256_madd_epi16(dot, sc);
 }
 
 // Group gr's dot of 8 rows (w: its 4 dwords) with 4 broadcast activation dwords, times
@@ -147,8 +166,8 @@ struct Q6KQuants {
 // One super-block of G records (G groups: G memory streams) and T tokens, both halves of
 // each record: acc[g][h][t] += what the super-block adds. Each token's activation
 // broadcasts serve 16 G rows.
-template <int G, int T>
-[[gnu::always_inline]] inline void q4k_block(const uint8_t* const rec[G], const uint8_t* const xb[T], __m256 acc[G][2][T]) {
+template <GgmlType Type, int G, int T>
+[[gnu::always_inline]] inline void q45k_block(const uint8_t* const rec[G], const uint8_t* const xb[T], __m256 acc[G][2][T]) {
   __m256i isum[G][2][T];
   for (auto& g : isum)
     for (auto& h : g)
@@ -166,7 +185,7 @@ template <int G, int T>
         for (int h = 0; h < 2; ++h) {
           const __m256i sc_pair = _mm256_cvtepu8_epi16(load128(rec[g] + kpacked::kQ4KScales + 32 * (s / 2) + 16 * h));
           const __m256i sc = s % 2 == 0 ? first_of_pairs(sc_pair) : second_of_pairs(sc_pair);
-          isum[g][h][t] = _mm256_add_epi32(isum[g][h][t], q4k_sub_dot(rec[g] + kpacked::kQ4KQuants + 256 * s + 32 * h, a, sc));
+          isum[g][h][t] = _mm256_add_epi32(isum[g][h][t], q45k_sub_dot<Type>(rec[g], s, h, a, sc));
         }
     }
   for (int g = 0; g < G; ++g)
@@ -218,7 +237,7 @@ template <int G, int T, class Quants>
 template <GgmlType Type, int G, int T, Q6KSource S = Q6KSource::kRecord>
 void tile(const uint8_t* groups, size_t group_bytes, uint8_t* wide, int64_t b0, int64_t b1, const uint8_t* x,
           size_t xs, int valid, float* y, size_t ys) {
-  constexpr size_t kRecord = Type == GgmlType::kQ4_K ? kpacked::kQ4KRecord : kpacked::kQ6KRecord;
+  constexpr size_t kRecord = kpacked::record_bytes(Type);
   __m256 acc[G][2][T];
   for (int g = 0; g < G; ++g)
     for (int h = 0; h < 2; ++h) {
@@ -239,14 +258,15 @@ void tile(const uint8_t* groups, size_t group_bytes, uint8_t* wide, int64_t b0, 
   for (int64_t b = b0; b < b1; ++b) {
     const uint8_t* rec[G];
     for (int g = 0; g < G; ++g) rec[g] = groups + g * group_bytes + b * kRecord;
-    // One token: a record of each stream ahead, Q4_K the next one (2.3 KB), Q6_K the one
-    // after (6.7 KB; measured 15.0 GB/s against 14.4 for the next one, 3 ahead no faster).
+    // One token: a record of each stream ahead, Q4_K and Q5_K the next one (2.3, 2.9 KB),
+    // Q6_K the one after (6.7 KB; measured 15.0 GB/s against 14.4 for the next one, 3 ahead
+    // no faster).
     if constexpr (T == 1)
       for (int g = 0; g < G; ++g) prefetch_ahead<kRecord>(rec[g], (Type == GgmlType::kQ6_K ? 2 : 1) * kRecord);
     const uint8_t* xb[T];
     for (int t = 0; t < T; ++t) xb[t] = x + t * xs + b * kQ8KBytes;
-    if constexpr (Type == GgmlType::kQ4_K) {
-      q4k_block<G, T>(rec, xb, acc);
+    if constexpr (!kIsQ6K<Type>) {
+      q45k_block<Type, G, T>(rec, xb, acc);
     } else {
       Q6KQuants<S> from[G];
       for (int g = 0; g < G; ++g)
@@ -281,7 +301,7 @@ void decode_tile(int count, const uint8_t* groups, size_t group_bytes, int64_t n
 template <GgmlType Type>
 void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t xs, int64_t n_tok, float* y,
                  size_t ys) {
-  constexpr size_t kRecord = Type == GgmlType::kQ4_K ? kpacked::kQ4KRecord : kpacked::kQ6KRecord;
+  constexpr size_t kRecord = kpacked::record_bytes(Type);
   const auto* wb = static_cast<const uint8_t*>(w);
   const auto* xb = static_cast<const uint8_t*>(x);
   const int64_t nb = n / 256;
@@ -290,9 +310,8 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
   // inner, so a group's records stay in L1/L2 while every tile of tokens passes over them;
   // Q6_K unpacks a few records at a time into L1 first, once for all the tokens instead of
   // once per tile.
-  constexpr bool kIsQ6K = Type == GgmlType::kQ6_K;
-  const int64_t blocks_at_once = kIsQ6K ? kWideBlocks : nb;
-  alignas(64) uint8_t wide[kIsQ6K ? kWideBlocks * kQ6KWide : 1];
+  const int64_t blocks_at_once = kIsQ6K<Type> ? kWideBlocks : nb;
+  alignas(64) uint8_t wide[kIsQ6K<Type> ? kWideBlocks * kQ6KWide : 1];
   const int64_t step = n_tok == 1 ? kDecodeGroups<Type> : 1;
   for (int64_t r0 = 0; r0 < n_rows; r0 += step * kGroupRows) {
     const uint8_t* groups = wb + (r0 / kGroupRows) * group_bytes;
@@ -304,8 +323,8 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
     }
     for (int64_t b0 = 0; b0 < nb; b0 += blocks_at_once) {
       const int64_t b1 = std::min(nb, b0 + blocks_at_once);
-      constexpr Q6KSource kFrom = kIsQ6K ? Q6KSource::kWide : Q6KSource::kRecord;
-      constexpr Q6KSource kFirst = kIsQ6K ? Q6KSource::kFillWide : Q6KSource::kRecord;
+      constexpr Q6KSource kFrom = kIsQ6K<Type> ? Q6KSource::kWide : Q6KSource::kRecord;
+      constexpr Q6KSource kFirst = kIsQ6K<Type> ? Q6KSource::kFillWide : Q6KSource::kRecord;
       for (int64_t t0 = 0; t0 < n_tok; t0 += kMaxTok) {  // n_tok > 1: the first tile has 2 tokens
         const uint8_t* xt = xb + t0 * xs;
         float* yt = y + t0 * ys + r0;
@@ -321,6 +340,7 @@ void gemm_packed(int64_t n, const void* w, int64_t n_rows, const void* x, size_t
 
 void install_avx2_kquants_packed(TypeKernels* slots) {
   slots[static_cast<size_t>(GgmlType::kQ4_K)].gemm_packed = &gemm_packed<GgmlType::kQ4_K>;
+  slots[static_cast<size_t>(GgmlType::kQ5_K)].gemm_packed = &gemm_packed<GgmlType::kQ5_K>;
   slots[static_cast<size_t>(GgmlType::kQ6_K)].gemm_packed = &gemm_packed<GgmlType::kQ6_K>;
 }
 

@@ -14,7 +14,7 @@ void install_avx2_float(TypeKernels* slots);    // F32, F16 (F16C), BF16: dots, 
 void install_avx2_q8(TypeKernels* slots);       // Q8_0, Q4_0, IQ4_NL, MXFP4 with maddubs; Q8_0 quantization
 void install_avx2_kquants(TypeKernels* slots);  // Q2_K, Q3_K, Q4_K, Q5_K, Q6_K dots with maddubs
 void install_avx2_packed(TypeKernels* slots);   // packed Q4_0, IQ4_NL, Q8_0, Q5_0 with maddubs
-void install_avx2_kquants_packed(TypeKernels* slots);  // packed Q4_K, Q6_K with maddubs
+void install_avx2_kquants_packed(TypeKernels* slots);  // packed Q4_K, Q5_K, Q6_K with maddubs
 void install_avx2_attention(AttendFn* slot);    // grouped heads, online softmax over key blocks
 void install_avx2_activations(SiluMulFn* slot);  // SiLU-gated products
 void install_avx512_float(TypeKernels* slots);  // AVX-512 F/BW/VL/DQ: F32, F16, BF16 (emulated)

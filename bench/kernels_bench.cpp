@@ -36,6 +36,8 @@ bool cpu_has(const std::string& isa) {
   const CpuFeatures cpu = CpuFeatures::detect();
   if (isa == "avx2") return cpu.avx2;
   if (isa == "avx512") return cpu.avx512;
+  if (isa == "avx512-vnni") return cpu.avx512_vnni;
+  if (isa == "avx512-amx") return cpu.amx_int8;
   return true;
 }
 
@@ -263,7 +265,7 @@ const int kRegistered = [] {
   benchmark::RegisterBenchmark("VnniPeak", BM_VnniPeak);
 #endif
   const GgmlType types[] = {kF32, kF16, kBF16, kQ8_0, kQ5_0, kQ4_0, kQ2_K, kQ3_K, kQ4_K, kQ5_K, kQ6_K};
-  for (const char* isa : {"scalar", "avx2", "avx512", "native"}) {
+  for (const char* isa : {"scalar", "avx2", "avx512", "avx512-vnni", "avx512-amx", "native"}) {
     for (GgmlType t : types) {
       const std::string name(type_name(t));
       benchmark::RegisterBenchmark(("VecDot/" + name + "/" + isa).c_str(), BM_VecDot, isa, t);

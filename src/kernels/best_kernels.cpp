@@ -37,6 +37,10 @@ KernelTable best_kernels(const CpuFeatures& cpu) {
     x86::install_avx512_bf16(t.by_type.data());
     t.isa = cpu.avx512_vnni ? "avx512-vnni-bf16" : "avx512-bf16";
   }
+  if (cpu.amx_int8) {  // implies VNNI, whose kernels it takes over for many tokens
+    x86::install_avx512_amx(t.by_type.data());
+    t.isa = cpu.avx512_bf16 ? "avx512-vnni-bf16-amx" : "avx512-vnni-amx";
+  }
 #else
   (void)cpu;
 #endif

@@ -9,11 +9,14 @@
 
 namespace mx {
 
-// Whether this CPU runs `isa` ("scalar", "avx2", "avx512" or "native": what it has).
+// Whether this CPU runs `isa` ("scalar", "avx2", "avx512", "avx512-vnni", "avx512-amx" or
+// "native": what it has).
 inline bool cpu_has(const std::string& isa) {
   const CpuFeatures cpu = CpuFeatures::detect();
   if (isa == "avx2") return cpu.avx2;
   if (isa == "avx512") return cpu.avx512;
+  if (isa == "avx512-vnni") return cpu.avx512_vnni;
+  if (isa == "avx512-amx") return cpu.amx_int8;
   return true;
 }
 

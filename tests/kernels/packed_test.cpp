@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -282,9 +283,13 @@ TEST_P(PackedSimd, KQuantExtremesMatchTheReference) {
 }
 
 // Each instruction set's packed kernels on their own: the AVX2 ones are overridden where
-// AVX-512 VNNI exists, and must still be checked there.
-INSTANTIATE_TEST_SUITE_P(Isa, PackedSimd, ::testing::Values("avx2", "native"),
-                         [](const auto& info) { return std::string(info.param); });
+// AVX-512 VNNI exists, and VNNI's where AMX does, and must still be checked there.
+INSTANTIATE_TEST_SUITE_P(Isa, PackedSimd, ::testing::Values("avx2", "avx512-vnni", "avx512-amx", "native"),
+                         [](const auto& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace mx

@@ -30,6 +30,7 @@
 #include <memory>
 
 #include "kernels/x86/avx512_dpbusd.h"
+#include "kernels/x86/avx512_vnni_packed.h"
 #include "kernels/x86/install.h"
 #include "kernels/x86/prefetch.h"
 #include "quant/blocks.h"
@@ -653,6 +654,15 @@ void quantize_q8_0(const float* src, void* dst, int64_t n) {
 }
 
 }  // namespace
+
+void gemm_packed_q8_0_vnni(int64_t n, const void* w, int64_t n_rows, const void* x, size_t xs, int64_t n_tok,
+                           float* y, size_t ys) {
+  gemm_packed<Q8Weights>(n, w, n_rows, x, xs, n_tok, y, ys);
+}
+void gemm_packed_q4_0_vnni(int64_t n, const void* w, int64_t n_rows, const void* x, size_t xs, int64_t n_tok,
+                           float* y, size_t ys) {
+  gemm_packed<Q4Weights>(n, w, n_rows, x, xs, n_tok, y, ys);
+}
 
 void install_avx512_vnni(TypeKernels* slots) {
   TypeKernels& q8 = slots[static_cast<size_t>(GgmlType::kQ8_0)];

@@ -22,6 +22,7 @@ void install_avx512_bf16(TypeKernels* slots);   // BF16 dots with vdpbf16ps
 void install_avx512_vnni(TypeKernels* slots);   // Q8_0, Q4_0, IQ4_NL, MXFP4 with vpdpbusd; Q8_0 quantization
 void install_avx512_kquants(TypeKernels* slots);  // Q2_K..Q6_K, 64 bytes a step (needs VNNI)
 void install_avx512_kquants_packed(TypeKernels* slots);  // packed Q4_K, Q5_K, Q6_K (needs VNNI)
+void install_avx512_amx(TypeKernels* slots);    // packed Q8_0, Q5_0, Q4_0 prefill with AMX-INT8 (after VNNI)
 void install_avx512_attention(AttendFn* slot);    // grouped heads, online softmax over key blocks
 void install_avx512_activations(SiluMulFn* slot);  // SiLU-gated products
 

@@ -40,8 +40,8 @@ constexpr int kChunk = 32;       // blocks made signed at once: 16 KB of B tiles
 // 0.94x VNNI at 16 tokens, 1.3x at 64; at 4-8 tokens 0.5x).
 constexpr int64_t kMinTok = 16;
 
-// Tiles: 0..3 C (16 tokens x 16 rows, int32) of 4 consecutive blocks; 4, 6 A (16 tokens
-// x 32 bytes) and 5, 7 B (8 dwords x 16 rows), alternating between blocks.
+// Tiles: 0, 1 C (16 tokens x 16 rows, int32) of two consecutive blocks, with A (16 tokens
+// x 32 bytes) in 4, 6 and B (8 dwords x 16 rows) in 5, 7. (2 and 3 are configured but unused.)
 struct alignas(64) TileConfig {
   uint8_t palette = 1;
   uint8_t start_row = 0;

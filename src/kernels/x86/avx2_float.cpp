@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "kernels/x86/install.h"
+#include "kernels/x86/prefetch.h"
 #include "kernels/x86/tiling.h"
 
 namespace mx::x86 {
@@ -84,6 +85,10 @@ struct FloatTile {
       };
       int64_t i = 0;
       for (; i + 8 <= n; i += 8) {
+        // One token reads weights only: each row asked for ~1 KB ahead, once per line.
+        if constexpr (T == 1)
+          if (i % (64 / sizeof(E)) == 0)
+            for (int r = 0; r < R; ++r) prefetch_ahead<64>(w + r * ws + i * sizeof(E), 1024);
         auto ld = [i](const E* p) { return F::load(p + i); };
         step(ld, ld);
       }
@@ -100,9 +105,17 @@ struct FloatTile {
 template <class F>
 constexpr auto kFloatTiles = make_tile_table<FloatTile<F>::template Of, 3, 4>();
 
+// One token: 8 rows at a time, each prefetched ahead (the same arithmetic per row and token
+// as above, so results do not depend on the token count). With MOXING_ISA=avx2 on a Xeon,
+// llama-3.2-1b F16 generated 9.3-9.9 tokens/s at two threads with 3-row tiles and no
+// prefetch, 12.0-12.2 with the prefetch, 13.1-13.3 with 8 rows (5.2 -> 6.6-6.8 at one).
+template <class F>
+constexpr auto kDecodeTiles = make_tile_table<FloatTile<F>::template Of, 8, 1>();
+
 template <class F>
 void gemm(int64_t n, const void* w, size_t ws, int64_t nr, const void* x, size_t xs,
           int64_t nt, float* y, size_t ys) {
+  if (nt == 1) return run_tiles(kDecodeTiles<F>, n, w, ws, nr, x, xs, nt, y, ys);
   run_tiles(kFloatTiles<F>, n, w, ws, nr, x, xs, nt, y, ys);
 }
 

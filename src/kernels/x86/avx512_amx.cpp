@@ -120,30 +120,12 @@ template <bool kAll>
 // bytes apart) by the 16 rows' signed quants bq.
 template <int kC>
 [[gnu::always_inline]] inline void block_product(const int8_t* a, const int8_t (*bq)[64]) {
-  constexpr long stride = 32;
-  if constexpr (kC % 2 == 0) {
-    _tile_loadd(4, a, stride);
-    _tile_loadd(5, bq, 64);
-  } else {
-    _tile_loadd(6, a, stride);
-    _tile_loadd(7, bq, 64);
-  }
-  if constexpr (kC == 0) {
-    _tile_zero(0);
-    _tile_dpbssd(0, 4, 5);
-  }
-  if constexpr (kC == 1) {
-    _tile_zero(1);
-    _tile_dpbssd(1, 6, 7);
-  }
-  if constexpr (kC == 2) {
-    _tile_zero(2);
-    _tile_dpbssd(2, 4, 5);
-  }
-  if constexpr (kC == 3) {
-    _tile_zero(3);
-    _tile_dpbssd(3, 6, 7);
-  }
+  static_assert(kC == 0 || kC == 1);
+  constexpr int kA = 4 + 2 * kC, kB = kA + 1;  // C tile 0 uses A 4, B 5; C tile 1 uses A 6, B 7
+  _tile_loadd(kA, a, 32);
+  _tile_loadd(kB, bq, 64);
+  _tile_zero(kC);
+  _tile_dpbssd(kC, kA, kB);
 }
 
 // One group of 16 rows (`valid` real) x one tile of 16 tokens over blocks [c0, c1): the

@@ -121,11 +121,19 @@ template <bool kAll>
 template <int kC>
 [[gnu::always_inline]] inline void block_product(const int8_t* a, const int8_t (*bq)[64]) {
   static_assert(kC == 0 || kC == 1);
-  constexpr int kA = 4 + 2 * kC, kB = kA + 1;  // C tile 0 uses A 4, B 5; C tile 1 uses A 6, B 7
-  _tile_loadd(kA, a, 32);
-  _tile_loadd(kB, bq, 64);
-  _tile_zero(kC);
-  _tile_dpbssd(kC, kA, kB);
+  // GCC's tile intrinsics are macros that paste the tile number into the assembly text, so
+  // each tile must be a literal: C tile 0 uses A 4, B 5; C tile 1 uses A 6, B 7.
+  if constexpr (kC == 0) {
+    _tile_loadd(4, a, 32);
+    _tile_loadd(5, bq, 64);
+    _tile_zero(0);
+    _tile_dpbssd(0, 4, 5);
+  } else {
+    _tile_loadd(6, a, 32);
+    _tile_loadd(7, bq, 64);
+    _tile_zero(1);
+    _tile_dpbssd(1, 6, 7);
+  }
 }
 
 // One group of 16 rows (`valid` real) x one tile of 16 tokens over blocks [c0, c1): the

@@ -12,6 +12,7 @@ packages=(
   nlohmann-json3-dev                    # JSON (golden manifests, bench --json, chat template contexts)
   libpcre2-dev                          # Unicode-aware pre-tokenizer regexes (BPE vocabularies)
   libcpp-httplib-dev                    # HTTP/1.1 server of `moxing serve` (and the test client)
+  libcurl4-openssl-dev libssl-dev       # `moxing pull`: HTTPS downloads from the hub, fast SHA-256
   libgtest-dev                          # unit tests (the release build's configure looks for it)
   libbenchmark-dev                      # kernel micro-benchmarks
 )

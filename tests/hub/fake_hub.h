@@ -1,0 +1,73 @@
+// A fake Hugging Face hub on 127.0.0.1 for tests and benchmarks: the revision and tree APIs,
+// /resolve redirecting LFS files to a second host name (localhost) that serves the bytes with
+// Range support, and knobs to inject faults (a dropped connection, wrong bytes, slowness).
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace httplib {
+class Server;
+}
+
+namespace mx::test {
+
+struct FakeRepo {
+  std::map<std::string, std::string> files;  // path -> content; *.gguf are LFS files
+  bool gated = false;                        // needs "Authorization: Bearer <FakeHub::kToken>"
+};
+
+class FakeHub {
+ public:
+  static constexpr const char* kToken = "hf_test_token";
+
+  FakeHub();  // listens on 127.0.0.1, a free port
+  ~FakeHub();
+  FakeHub(const FakeHub&) = delete;
+  FakeHub& operator=(const FakeHub&) = delete;
+
+  // Adds (or replaces, as a new commit) a repo; returns its commit id.
+  std::string add_repo(const std::string& repo, FakeRepo content);
+  std::string endpoint() const;  // "http://127.0.0.1:PORT"
+  int port() const { return port_; }
+  static std::string sha256_of(const std::string& bytes);
+
+  // Fault knobs, read by the CDN route.
+  std::atomic<long long> drop_next_after{-1};  // the next file response closes after this many bytes
+  std::atomic<bool> corrupt{false};            // every file served has its first byte flipped
+  std::atomic<int> chunk_delay_ms{0};          // sleep between chunks of 64 KiB (slow network)
+  std::atomic<bool> ignore_ranges{false};      // answer a Range request with the whole file (200)
+
+  // What was asked.
+  std::atomic<int> file_requests{0};   // to the CDN host
+  std::atomic<int> range_requests{0};  // of those, with a Range header
+  std::atomic<int> api_requests{0};
+
+ private:
+  struct Blob {
+    std::shared_ptr<const std::string> bytes;
+    std::string sha256;
+  };
+  struct Repo {
+    std::string commit;
+    bool gated = false;
+    std::map<std::string, Blob> files;
+  };
+  void install_routes();
+  std::shared_ptr<const Repo> find_repo(const std::string& name) const;
+  std::shared_ptr<const Blob> find_blob(const std::string& sha) const;
+
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+  int port_ = 0;
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<const Repo>> repos_;
+  std::map<std::string, std::shared_ptr<const Blob>> blobs_;  // by sha256
+  int commits_ = 0;
+};
+
+}  // namespace mx::test

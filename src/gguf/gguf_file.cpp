@@ -1,6 +1,9 @@
 #include "gguf/gguf_file.h"
 
+#include <fmt/format.h>
+
 #include "gguf/parser.h"
+#include "gguf/split.h"
 
 namespace mx::gguf {
 
@@ -10,14 +13,52 @@ int64_t TensorInfo::n_elements() const {
   return n;
 }
 
-Expected<File> File::open(const std::string& path) {
+Expected<File> File::open_single(const std::string& path) {
   auto mapped = MappedFile::open(path);
   if (!mapped) return mapped.error();
   std::shared_ptr<MappedFile> mapping = std::move(*mapped);
   auto file = parse_gguf(mapping->bytes(), path);
   if (!file) return file.error();
-  file->mapping_ = std::move(mapping);
+  file->mappings_.push_back(std::move(mapping));
   return file;
+}
+
+Expected<File> File::open(const std::string& path) {
+  File first;
+  MX_TRY_ASSIGN(first, open_single(path));
+  std::optional<SplitInfo> split;
+  MX_TRY_ASSIGN(split, read_split_info(first));
+  if (!split) return first;
+  if (split->no != 0) {
+    const std::optional<std::string> prefix = shard_prefix(path, split->no, split->count);
+    return make_error("{}: this is shard {} of {} of a split model: open its first shard{}", path, split->no + 1,
+                      split->count,
+                      prefix ? fmt::format(", '{}'", shard_path(*prefix, 0, split->count))
+                             : fmt::format(" (the one with {} 0)", kSplitNoKey));
+  }
+  std::vector<File> shards;
+  MX_TRY_ASSIGN(shards, open_split_set(std::move(first), *split));
+  return merge(std::move(shards));
+}
+
+File File::merge(std::vector<File> shards) {
+  File out = std::move(shards[0]);
+  for (size_t s = 1; s < shards.size(); ++s) {
+    File& shard = shards[s];
+    for (auto& m : shard.mappings_) out.mappings_.push_back(std::move(m));
+    out.shards_.push_back(shard.shards_.at(0));
+    for (TensorInfo& t : shard.tensors_) {
+      out.tensor_index_.emplace(t.name, out.tensors_.size());
+      out.tensors_.push_back(std::move(t));  // data still points into the shard's mapping
+    }
+  }
+  return out;
+}
+
+uint64_t File::file_size() const {
+  uint64_t n = 0;
+  for (const Shard& s : shards_) n += s.size;
+  return n;
 }
 
 Expected<File> File::parse(std::span<const uint8_t> bytes, std::string name) {
@@ -61,7 +102,7 @@ const TensorInfo* File::find_tensor(std::string_view name) const {
 }
 
 void File::drop_tensor_pages(const TensorInfo& tensor) const {
-  if (mapping_) mapping_->drop_pages(tensor.data, tensor.n_bytes);
+  for (const auto& m : mappings_) m->drop_pages(tensor.data, tensor.n_bytes);  // no-op outside m
 }
 
 }  // namespace mx::gguf

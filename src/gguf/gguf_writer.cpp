@@ -202,6 +202,28 @@ Expected<Writer::Layout> Writer::layout() const {
   return out;
 }
 
+Expected<std::vector<uint64_t>> Writer::tensor_file_bytes() const {
+  Layout l;
+  MX_TRY_ASSIGN(l, layout());
+  std::vector<uint64_t> out;
+  for (size_t i = 0; i < tensors_.size(); ++i) {
+    const PendingTensor& t = tensors_[i];
+    const uint64_t entry = 8 + t.name.size() + 4 + 8 * t.dims.size() + 4 + 8;  // name, n_dims, dims, type, offset
+    out.push_back(entry + format::align_up(l.n_bytes[i], alignment_));
+  }
+  return out;
+}
+
+uint64_t Writer::keys_bytes() const { return slice(0, 0, true).header_bytes(Layout{}).size(); }
+
+Writer Writer::slice(size_t begin, size_t end, bool with_keys) const {
+  Writer out(alignment_);
+  if (with_keys) out.kvs_ = kvs_;
+  end = std::min(end, tensors_.size());
+  if (begin < end) out.tensors_.assign(tensors_.begin() + begin, tensors_.begin() + end);
+  return out;
+}
+
 Status Writer::check() const {
   auto l = layout();
   if (!l) return l.error();
@@ -214,6 +236,7 @@ std::vector<uint8_t> Writer::header_bytes(const Layout& layout) const {
                                     return kv.first == format::kAlignmentKey;
                                   });
   std::vector<uint8_t> out;
+  out.reserve(4096);  // also keeps GCC 12 from a false -Wstringop-overflow on the first insert
   ByteWriter w(out);
   out.insert(out.end(), format::kMagic.begin(), format::kMagic.end());
   w.put(format::kVersion);

@@ -33,6 +33,17 @@ class Writer {
   // The whole file in memory; empty when check() fails.
   std::vector<uint8_t> to_bytes() const;
 
+  // What splitting a file into shards needs (gguf/split_writer.h):
+  size_t n_tensors() const { return tensors_.size(); }
+  uint32_t alignment() const { return alignment_; }
+  // Per tensor, the bytes it adds to a file: its entry in the header and its padded data.
+  Expected<std::vector<uint64_t>> tensor_file_bytes() const;
+  // The header's bytes before any tensor entry: magic, counts and every key.
+  uint64_t keys_bytes() const;
+  // A writer of the same alignment with tensors [begin, end) (sharing their producers), and
+  // the keys when `with_keys`.
+  Writer slice(size_t begin, size_t end, bool with_keys) const;
+
   // The first problem with what was added (a bad key, array, shape, row or data size, a
   // duplicate name): the writer never emits a file the reader would reject.
   Status check() const;

@@ -11,24 +11,10 @@
 
 #include "gguf/byte_reader.h"
 #include "gguf/format.h"
+#include "gguf/printable.h"
 
 namespace mx::gguf {
 namespace {
-
-// Names in errors come from the file: escape what could garble a terminal, cap the length.
-std::string printable(std::string_view s) {
-  constexpr size_t kMax = 80;
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c >= 0x7F)
-      out += fmt::format("\\x{:02X}", c);
-    else
-      out += static_cast<char>(c);
-  }
-  if (s.size() > kMax) out += "...";
-  return out;
-}
 
 // Smallest encoding of one array element of `type`; 0 when the type is unknown.
 uint64_t min_item_bytes(uint32_t type) {
@@ -53,6 +39,7 @@ class Parser {
     if (Status s = read_metadata(n_kv); !s) return s.error();
     if (Status s = read_tensor_infos(n_tensors); !s) return s.error();
     if (Status s = place_tensors(); !s) return s.error();
+    file_.shards_.push_back({file_.name_, file_.bytes_.size(), file_.tensors_.size()});
     return std::move(file_);
   }
 

@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "core/progress.h"
+#include "hub/pull.h"
 
 namespace mx::cli {
 
@@ -21,10 +22,19 @@ KernelTable kernels_for_this_cpu() {
   return t;
 }
 
-std::optional<LoadedModel> load_model_for_cli(const std::string& path, bool with_tokenizer) {
+Expected<std::string> resolve_model_argument(const std::string& arg) {
+  return hub::resolve_model(arg, hub::hub_settings_from_environment());
+}
+
+std::optional<LoadedModel> load_model_for_cli(const std::string& arg, bool with_tokenizer) {
+  auto path = resolve_model_argument(arg);
+  if (!path) {
+    MX_LOG_ERROR("{}", path.error().message);
+    return std::nullopt;
+  }
   LoadedModel loaded{kernels_for_this_cpu(), nullptr, nullptr};
   std::unique_ptr<ProgressBar> bar;
-  auto model = Model::load(path, loaded.kernels, [&](uint64_t done, uint64_t total) {
+  auto model = Model::load(*path, loaded.kernels, [&](uint64_t done, uint64_t total) {
     if (!bar) bar = std::make_unique<ProgressBar>("loading", total, /*bytes=*/true);
     bar->update(done);
   });

@@ -36,7 +36,12 @@ struct LoadedModel {
   std::unique_ptr<Tokenizer> tokenizer;
 };
 
-// Loads a model with a progress bar while its weights are paged in. On failure it logs
+// The local path of the model `-m` names: an existing file as is; a hub name (ORG/REPO[:QUANT],
+// hf.co/..., a file URL) -> the cached file, pulled first if it is not cached (not when
+// HF_HUB_OFFLINE=1). For a split set, its first shard (gguf::File opens the rest beside it).
+Expected<std::string> resolve_model_argument(const std::string& arg);
+
+// Loads a model (a path or a hub name, see resolve_model_argument) with a progress bar while its weights are paged in. On failure it logs
 // the reason and returns nullopt (the caller exits with kExitBadModel).
 std::optional<LoadedModel> load_model_for_cli(const std::string& path, bool with_tokenizer);
 
@@ -52,5 +57,8 @@ Runner add_forge(CLI::App& app);
 Runner add_quantize(CLI::App& app);
 Runner add_quality(CLI::App& app);
 Runner add_serve(CLI::App& app);
+Runner add_pull(CLI::App& app);
+Runner add_list(CLI::App& app);
+Runner add_rm(CLI::App& app);
 
 }  // namespace mx::cli

@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
   sub("quantize", "Convert a model to a quantized file type (Q4_K_M, Q8_0, ...)", add_quantize);
   sub("forge", "Write a full-size model with random weights for benchmarks", add_forge);
   sub("quality", "Measure how repetitive generated text is under several sampling settings", add_quality);
+  sub("pull", "Download a model by name from the Hugging Face hub (ORG/REPO[:QUANT])", add_pull);
+  sub("list", "List the models in the Hugging Face cache", add_list);
+  sub("rm", "Remove a model from the Hugging Face cache", add_rm);
   sub("bench", "Measure prompt processing and generation speed", add_bench);
 
   try {

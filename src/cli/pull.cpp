@@ -1,0 +1,54 @@
+// moxing pull: download a model by name from the Hugging Face hub into the shared cache.
+#include <fmt/format.h>
+
+#include "cli/common.h"
+#include "core/format.h"
+#include "core/log.h"
+#include "hub/pull.h"
+
+namespace mx::cli {
+namespace {
+
+struct PullOptions {
+  std::string name;
+};
+
+int run_pull(const PullOptions& o) {
+  auto ref = hub::parse_model_ref(o.name);
+  if (!ref) {
+    MX_LOG_ERROR("{}", ref.error().message);
+    return kExitUsage;
+  }
+  if (ref->kind != hub::ModelRef::Kind::kRepo) {
+    MX_LOG_ERROR("'{}' is a file path, not a model name ORG/REPO[:QUANT]", o.name);
+    return kExitUsage;
+  }
+  const hub::HubSettings settings = hub::hub_settings_from_environment();
+  auto pulled = hub::pull_model(*ref, settings);
+  if (!pulled) {
+    MX_LOG_ERROR("{}", pulled.error().message);
+    return kExitFailure;
+  }
+  MX_LOG_INFO("{}:{} {} ({} file{}, {} downloaded)", pulled->repo, pulled->quant,
+              pulled->downloaded ? "pulled" : "is up to date", pulled->paths.size(),
+              pulled->paths.size() == 1 ? "" : "s", pulled->downloaded);
+  fmt::print("{}\n", pulled->paths.front());  // the path, for scripts
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner add_pull(CLI::App& app) {
+  auto o = std::make_shared<PullOptions>();
+  app.add_option("name", o->name,
+                 "ORG/REPO[:QUANT] (Q4_K_M when no quantization is named), hf.co/ORG/REPO:QUANT, or the URL "
+                 "of a GGUF file of a repo")
+      ->required();
+  app.footer(
+      "Files go to the Hugging Face cache (HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub), "
+      "shared with huggingface_hub. HF_TOKEN: token for gated or private repos. HF_ENDPOINT: a mirror. "
+      "HF_HUB_OFFLINE=1: never use the network. Prints the path of the (first) file.");
+  return [o] { return run_pull(*o); };
+}
+
+}  // namespace mx::cli

@@ -135,14 +135,15 @@ test('chat page', { skip, timeout: 180_000 }, async (t) => {
     assert.ok(reply.text.trim().length > 0, 'the reply has text');
     assert.ok(['stop', 'length', 'repetition'].includes(reply.finish), `finish reason ${reply.finish}`);
     assert.ok(reply.meta.length > 0, 'the finish reason is shown');
-    // The reply came as server-sent events, one per token, and the page shows their text.
-    // (Whether it was drawn in steps is checked with the long reply below: this short one can
-    // arrive in a single network read.)
+    // The reply came as server-sent events and the page shows their text. How many events
+    // carry it depends on timing: the server sends what was generated since its last write,
+    // so on a busy machine a short reply can come in one event. (Whether it is drawn in steps
+    // is checked with the long reply below.)
     const events = (await res.text()).split('\n\n').filter((e) => e !== '');
     assert.equal(events.at(-1), 'data: [DONE]');
     const chunks = events.slice(0, -1).map((e) => JSON.parse(e.replace(/^data: /, '')));
     const deltas = chunks.map((c) => c.choices[0].delta.content || '').filter((d) => d !== '');
-    assert.ok(deltas.length >= 2, `${deltas.length} chunks with text`);
+    assert.ok(deltas.length >= 1, 'a chunk with text');
     assert.equal(deltas.join(''), reply.text);
     assert.equal(chunks.at(-1).choices[0].finish_reason, reply.finish);
     st.diagnostic(`${reply.text.length} characters in ${deltas.length} chunks, finish_reason ${reply.finish}`);

@@ -1,7 +1,10 @@
 // `moxing quantize IN OUT TYPE`: converts a model to a file type (Q4_K_M, Q8_0, F16, ...)
 // with the tensor mix users know from llama.cpp's quantize.
+#include <cstdint>
 #include <map>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 
 #include <fmt/format.h>
@@ -21,7 +24,26 @@ struct QuantizeCliOptions {
   bool pure = false;
   bool allow_requantize = false;
   bool list = false;
+  std::string split_max_size;
+  int64_t split_max_tensors = 0;
 };
+
+// "500M", "2G", "64K" or plain bytes; decimal units, as gguf-split reads them.
+std::optional<uint64_t> parse_size(const std::string& text) {
+  size_t used = 0;
+  uint64_t n = 0;
+  try {
+    n = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  const std::string unit = text.substr(used);
+  static const std::map<std::string, uint64_t> kUnits = {
+      {"", 1}, {"K", 1000}, {"M", 1000'000}, {"G", 1000'000'000}, {"T", 1000'000'000'000}};
+  const auto it = kUnits.find(unit);
+  if (it == kUnits.end() || n == 0 || n > UINT64_MAX / it->second) return std::nullopt;
+  return n * it->second;
+}
 
 int run_quantize(const QuantizeCliOptions& o) {
   if (o.list) {
@@ -41,6 +63,19 @@ int run_quantize(const QuantizeCliOptions& o) {
     MX_LOG_ERROR("the output would overwrite the input: choose another file name");
     return kExitUsage;
   }
+  gguf::SplitLimits split{.max_tensors = o.split_max_tensors};
+  if (!o.split_max_size.empty()) {
+    const std::optional<uint64_t> size = parse_size(o.split_max_size);
+    if (!size) {
+      MX_LOG_ERROR("--split-max-size '{}' is not a size such as 500M or 2G", o.split_max_size);
+      return kExitUsage;
+    }
+    split.max_bytes = *size;
+  }
+  if (o.split_max_tensors < 0) {
+    MX_LOG_ERROR("--split-max-tensors must be positive");
+    return kExitUsage;
+  }
   std::optional<ProgressBar> bar;  // created once the total is known
   std::map<std::string, int> written;  // type name -> tensors
   QuantizeOptions options{
@@ -48,6 +83,7 @@ int run_quantize(const QuantizeCliOptions& o) {
       .pure = o.pure,
       .allow_requantize = o.allow_requantize,
       .n_threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())),
+      .split = split,
       .progress =
           [&](uint64_t done, uint64_t total) {
             if (!bar) bar.emplace(fmt::format("quantizing to {}", file_type->name), total, true);
@@ -70,8 +106,12 @@ int run_quantize(const QuantizeCliOptions& o) {
   if (bar) bar->finish();
   std::string mix;
   for (const auto& [type, count] : written) mix += fmt::format("{}{} {}", mix.empty() ? "" : ", ", count, type);
-  MX_LOG_INFO("wrote {} ({}): {} -> {} of tensor data; tensors: {}", o.out, file_type->name,
-              format_bytes(report->bytes_in), format_bytes(report->bytes_out), mix);
+  MX_LOG_INFO("wrote {} ({}): {} -> {} of tensor data; tensors: {}",
+              report->files.size() > 1 ? fmt::format("{} shards", report->files.size())
+                                       : report->files.at(0),
+              file_type->name, format_bytes(report->bytes_in), format_bytes(report->bytes_out), mix);
+  if (report->files.size() > 1)
+    for (const std::string& f : report->files) MX_LOG_INFO("  {}", f);
   return kExitOk;
 }
 
@@ -79,13 +119,17 @@ int run_quantize(const QuantizeCliOptions& o) {
 
 Runner add_quantize(CLI::App& app) {
   auto o = std::make_shared<QuantizeCliOptions>();
-  app.add_option("in", o->in, "Input GGUF model (F32, F16 or BF16 weights)");
+  app.add_option("in", o->in, "Input GGUF model (F32, F16 or BF16 weights; of a split model, the first shard)");
   app.add_option("out", o->out, "Output GGUF file");
   app.add_option("type", o->type, "File type: " + file_type_names());
   app.add_option("-t,--threads", o->threads, "Threads (default: all cores)");
   app.add_flag("--pure", o->pure, "Every weight matrix gets the base type (no mix)");
   app.add_flag("--allow-requantize", o->allow_requantize, "Accept an input that is already quantized");
   app.add_flag("--list", o->list, "List the file types");
+  app.add_option("--split-max-size", o->split_max_size,
+                 "Write a split set of shards of at most this size (e.g. 500M, 2G): OUT.gguf becomes "
+                 "OUT-00001-of-0000N.gguf, ...");
+  app.add_option("--split-max-tensors", o->split_max_tensors, "Write a split set of at most N tensors per shard");
   return [o] { return run_quantize(*o); };
 }
 

@@ -6,6 +6,7 @@
 #include "core/thread_pool.h"
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
+#include "gguf/split.h"
 #include "model/arch.h"
 #include "quant/quant.h"
 
@@ -55,8 +56,11 @@ Expected<QuantizeReport> quantize_model(const std::string& in_path, const std::s
   const QuantMix mix(options.file_type, mix_shape(file), options.pure);
 
   gguf::Writer writer(file.alignment());
+  // A split input's keys describe its own shards, not the output.
   for (const gguf::KeyValue& kv : file.metadata())
-    if (kv.key != "general.alignment") writer.set(kv.key, kv.value);
+    if (kv.key != "general.alignment" && kv.key != gguf::kSplitNoKey && kv.key != gguf::kSplitCountKey &&
+        kv.key != gguf::kSplitTensorsKey)
+      writer.set(kv.key, kv.value);
   writer.set("general.file_type", {static_cast<uint32_t>(options.file_type.id)});
   writer.set("general.quantization_version", {uint32_t{2}});
 
@@ -111,7 +115,7 @@ Expected<QuantizeReport> quantize_model(const std::string& in_path, const std::s
       });
     }
   }
-  if (auto st = writer.write_file(out_path); !st) return st.error();
+  MX_TRY_ASSIGN(report.files, gguf::write_split(writer, out_path, options.split));
   return report;
 }
 

@@ -1,10 +1,12 @@
-// `moxing info FILE`: what a GGUF file holds, without loading the model.
+// `moxing info FILE`: what a GGUF file holds, without loading the model. Of a split model, the
+// first shard shows the whole model and its shards; any other shard shows its own part.
 #include <fmt/format.h>
 
 #include "cli/common.h"
 #include "core/format.h"
 #include "core/log.h"
 #include "gguf/gguf_file.h"
+#include "gguf/split.h"
 #include "model/config.h"
 
 namespace mx::cli {
@@ -55,11 +57,40 @@ void print_model(const gguf::File& f) {
   for (const auto& feature : features) fmt::print("            {}\n", feature);
 }
 
+// Where a shard stands in its set: a whole set lists its shards; a lone shard says which
+// one it is and where the model opens.
+void print_split(const gguf::File& f, const gguf::SplitInfo& split, const std::string& path) {
+  if (f.shards().size() > 1) {
+    fmt::print("split:      {} shards, {} tensors in all\n", f.shards().size(), split.n_tensors);
+    for (const gguf::Shard& s : f.shards())
+      fmt::print("            {}  {}, {} tensors\n", s.path, format_bytes(s.size), s.n_tensors);
+    return;
+  }
+  fmt::print("split:      shard {} of {} ({} of the set's {} tensors)", split.no + 1, split.count, f.tensors().size(),
+             split.n_tensors);
+  const std::optional<std::string> prefix = gguf::shard_prefix(path, split.no, split.count);
+  if (split.no > 0 && prefix) fmt::print("; the model opens from {}", gguf::shard_path(*prefix, 0, split.count));
+  fmt::print("\n");
+}
+
 int run_info(const InfoOptions& o) {
-  auto file = gguf::File::open(o.path);
+  auto file = gguf::File::open_single(o.path);
   if (!file) {
     MX_LOG_ERROR("{}", file.error().message);
     return kExitBadModel;
+  }
+  // The first shard of a split set shows the whole model; any other shard shows itself.
+  std::optional<gguf::SplitInfo> split;
+  std::string split_problem;
+  if (auto info = gguf::read_split_info(*file); info)
+    split = *info;
+  else
+    split_problem = info.error().message;
+  if (split && split->no == 0 && split->count > 1) {
+    if (auto whole = gguf::File::open(o.path); whole)
+      file = std::move(*whole);
+    else
+      split_problem = whole.error().message;
   }
   const gguf::File& f = *file;
   uint64_t tensor_bytes = 0;
@@ -73,12 +104,17 @@ int run_info(const InfoOptions& o) {
              f.alignment(), f.metadata().size(), f.tensors().size());
   fmt::print("size:       {} ({} parameters, {} of tensor data)\n", format_bytes(f.file_size()),
              format_count(static_cast<double>(params)), format_bytes(tensor_bytes));
+  if (split) print_split(f, *split, o.path);
+  if (!split_problem.empty()) {
+    fmt::print("split:      broken: {}\n", split_problem);
+    MX_LOG_ERROR("{}", split_problem);
+  }
   if (f.get_string("general.architecture") && f.find_tensor(tensor_name(TensorKind::kTokenEmbd))) print_model(f);
   fmt::print("\nmetadata:\n");
   for (const auto& kv : f.metadata())
     fmt::print("  {:<44} {:<7} {}\n", kv.key, gguf::value_type_name(kv.value.type()),
                kv.value.to_display_string(o.max_items));
-  if (f.tensors().empty()) return kExitOk;
+  if (f.tensors().empty()) return split_problem.empty() ? kExitOk : kExitBadModel;
   fmt::print("\ntensors:\n  {:<36} {:<6} {:<22} {:>10}\n", "name", "type", "shape", "size");
   size_t shown = 0;
   for (const auto& t : f.tensors()) {
@@ -89,7 +125,7 @@ int run_info(const InfoOptions& o) {
     fmt::print("  {:<36} {:<6} {:<22} {:>10}\n", t.name, type_name(t.type),
                fmt::format("[{}]", fmt::join(t.dims, ", ")), format_bytes(t.n_bytes));
   }
-  return kExitOk;
+  return split_problem.empty() ? kExitOk : kExitBadModel;
 }
 
 }  // namespace

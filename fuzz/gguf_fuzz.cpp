@@ -13,6 +13,7 @@
 
 #include "gguf/gguf_file.h"
 #include "gguf/gguf_writer.h"
+#include "gguf/split.h"
 #include "model/config.h"
 #include "model/weights.h"
 
@@ -94,6 +95,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     require(t.n_elements() > 0 && t.n_rows() > 0, "tensor without elements");
     sink += t.data[0] + t.data[t.n_bytes - 1];  // ASan catches a read past the input
   }
+  // Split keys read from any file give a place inside the set or a clear error.
+  auto split = mx::gguf::read_split_info(f);
+  require(split.ok() || !split.error().message.empty(), "empty split error");
+  if (split.ok() && *split)
+    require((*split)->no >= 0 && (*split)->no < (*split)->count && (*split)->n_tensors >= 0, "split info out of range");
   volatile size_t keep = sink;  // the reads above must not be optimized away
   (void)keep;
   // A tensorless file may declare any power-of-two alignment; the writer would pad to it.

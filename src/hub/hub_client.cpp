@@ -6,8 +6,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "core/log.h"
+#include "hub/blob_writer.h"
 #include "hub/download_progress.h"
 #include "hub/http_get.h"
 #include "hub/sha256_stream.h"
@@ -45,7 +47,7 @@ std::string next_link(const HttpResponse& r) {
 
 std::string basename(std::string_view p) { return std::string(p.substr(p.rfind('/') + 1)); }
 
-// The open partial file of one download: writes at the end and hashes what it wrote.
+// The partial file of one download and the hash of what it holds.
 struct PartialFile {
   int fd = -1;
   uint64_t size = 0;
@@ -53,21 +55,6 @@ struct PartialFile {
   Sha256Stream sha;
   ~PartialFile() {
     if (fd >= 0) ::close(fd);
-  }
-  bool append(const char* data, size_t n) {
-    while (n > 0) {
-      const ssize_t w = ::pwrite(fd, data, n, static_cast<off_t>(size));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        write_errno = w < 0 ? errno : ENOSPC;
-        return false;
-      }
-      sha.update(data, static_cast<size_t>(w));  // exactly the bytes on disk, so a resume stays consistent
-      size += static_cast<uint64_t>(w);
-      data += w;
-      n -= static_cast<size_t>(w);
-    }
-    return true;
   }
   bool restart() {  // the server sent the whole file: start over
     size = 0;
@@ -137,20 +124,29 @@ Expected<DownloadStats> HubClient::download(std::string_view repo, std::string_v
       MX_LOG_DEBUG("{}: resuming at byte {}", file.path, part.size);
     }
     bool unexpected_status = false;
+    std::optional<BlobWriter> writer;  // made once the response is known (a 200 may restart the file)
     HttpRequest req;
     req.url = url;
     req.token = settings_.token;
     if (part.size > 0) req.range = fmt::format("{}-", part.size);
     req.on_start = [&](long status) {
       if (status == 200 && part.size > 0 && !part.restart()) unexpected_status = true;  // Range ignored
+      if (status >= 200 && status < 300 && !unexpected_status) writer.emplace(part.fd, part.size, part.sha);
     };
     req.on_data = [&](const char* d, size_t n) {
-      if (unexpected_status || part.size + n > file.size) return false;
-      if (!part.append(d, n)) return false;
-      progress.update(part.size);
+      if (!writer || writer->accepted() + n > file.size) return false;
+      if (!writer->append(d, n)) return false;
+      progress.update(writer->accepted());
       return true;
     };
     const HttpResponse r = http_get(req);
+    bool oversize = false;
+    if (writer) {
+      part.size = writer->finish();
+      part.write_errno = writer->error();
+      oversize = r.aborted_by_callback && part.write_errno == 0;
+      writer.reset();
+    }
     if (part.write_errno != 0) {
       return make_error("writing {} failed: {}{}", partial, std::strerror(part.write_errno),
                         part.write_errno == ENOSPC || part.write_errno == EFBIG || part.write_errno == EDQUOT
@@ -163,7 +159,7 @@ Expected<DownloadStats> HubClient::download(std::string_view repo, std::string_v
       }
       return make_error("{}", describe_http_error(r, "downloading " + file.path, repo, endpoint_));
     }
-    if (r.aborted_by_callback) {
+    if (oversize) {
       ::unlink(partial.c_str());
       return make_error("downloading {}: the server sent more than the {} bytes the listing gives; the download was deleted",
                         file.path, file.size);

@@ -45,6 +45,7 @@ class BatchRunner {
   void embed(std::vector<Token> tokens, EmbedDone done);
   BatchRunnerStats stats() const;
   int64_t n_ctx() const { return cache_.n_ctx(); }
+  size_t kv_bytes() const { return cache_.bytes(); }  // the KV cache's memory (a server's budget counts it)
 
  private:
   void loop();

@@ -143,6 +143,7 @@ std::variant<std::shared_ptr<Generation>, GenerationError> GenerationService::st
   if (auto* e = std::get_if<GenerationError>(&admitted)) return std::move(*e);
 
   std::shared_ptr<Generation> g(new Generation(runner_, metrics_));
+  if (pin_) g->pin_ = pin_();
   g->admitted_ = std::move(std::get<std::shared_ptr<void>>(admitted));
   g->parsed_ = parsing.active;
   // Each choice is a sequence of its own; choice i draws with seed + i.

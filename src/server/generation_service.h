@@ -136,6 +136,8 @@ class Generation {
   Generation(BatchRunner& runner, Metrics& metrics) : runner_(runner), metrics_(metrics) {}
   void check_deadline();
 
+  std::shared_ptr<void> pin_;  // keeps the model loaded until the reply ends; first, so released last
+
   BatchRunner& runner_;
   Metrics& metrics_;
   std::vector<Choice> choices_;
@@ -157,8 +159,12 @@ class GenerationService {
 
   std::variant<std::shared_ptr<Generation>, GenerationError> start(GenerationRequest r);
   const Tokenizer& tokenizer() const { return tokenizer_; }
+  // `pin` is called by every start(): what it returns lives as long as the Generation (a
+  // registry lease, so the model is not unloaded under a streamed reply).
+  void set_pin(std::function<std::shared_ptr<void>()> pin) { pin_ = std::move(pin); }
 
  private:
+  std::function<std::shared_ptr<void>()> pin_;
   BatchRunner& runner_;
   const Tokenizer& tokenizer_;
   ChatFormat format_;

@@ -11,10 +11,14 @@ void Histogram::observe(double seconds) {
   sum_ += seconds;
 }
 
-std::string Histogram::prometheus(const std::string& name) const {
+std::string Histogram::prometheus(const std::string& name, const std::string& labels) const {
+  const std::string first = labels.empty() ? "" : labels + ",";
+  const std::string alone = labels.empty() ? "" : "{" + labels + "}";
   std::string out;
-  for (size_t i = 0; i < kBounds.size(); ++i) out += fmt::format("{}_bucket{{le=\"{}\"}} {}\n", name, kBounds[i], buckets_[i]);
-  out += fmt::format("{}_bucket{{le=\"+Inf\"}} {}\n{}_sum {}\n{}_count {}\n", name, count_, name, sum_, name, count_);
+  for (size_t i = 0; i < kBounds.size(); ++i)
+    out += fmt::format("{}_bucket{{{}le=\"{}\"}} {}\n", name, first, kBounds[i], buckets_[i]);
+  out += fmt::format("{}_bucket{{{}le=\"+Inf\"}} {}\n{}_sum{} {}\n{}_count{} {}\n", name, first, count_, name, alone, sum_,
+                     name, alone, count_);
   return out;
 }
 
@@ -42,50 +46,86 @@ void Metrics::request_cancelled() {
   ++cancelled_requests_;
 }
 
-std::string Metrics::prometheus(const BatchRunnerStats& r) const {
-  std::lock_guard lock(mutex_);
+std::string Metrics::prometheus(const std::vector<ModelSeries>& models) const {
   std::string out;
   auto metric = [&](const char* name, const char* type, const char* help, const std::string& lines) {
     out += fmt::format("# HELP moxing_{} {}\n# TYPE moxing_{} {}\n{}", name, help, name, type, lines);
   };
-  metric("requests_total", "counter", "Requests received, by route.",
-         fmt::format("moxing_requests_total{{route=\"chat\"}} {}\nmoxing_requests_total{{route=\"completions\"}} {}\n"
-                     "moxing_requests_total{{route=\"embeddings\"}} {}\n",
-                     chat_requests_, completion_requests_, embedding_requests_));
-  metric("requests_failed_total", "counter", "Requests answered with an error.",
-         fmt::format("moxing_requests_failed_total {}\n", failed_requests_));
+  {
+    std::lock_guard lock(mutex_);
+    metric("requests_total", "counter", "Requests received, by route.",
+           fmt::format("moxing_requests_total{{route=\"chat\"}} {}\nmoxing_requests_total{{route=\"completions\"}} {}\n"
+                       "moxing_requests_total{{route=\"embeddings\"}} {}\n",
+                       chat_requests_, completion_requests_, embedding_requests_));
+    metric("requests_failed_total", "counter", "Requests answered with an error.",
+           fmt::format("moxing_requests_failed_total {}\n", failed_requests_));
+  }
+  // Each model's copy of its counters, read under its own lock.
+  struct Snapshot {
+    std::string label;  // "model=\"id\"" or ""
+    uint64_t finished, cancelled, prompt_tokens, generated_tokens;
+    Histogram ttft, itl;
+    BatchRunnerStats r;
+  };
+  std::vector<Snapshot> snaps;
+  for (const ModelSeries& m : models) {
+    std::lock_guard lock(m.metrics->mutex_);
+    snaps.push_back({m.model.empty() ? "" : fmt::format("model=\"{}\"", m.model), m.metrics->finished_requests_,
+                     m.metrics->cancelled_requests_, m.metrics->prompt_tokens_, m.metrics->generated_tokens_,
+                     m.metrics->time_to_first_token_, m.metrics->inter_token_latency_, m.runner});
+  }
+  // One line per model: NAME{labels} value, the model's label first.
+  auto lines = [&](const std::string& name, auto value, const std::string& extra = "") {
+    std::string text;
+    for (const Snapshot& s : snaps) {
+      const std::string labels = s.label.empty() ? extra : extra.empty() ? s.label : s.label + "," + extra;
+      text += fmt::format("moxing_{}{} {}\n", name, labels.empty() ? "" : "{" + labels + "}", value(s));
+    }
+    return text;
+  };
   metric("requests_finished_total", "counter", "Requests whose generation ended.",
-         fmt::format("moxing_requests_finished_total {}\n", finished_requests_));
+         lines("requests_finished_total", [](const Snapshot& s) { return s.finished; }));
   metric("requests_cancelled_total", "counter", "Choices cancelled because the client went away mid-stream.",
-         fmt::format("moxing_requests_cancelled_total {}\n", cancelled_requests_));
-  metric("prompt_tokens_total", "counter", "Prompt tokens processed.", fmt::format("moxing_prompt_tokens_total {}\n", prompt_tokens_));
+         lines("requests_cancelled_total", [](const Snapshot& s) { return s.cancelled; }));
+  metric("prompt_tokens_total", "counter", "Prompt tokens processed.",
+         lines("prompt_tokens_total", [](const Snapshot& s) { return s.prompt_tokens; }));
   metric("generated_tokens_total", "counter", "Tokens generated.",
-         fmt::format("moxing_generated_tokens_total {}\n", generated_tokens_));
-  metric("queue_length", "gauge", "Requests waiting for a sequence slot.", fmt::format("moxing_queue_length {}\n", r.waiting));
-  metric("active_sequences", "gauge", "Sequences being generated.", fmt::format("moxing_active_sequences {}\n", r.running));
+         lines("generated_tokens_total", [](const Snapshot& s) { return s.generated_tokens; }));
+  metric("queue_length", "gauge", "Requests waiting for a sequence slot.",
+         lines("queue_length", [](const Snapshot& s) { return s.r.waiting; }));
+  metric("active_sequences", "gauge", "Sequences being generated.",
+         lines("active_sequences", [](const Snapshot& s) { return s.r.running; }));
   metric("kv_cache_used_ratio", "gauge", "Share of the KV cache's positions in use.",
-         fmt::format("moxing_kv_cache_used_ratio {}\n",
-                     r.kv_capacity > 0 ? static_cast<double>(r.kv_used) / static_cast<double>(r.kv_capacity) : 0.0));
-  metric("kv_cache_used_tokens", "gauge", "KV cache positions in use.", fmt::format("moxing_kv_cache_used_tokens {}\n", r.kv_used));
+         lines("kv_cache_used_ratio", [](const Snapshot& s) {
+           return s.r.kv_capacity > 0 ? static_cast<double>(s.r.kv_used) / static_cast<double>(s.r.kv_capacity) : 0.0;
+         }));
+  metric("kv_cache_used_tokens", "gauge", "KV cache positions in use.",
+         lines("kv_cache_used_tokens", [](const Snapshot& s) { return s.r.kv_used; }));
   metric("kv_cache_pages", "gauge",
          "KV cache pages (32 positions each) held by sequences or the prefix cache, held more than once, and in all.",
-         fmt::format("moxing_kv_cache_pages{{state=\"used\"}} {}\nmoxing_kv_cache_pages{{state=\"shared\"}} {}\n"
-                     "moxing_kv_cache_pages{{state=\"total\"}} {}\n",
-                     r.kv_pages.used, r.kv_pages.shared, r.kv_pages.total));
-  const PrefixCacheStats& pc = r.prefix_cache;
+         lines("kv_cache_pages", [](const Snapshot& s) { return s.r.kv_pages.used; }, "state=\"used\"") +
+             lines("kv_cache_pages", [](const Snapshot& s) { return s.r.kv_pages.shared; }, "state=\"shared\"") +
+             lines("kv_cache_pages", [](const Snapshot& s) { return s.r.kv_pages.total; }, "state=\"total\""));
   metric("prefix_cache_hit_ratio", "gauge", "Share of prompt tokens restored from the prefix cache instead of computed.",
-         fmt::format("moxing_prefix_cache_hit_ratio {}\n",
-                     pc.lookup_tokens > 0 ? static_cast<double>(pc.hit_tokens) / static_cast<double>(pc.lookup_tokens) : 0.0));
+         lines("prefix_cache_hit_ratio", [](const Snapshot& s) {
+           const PrefixCacheStats& pc = s.r.prefix_cache;
+           return pc.lookup_tokens > 0 ? static_cast<double>(pc.hit_tokens) / static_cast<double>(pc.lookup_tokens) : 0.0;
+         }));
   metric("prefix_cache_hit_tokens_total", "counter", "Prompt tokens restored from the prefix cache.",
-         fmt::format("moxing_prefix_cache_hit_tokens_total {}\n", pc.hit_tokens));
+         lines("prefix_cache_hit_tokens_total", [](const Snapshot& s) { return s.r.prefix_cache.hit_tokens; }));
   metric("prefix_cache_blocks", "gauge", "Prefix cache blocks in use, and its capacity.",
-         fmt::format("moxing_prefix_cache_blocks{{state=\"used\"}} {}\nmoxing_prefix_cache_blocks{{state=\"capacity\"}} {}\n",
-                     pc.blocks_used, pc.capacity_blocks));
-  metric("batch_steps_total", "counter", "Forward batches run.", fmt::format("moxing_batch_steps_total {}\n", r.scheduler.steps));
-  metric("time_to_first_token_seconds", "histogram", "From arrival to the first generated token.",
-         time_to_first_token_.prometheus("moxing_time_to_first_token_seconds"));
-  metric("inter_token_latency_seconds", "histogram", "Mean time between generated tokens, per request.",
-         inter_token_latency_.prometheus("moxing_inter_token_latency_seconds"));
+         lines("prefix_cache_blocks", [](const Snapshot& s) { return s.r.prefix_cache.blocks_used; }, "state=\"used\"") +
+             lines("prefix_cache_blocks", [](const Snapshot& s) { return s.r.prefix_cache.capacity_blocks; },
+                   "state=\"capacity\""));
+  metric("batch_steps_total", "counter", "Forward batches run.",
+         lines("batch_steps_total", [](const Snapshot& s) { return s.r.scheduler.steps; }));
+  std::string ttft, itl;
+  for (const Snapshot& s : snaps) {
+    ttft += s.ttft.prometheus("moxing_time_to_first_token_seconds", s.label);
+    itl += s.itl.prometheus("moxing_inter_token_latency_seconds", s.label);
+  }
+  metric("time_to_first_token_seconds", "histogram", "From arrival to the first generated token.", ttft);
+  metric("inter_token_latency_seconds", "histogram", "Mean time between generated tokens, per request.", itl);
   return out;
 }
 

@@ -20,13 +20,13 @@ namespace {
 using nlohmann::json;
 
 std::string digest(const OllamaModel& m) {
-  const gguf::File& f = m.model->file;
+  const gguf::File& f = *m.file;
   return sha256_hex(fmt::format("{}\n{}\n{}", f.name(), f.file_size(), f.tensors().size()));
 }
 
-int64_t parameter_count(const Model& model) {
+int64_t parameter_count(const gguf::File& file) {
   int64_t n = 0;
-  for (const gguf::TensorInfo& t : model.file.tensors()) n += t.n_elements();
+  for (const gguf::TensorInfo& t : file.tensors()) n += t.n_elements();
   return n;
 }
 
@@ -38,29 +38,29 @@ std::string parameter_size(int64_t n) {
   return std::to_string(n);
 }
 
-std::string quantization_level(const Model& model) {
-  const std::optional<int64_t> ft = model.file.get_int("general.file_type");
+std::string quantization_level(const gguf::File& file) {
+  const std::optional<int64_t> ft = file.get_int("general.file_type");
   if (ft)
     for (const FileTypeInfo& t : file_types())
       if (static_cast<int64_t>(t.id) == *ft) return std::string(t.name);
   return ft ? fmt::format("file_type {}", *ft) : "unknown";
 }
 
-std::string architecture(const Model& model) { return model.file.get_string("general.architecture").value_or("unknown"); }
+std::string architecture(const gguf::File& file) { return file.get_string("general.architecture").value_or("unknown"); }
 
 json details(const OllamaModel& m) {
-  const std::string family = architecture(*m.model);
+  const std::string family = architecture(*m.file);
   return {{"parent_model", ""},
           {"format", "gguf"},
           {"family", family},
           {"families", json::array({family})},
-          {"parameter_size", parameter_size(parameter_count(*m.model))},
-          {"quantization_level", quantization_level(*m.model)}};
+          {"parameter_size", parameter_size(parameter_count(*m.file))},
+          {"quantization_level", quantization_level(*m.file)}};
 }
 
 std::string modified_at(const OllamaModel& m) {
   std::error_code ec;
-  const auto t = std::filesystem::last_write_time(m.model->file.name(), ec);
+  const auto t = std::filesystem::last_write_time(m.file->name(), ec);
   if (ec) return rfc3339(std::chrono::system_clock::now());
   // file_clock -> system_clock by their offsets now (libstdc++ 11 has no clock_cast).
   return rfc3339(std::chrono::time_point_cast<std::chrono::system_clock::duration>(
@@ -69,24 +69,28 @@ std::string modified_at(const OllamaModel& m) {
 
 }  // namespace
 
-void ollama_tags(const OllamaModel& m, httplib::Response& res) {
-  const json model = {{"name", listed_name(m)},       {"model", listed_name(m)},
-                      {"modified_at", modified_at(m)}, {"size", m.model->file.file_size()},
-                      {"digest", digest(m)},           {"details", details(m)}};
-  send_json(res, 200, {{"models", json::array({model})}});
+void ollama_tags(const std::vector<OllamaModel>& models, httplib::Response& res) {
+  json list = json::array();
+  for (const OllamaModel& m : models)
+    list.push_back({{"name", listed_name(m)},       {"model", listed_name(m)},
+                    {"modified_at", modified_at(m)}, {"size", m.file->file_size()},
+                    {"digest", digest(m)},           {"details", details(m)}});
+  send_json(res, 200, {{"models", std::move(list)}});
 }
 
-void ollama_ps(const OllamaModel& m, httplib::Response& res) {
-  const auto forever = std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100);  // never unloaded
-  const json model = {{"name", listed_name(m)},
-                      {"model", listed_name(m)},
-                      {"size", m.model->file.file_size()},
-                      {"digest", digest(m)},
-                      {"details", details(m)},
-                      {"expires_at", rfc3339(forever)},
-                      {"size_vram", 0},
-                      {"context_length", m.n_ctx}};
-  send_json(res, 200, {{"models", json::array({model})}});
+void ollama_ps(const std::vector<OllamaModel>& models, httplib::Response& res) {
+  const auto forever = std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 100);  // no timed unload
+  json list = json::array();
+  for (const OllamaModel& m : models)
+    list.push_back({{"name", listed_name(m)},
+                    {"model", listed_name(m)},
+                    {"size", m.file->file_size()},
+                    {"digest", digest(m)},
+                    {"details", details(m)},
+                    {"expires_at", rfc3339(forever)},
+                    {"size_vram", 0},
+                    {"context_length", m.n_ctx}});
+  send_json(res, 200, {{"models", std::move(list)}});
 }
 
 void ollama_show(const OllamaModel& m, const std::string& body_text, httplib::Response& res) {
@@ -95,10 +99,10 @@ void ollama_show(const OllamaModel& m, const std::string& body_text, httplib::Re
   if (!body.is_object()) return send_ollama_error(res, 400, "the request body must be a JSON object");
   const json* name = body.contains("model") ? &body["model"] : body.contains("name") ? &body["name"] : nullptr;
   if (name && !name->is_string()) return send_ollama_error(res, 400, "'model' must be a string");
-  const gguf::File& f = m.model->file;
-  const std::string arch = architecture(*m.model);
+  const gguf::File& f = *m.file;
+  const std::string arch = architecture(*m.file);
   const std::string tmpl(m.chat_template);
-  json info = {{"general.architecture", arch}, {"general.parameter_count", parameter_count(*m.model)}};
+  json info = {{"general.architecture", arch}, {"general.parameter_count", parameter_count(*m.file)}};
   for (const char* key : {"general.name", "general.basename", "general.size_label", "general.license"})
     if (auto v = f.get_string(key)) info[key] = *v;
   for (const char* key : {"general.file_type", "general.quantization_version"})

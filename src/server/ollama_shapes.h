@@ -8,7 +8,7 @@
 #include <string_view>
 
 #include "engine/generate.h"
-#include "model/model.h"
+#include "gguf/gguf_file.h"
 
 namespace httplib {
 struct Response;
@@ -19,10 +19,10 @@ namespace mx::server {
 // The Ollama API level these shapes follow (clients gate features such as tools and think on it).
 inline constexpr const char* kOllamaApiVersion = "0.9.0";
 
-// What the Ollama routes know of the served model.
+// What the Ollama routes know of a served model.
 struct OllamaModel {
   std::string name;  // the served name ("moxing"); listed as "moxing:latest"
-  const Model* model = nullptr;
+  const gguf::File* file = nullptr;
   int64_t n_ctx = 0;  // per sequence
   const GenerateOptions* defaults = nullptr;
   std::string_view chat_template;  // the template in use (a --chat-template-file's, else the model's)

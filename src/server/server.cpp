@@ -15,6 +15,7 @@
 #include "server/anthropic_adapter.h"
 #include "server/api_error.h"
 #include "server/http_reply.h"
+#include "server/model_routes.h"
 #include "server/ollama_adapter.h"
 #include "server/openai_adapter.h"
 #include "server/openai_request.h"
@@ -47,12 +48,17 @@ void send_route_error(const httplib::Request& req, httplib::Response& res, const
 
 }  // namespace
 
-Server::Server(ServerOptions options)
+Server::Server(ServerOptions options, std::vector<ModelSpec> models, ModelRegistry::Loader loader, bool ready)
     : options_(std::move(options)),
       admission_(options_.parallel + options_.max_queue, options_.api_keys.size(), options_.max_per_key),
       http_(std::make_unique<httplib::Server>()) {
+  for (size_t i = 0; i < models.size(); ++i) model_metrics_.push_back(std::make_unique<Metrics>());
+  registry_ = std::make_unique<ModelRegistry>(std::move(models), std::move(loader), options_.limits);
+  ready_ = ready;
   routes();
 }
+
+Server::Server(ServerOptions options) : Server(options, {ModelSpec{.id = options.model_name}}, nullptr, false) {}
 
 Server::Server(ServerOptions options, const Model& model, const Tokenizer& tokenizer, KernelTable kernels,
                ChatFormat format)
@@ -60,28 +66,66 @@ Server::Server(ServerOptions options, const Model& model, const Tokenizer& token
   attach(model, tokenizer, std::move(kernels), std::move(format));
 }
 
+Server::Server(ServerOptions options, std::vector<ModelSpec> models, WeightsLoader loader)
+    : Server(std::move(options), std::move(models),
+             [this, loader = std::move(loader)](const ModelSpec& spec) -> Expected<std::shared_ptr<ServedModel>> {
+               auto w = loader(spec);
+               if (!w) return w.error();
+               return build(*registry_->find(spec.id), std::move(*w));
+             },
+             true) {}
+
 Server::~Server() {
   stop();
-  runner_.reset();  // joins the runner before the model it reads goes away
+  registry_.reset();  // joins every runner before the metrics and admission they point to go away
+}
+
+std::shared_ptr<ServedModel> Server::build(size_t index, LoadedWeights w) {
+  const RunnerSettings settings{.ctx_size = options_.ctx_size, .parallel = options_.parallel, .threads = options_.threads,
+                                .batch_size = options_.batch_size, .prefix_cache_tokens = options_.prefix_cache_tokens,
+                                .timeout_seconds = options_.timeout_seconds};
+  ModelRegistry* registry = registry_.get();
+  // Each generation pins the model until its reply ends, streamed ones too.
+  auto pin = [registry, index]() -> std::shared_ptr<void> {
+    auto lease = registry->try_acquire(index);
+    return lease ? lease->pin() : nullptr;
+  };
+  return make_served_model(std::move(w), settings, options_.defaults, *model_metrics_[index], admission_, pin);
 }
 
 void Server::attach(const Model& model, const Tokenizer& tokenizer, KernelTable kernels, ChatFormat format,
                     std::optional<GenerateOptions> defaults) {
   if (ready_) return;
-  if (defaults) options_.defaults = std::move(*defaults);
-  model_ = &model;
-  tokenizer_ = &tokenizer;
-  chat_template_ = format.source();
-  const int64_t n_ctx = options_.ctx_size > 0 ? options_.ctx_size
-                                              : std::min<int64_t>(model.config.n_ctx_train > 0 ? model.config.n_ctx_train : 4096, 4096);
-  const int32_t parallel = std::max<int32_t>(1, options_.parallel);
-  // Every generating sequence adds a row to every step: the budget holds them all.
-  const int64_t batch = std::clamp<int64_t>(options_.batch_size, parallel, kMaxBatch);
-  runner_ = std::make_unique<BatchRunner>(model, std::move(kernels), options_.threads, parallel, n_ctx, batch,
-                                          options_.prefix_cache_tokens);
-  generation_ = std::make_unique<GenerationService>(*runner_, tokenizer, std::move(format), metrics_, admission_,
-                                                    options_.timeout_seconds);
+  LoadedWeights w{.owner = nullptr, .model = &model, .tokenizer = &tokenizer, .kernels = std::move(kernels),
+                  .format = std::move(format), .defaults = std::move(defaults)};
+  registry_->attach(0, build(0, std::move(w)));
   ready_ = true;
+}
+
+BatchRunnerStats Server::stats() const {
+  BatchRunnerStats out;
+  registry_->for_each_loaded([&out](size_t index, const ServedModel& m) {
+    if (index == 0) out = m.runner->stats();
+  });
+  return out;
+}
+
+std::optional<ModelLease> Server::lease_for(const httplib::Request& req, httplib::Response& res, std::string_view name) {
+  // A single-model server answers whatever model a request names, as it always has.
+  const std::optional<size_t> index = registry_->size() == 1 ? std::optional<size_t>(0) : registry_->find(name);
+  if (!index) {
+    send_route_error(req, res, model_not_found(*registry_, name));
+    return std::nullopt;
+  }
+  Expected<ModelLease> lease = registry_->acquire(*index);
+  if (!lease) {
+    const bool failed = registry_->status()[*index].state == ModelState::kFailed;
+    if (!failed) res.set_header("Retry-After", "1");
+    send_route_error(req, res, failed ? api_error(500, lease.error().message, "server_error", "model_load_failed")
+                                      : api_error(503, lease.error().message, "server_error", "model_loading"));
+    return std::nullopt;
+  }
+  return std::move(*lease);
 }
 
 void Server::routes() {
@@ -134,70 +178,59 @@ void Server::routes() {
   });
   h.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
     const char* status = stopping_ ? "stopping" : ready_ ? "ok" : "loading";
-    send_json(res, stopping_ || !ready_ ? 503 : 200, {{"status", status}});
+    send_json(res, stopping_ || !ready_ ? 503 : 200, {{"status", status}, {"models", model_health(*registry_)}});
   });
   h.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (res.status >= 400 && req.path.rfind("/v1/", 0) == 0) metrics_.request_failed(res.status);
   });
   h.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.prometheus(stats()), "text/plain; version=0.0.4");
+    // Labels only when there is more than one model: a single model's series stay as they were.
+    std::vector<ModelSeries> series;
+    for (size_t i = 0; i < registry_->size(); ++i)
+      series.push_back({registry_->size() > 1 ? registry_->spec(i).id : "", model_metrics_[i].get(), {}});
+    registry_->for_each_loaded([&series](size_t i, const ServedModel& m) { series[i].runner = m.runner->stats(); });
+    res.set_content(metrics_.prometheus(series), "text/plain; version=0.0.4");
   });
-  const json model_object = {{"id", options_.model_name}, {"object", "model"},
-                             {"created", static_cast<int64_t>(std::time(nullptr))}, {"owned_by", "moxing"}};
-  h.Get("/v1/models", [model_object](const httplib::Request&, httplib::Response& res) {
-    send_json(res, 200, {{"object", "list"}, {"data", json::array({model_object})}});
+  const int64_t created = static_cast<int64_t>(std::time(nullptr));
+  h.Get("/v1/models", [this, created](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, model_list(*registry_, created));
   });
-  h.Get(R"(/v1/models/(.+))", [this, model_object](const httplib::Request& req, httplib::Response& res) {
-    if (req.matches[1] == options_.model_name) return send_json(res, 200, model_object);
-    send_error(res, api_error(404, fmt::format("the model '{}' does not exist; this server has '{}'",
-                                               req.matches[1].str(), options_.model_name),
-                              "invalid_request_error", "model_not_found"));
+  h.Get(R"(/v1/models/(.+))", [this, created](const httplib::Request& req, httplib::Response& res) {
+    const std::optional<size_t> i = registry_->find(req.matches[1].str());
+    if (!i) return send_error(res, model_not_found(*registry_, req.matches[1].str()));
+    send_json(res, 200, model_object(registry_->status()[*i], created, registry_->size() > 1));
   });
   h.Post("/v1/chat/completions", [this](const httplib::Request& q, httplib::Response& r) { completion(q, r, true); });
   h.Post("/v1/completions", [this](const httplib::Request& q, httplib::Response& r) { completion(q, r, false); });
-  h.Post("/v1/embeddings", [this](const httplib::Request& q, httplib::Response& r) { embeddings(q, r); });
+  h.Post("/v1/embeddings", [this](const httplib::Request& q, httplib::Response& r) {
+    metrics_.request_started("embeddings");
+    if (auto m = lease_for(q, r, requested_model(q.body))) embeddings(*m, q.body, r);
+  });
   h.Post("/tokenize", [this](const httplib::Request& q, httplib::Response& r) { tokenize(q, r); });
   h.Post("/detokenize", [this](const httplib::Request& q, httplib::Response& r) { detokenize(q, r); });
-  // Ollama's API (server/ollama_adapter.h).
-  auto ollama = [this] {
-    return OllamaModel{options_.model_name, model_, runner_->n_ctx(), &options_.defaults, chat_template_};
-  };
-  h.Post("/api/chat", [this, ollama](const httplib::Request& q, httplib::Response& r) {
-    metrics_.request_started("chat");
-    ollama_generate(*generation_, ollama(), q.body, true, key_index(q), r);
-  });
-  h.Post("/api/generate", [this, ollama](const httplib::Request& q, httplib::Response& r) {
-    metrics_.request_started("completions");
-    ollama_generate(*generation_, ollama(), q.body, false, key_index(q), r);
-  });
-  h.Get("/api/tags", [ollama](const httplib::Request&, httplib::Response& r) { ollama_tags(ollama(), r); });
-  h.Get("/api/ps", [ollama](const httplib::Request&, httplib::Response& r) { ollama_ps(ollama(), r); });
-  h.Post("/api/show", [ollama](const httplib::Request& q, httplib::Response& r) { ollama_show(ollama(), q.body, r); });
-  h.Get("/api/version", [](const httplib::Request&, httplib::Response& r) { ollama_version(r); });
-  for (const bool legacy : {false, true})
-    h.Post(legacy ? "/api/embeddings" : "/api/embed", [this, ollama, legacy](const httplib::Request& q, httplib::Response& r) {
-      ollama_embed(ollama(), q.body, legacy, [this, &q](const std::string& body, httplib::Response& out) {
-        httplib::Request inner = q;
-        inner.body = body;
-        embeddings(inner, out);
-      }, r);
-    });
+  ollama_routes();
   // Anthropic's Messages API (server/anthropic_adapter.h).
-  const AnthropicSettings anthropic{.model_name = options_.model_name, .defaults = &options_.defaults};
-  h.Post("/v1/messages", [this, anthropic](const httplib::Request& q, httplib::Response& r) {
+  h.Post("/v1/messages", [this](const httplib::Request& q, httplib::Response& r) {
     metrics_.request_started("chat");
-    anthropic_messages(*generation_, anthropic, q.body, key_index(q), r);
+    auto m = lease_for(q, r, requested_model(q.body));
+    if (!m) return;
+    const AnthropicSettings settings{.model_name = m->id(), .defaults = &(*m)->defaults};
+    anthropic_messages(*(*m)->generation, settings, q.body, key_index(q), r);
   });
-  h.Post("/v1/messages/count_tokens", [this, anthropic](const httplib::Request& q, httplib::Response& r) {
-    anthropic_count_tokens(*generation_, anthropic, q.body, key_index(q), r);
+  h.Post("/v1/messages/count_tokens", [this](const httplib::Request& q, httplib::Response& r) {
+    auto m = lease_for(q, r, requested_model(q.body));
+    if (!m) return;
+    const AnthropicSettings settings{.model_name = m->id(), .defaults = &(*m)->defaults};
+    anthropic_count_tokens(*(*m)->generation, settings, q.body, key_index(q), r);
   });
   // OpenAI's Responses API (server/responses_adapter.h).
   auto response_store = std::make_shared<ResponseStore>();  // for previous_response_id, in memory
-  const ResponsesSettings responses{.model_name = options_.model_name, .defaults = &options_.defaults,
-                                    .store = response_store.get()};
-  h.Post("/v1/responses", [this, responses, response_store](const httplib::Request& q, httplib::Response& r) {
+  h.Post("/v1/responses", [this, response_store](const httplib::Request& q, httplib::Response& r) {
     metrics_.request_started("chat");
-    responses_create(*generation_, responses, q.body, key_index(q), r);
+    auto m = lease_for(q, r, requested_model(q.body));
+    if (!m) return;
+    const ResponsesSettings settings{.model_name = m->id(), .defaults = &(*m)->defaults, .store = response_store.get()};
+    responses_create(*(*m)->generation, settings, q.body, key_index(q), r);
   });
   // The chat page: only the embedded files' names match (see web_files.h).
   h.Get(R"(/[A-Za-z0-9._-]*)", [](const httplib::Request& req, httplib::Response& res) {
@@ -245,7 +278,8 @@ void Server::serve() { http_->listen_after_bind(); }
 
 void Server::stop() {
   if (stopping_.exchange(true)) return;
-  if (ready_) runner_->cancel_all();
+  registry_->close();  // requests waiting for a model get 503
+  registry_->for_each_loaded([](size_t, const ServedModel& m) { m.runner->cancel_all(); });
   // Replies in flight end with their last chunk once their sequences are cancelled; give
   // them a moment to be written before the listener closes.
   for (int i = 0; i < 200 && admission_.in_flight() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -256,46 +290,52 @@ void Server::tokenize(const httplib::Request& req, httplib::Response& res) {
   const json body = json::parse(req.body, nullptr, false);
   if (!body.is_object() || !body.contains("content") || !body["content"].is_string())
     return send_error(res, invalid_request("expected {\"content\": TEXT}", "content"));
+  auto m = lease_for(req, res, requested_model(req.body));
+  if (!m) return;
   const bool add_special = body.value("add_special", false);
-  send_json(res, 200, {{"tokens", tokenizer_->encode(body["content"].get<std::string>(), add_special, true)}});
+  send_json(res, 200, {{"tokens", (*m)->tokenizer->encode(body["content"].get<std::string>(), add_special, true)}});
 }
 
 void Server::detokenize(const httplib::Request& req, httplib::Response& res) {
   const json body = json::parse(req.body, nullptr, false);
   if (!body.is_object() || !body.contains("tokens") || !body["tokens"].is_array())
     return send_error(res, invalid_request("expected {\"tokens\": [ids]}", "tokens"));
+  auto m = lease_for(req, res, requested_model(req.body));
+  if (!m) return;
+  const Tokenizer& tokenizer = *(*m)->tokenizer;
   std::string text;
   for (const json& t : body["tokens"]) {
-    if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() >= tokenizer_->vocab().size())
+    if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() >= tokenizer.vocab().size())
       return send_error(res, invalid_request("tokens must be ids in the vocabulary", "tokens"));
-    text += tokenizer_->token_to_piece(t.get<Token>());
+    text += tokenizer.token_to_piece(t.get<Token>());
   }
   send_json(res, 200, {{"content", utf8::sanitize(text)}});
 }
 
-void Server::embeddings(const httplib::Request& req, httplib::Response& res) {
-  metrics_.request_started("embeddings");
-  const json body = json::parse(req.body, nullptr, false);
+void Server::embeddings(const ModelLease& m, const std::string& body_text, httplib::Response& res) {
+  const json body = json::parse(body_text, nullptr, false);
   if (body.is_discarded()) return send_error(res, invalid_request("the request body is not valid JSON"));
   auto parsed = parse_embedding_request(body);
   if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
   const EmbeddingRequest& r = std::get<EmbeddingRequest>(parsed);
-  const int64_t width = model_->config.n_embd;
+  const Tokenizer& tokenizer = *m->tokenizer;
+  BatchRunner& runner = *m->runner;
+  const int64_t width = m->model->config.n_embd;
   if (r.dimensions != 0 && r.dimensions != width)
     return send_error(res, invalid_request(fmt::format("this model's embeddings have {} dimensions", width), "dimensions"));
 
   std::vector<std::vector<Token>> texts;
   int64_t n_tokens = 0;
   for (size_t i = 0; i < r.inputs.size(); ++i) {
-    std::vector<Token> t = r.inputs[i].tokens.empty() ? tokenizer_->encode(r.inputs[i].text, true, false) : r.inputs[i].tokens;
+    std::vector<Token> t = r.inputs[i].tokens.empty() ? tokenizer.encode(r.inputs[i].text, true, false) : r.inputs[i].tokens;
     const std::string param = fmt::format("input[{}]", i);
     if (t.empty()) return send_error(res, invalid_request("an input is empty", param));
     for (const Token id : t)
-      if (id < 0 || id >= tokenizer_->vocab().size())
+      if (id < 0 || id >= tokenizer.vocab().size())
         return send_error(res, invalid_request(fmt::format("token {} is not in the vocabulary", id), param));
-    if (static_cast<int64_t>(t.size()) > runner_->n_ctx())
+    if (static_cast<int64_t>(t.size()) > runner.n_ctx())
       return send_error(res, invalid_request(fmt::format("input {} has {} tokens but the context holds {}", i, t.size(),
-                                                         runner_->n_ctx()), param, "context_length_exceeded"));
+                                                         runner.n_ctx()), param, "context_length_exceeded"));
     n_tokens += static_cast<int64_t>(t.size());
     texts.push_back(std::move(t));
   }
@@ -304,7 +344,7 @@ void Server::embeddings(const httplib::Request& req, httplib::Response& res) {
   for (std::vector<Token>& t : texts) {
     auto promise = std::make_shared<std::promise<Expected<std::vector<float>>>>();
     results.push_back(promise->get_future());
-    runner_->embed(std::move(t), [promise](Expected<std::vector<float>> v) { promise->set_value(std::move(v)); });
+    runner.embed(std::move(t), [promise](Expected<std::vector<float>> v) { promise->set_value(std::move(v)); });
   }
   json data = json::array();
   for (size_t i = 0; i < results.size(); ++i) {
@@ -316,15 +356,17 @@ void Server::embeddings(const httplib::Request& req, httplib::Response& res) {
   }
   send_json(res, 200, {{"object", "list"},
                        {"data", std::move(data)},
-                       {"model", r.model.empty() ? options_.model_name : r.model},
+                       {"model", r.model.empty() ? m.id() : r.model},
                        {"usage", {{"prompt_tokens", n_tokens}, {"total_tokens", n_tokens}}}});
 }
 
 void Server::completion(const httplib::Request& req, httplib::Response& res, bool chat) {
   metrics_.request_started(chat ? "chat" : "completions");
-  const OpenAiSettings settings{.model_name = options_.model_name, .defaults = &options_.defaults,
+  auto m = lease_for(req, res, requested_model(req.body));
+  if (!m) return;
+  const OpenAiSettings settings{.model_name = m->id(), .defaults = &(*m)->defaults,
                                 .ping_seconds = options_.ping_seconds, .next_id = &next_id_};
-  openai_completion(*generation_, settings, req.body, chat, key_index(req), res);
+  openai_completion(*(*m)->generation, settings, req.body, chat, key_index(req), res);
 }
 
 }  // namespace mx::server

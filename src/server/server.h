@@ -5,9 +5,12 @@
 // /v1/chat/completions, /v1/completions, /v1/embeddings, /tokenize, /detokenize,
 // /metrics, and the chat page (/, embedded files). The server can listen before its
 // model is loaded: until attach(), /health says "loading" and the API answers 503.
+// With several models (the ModelRegistry constructor) a request's "model" picks one
+// (server/model_registry.h: loaded on first use, least recently used unloaded for room).
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +22,8 @@
 #include "engine/generate.h"
 #include "server/generation_service.h"
 #include "server/metrics.h"
+#include "server/model_registry.h"
+#include "server/served_model.h"
 #include "tokenizer/tokenizer.h"
 
 namespace httplib {
@@ -43,15 +48,21 @@ struct ServerOptions {
   int64_t prefix_cache_tokens = 16384;  // positions of prompt prefixes kept for reuse (0: off)
   int64_t batch_size = 128;  // most rows in one step: decode rows first, prompt chunks fill the rest
   int ping_seconds = 15;            // SSE comment lines keep idle streams open through proxies
-  std::string model_name = "moxing";
-  GenerateOptions defaults;         // sampling when a request does not say
+  std::string model_name = "moxing";  // the one model's name (single-model constructors)
+  GenerateOptions defaults;         // sampling when a request does not say (and its loader gives none)
+  RegistryLimits limits;            // models loaded at once, memory (several models)
 };
+
+// Loads one model of a several-model server (a registry entry) for the server to run.
+using WeightsLoader = std::function<Expected<LoadedWeights>(const ModelSpec&)>;
 
 class Server {
  public:
   explicit Server(ServerOptions options);
   Server(ServerOptions options, const Model& model, const Tokenizer& tokenizer, KernelTable kernels,
          ChatFormat format);
+  // Several models: `models[0]` is the default; each loads on its first request. Ready at once.
+  Server(ServerOptions options, std::vector<ModelSpec> models, WeightsLoader loader);
   ~Server();
 
   // Starts serving the model (once; the objects must outlive the server). `defaults`:
@@ -67,32 +78,36 @@ class Server {
   // New requests get 503; requests in flight are cancelled (their replies end at once,
   // finish_reason "stop"); serve() returns.
   void stop();
-  // Sequences running and waiting, KV cache use (for /metrics and tests).
-  BatchRunnerStats stats() const { return ready_ ? runner_->stats() : BatchRunnerStats{}; }
+  // Sequences running and waiting, KV cache use of the default model (for /metrics and tests).
+  BatchRunnerStats stats() const;
+  const ModelRegistry& registry() const { return *registry_; }
 
  private:
+  Server(ServerOptions options, std::vector<ModelSpec> models, ModelRegistry::Loader loader, bool ready);
   void routes();
+  void ollama_routes();
+  // The model a request names (the default if it names none, or if this server has one),
+  // pinned; or nullopt after sending the error (404 unknown, 503 loading or stopping, 500 failed).
+  std::optional<ModelLease> lease_for(const httplib::Request& req, httplib::Response& res, std::string_view name);
+  std::shared_ptr<ServedModel> build(size_t index, LoadedWeights w);
   void completion(const httplib::Request& req, httplib::Response& res, bool chat);
   void tokenize(const httplib::Request& req, httplib::Response& res);
   void detokenize(const httplib::Request& req, httplib::Response& res);
-  void embeddings(const httplib::Request& req, httplib::Response& res);
+  void embeddings(const ModelLease& m, const std::string& body, httplib::Response& res);
   // The index in options_.api_keys of the key the request carries, or -1.
   int key_index(const httplib::Request& req) const;
 
   ServerOptions options_;
   Admission admission_;  // completions in flight, overall and per API key
-  // Set once by attach(), before ready_ turns true; read only after ready_.
-  const Model* model_ = nullptr;
-  const Tokenizer* tokenizer_ = nullptr;
-  std::string chat_template_;  // the source of the template in use (Ollama's /api/show)
-  std::unique_ptr<BatchRunner> runner_;
-  std::unique_ptr<GenerationService> generation_;  // what every completion route runs on
-  std::atomic<bool> ready_{false};
+  Metrics metrics_;      // requests by route
+  std::vector<std::unique_ptr<Metrics>> model_metrics_;  // per registry entry, kept across unloads
+  // Declared after what its models' services point to (metrics, admission): destroyed first.
+  std::unique_ptr<ModelRegistry> registry_;
+  std::atomic<bool> ready_{false};  // the default model is attached, or models load on demand
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> next_id_{1};
-  Metrics metrics_;
 };
 
 }  // namespace mx::server

@@ -1,24 +1,33 @@
-// `moxing serve`: the OpenAI-compatible HTTP server (server/server.h) for one model file.
-// It listens at once and loads the model behind (/health says "loading" meanwhile).
-// SIGINT / SIGTERM stop it gracefully: new requests get 503, requests in flight end.
+// `moxing serve`: the OpenAI-compatible HTTP server (server/server.h). With one -m it
+// listens at once and loads the model behind (/health says "loading" meanwhile). With
+// several (-m repeated, --models-dir) each loads on its first request and the least recently
+// used idle one is unloaded when --max-loaded or --max-memory would be exceeded
+// (server/model_registry.h). SIGINT / SIGTERM stop it gracefully: new requests get 503,
+// requests in flight end.
 #include <atomic>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include <fmt/ranges.h>
+
 #include "cli/chat_template_file.h"
 #include "cli/common.h"
 #include "cli/sampling_options.h"
 #include "core/log.h"
 #include "model/forward.h"
+#include "server/model_specs.h"
 #include "server/server.h"
 
 namespace mx::cli {
 namespace {
 
 struct ServeOptions {
-  std::string path;
+  std::vector<std::string> paths;  // -m, repeatable
+  std::string models_dir;
+  std::vector<std::string> aliases;
+  std::string max_memory;
   server::ServerOptions server;
   std::string api_key;
   std::string api_key_file;
@@ -39,6 +48,81 @@ Expected<std::vector<std::string>> api_keys(const ServeOptions& o) {
   return keys;
 }
 
+// Loads one model of a several-model server: weights, tokenizer, chat format, sampling defaults.
+server::WeightsLoader weights_loader(const ServeOptions& o) {
+  return [sampling = o.sampling, template_file = o.chat_template_file](const server::ModelSpec& spec)
+             -> Expected<server::LoadedWeights> {
+    std::optional<LoadedModel> loaded = load_model_for_cli(spec.path, /*with_tokenizer=*/true);
+    if (!loaded) return make_error("cannot load {} (the log says why)", spec.path);
+    auto defaults = make_generate_options(sampling, *loaded->tokenizer, -1);
+    if (!defaults) return defaults.error();
+    Expected<ChatFormat> format = load_chat_format(*loaded, template_file);
+    if (!format) return make_error("chat template: {}", format.error().message);
+    if (format->is_fallback()) MX_LOG_WARN("{} has no chat template; chat requests use ChatML", spec.path);
+    auto owner = std::make_shared<LoadedModel>(std::move(*loaded));
+    return server::LoadedWeights{.owner = owner, .model = owner->model.get(), .tokenizer = owner->tokenizer.get(),
+                                 .kernels = owner->kernels, .format = std::move(*format), .defaults = std::move(*defaults)};
+  };
+}
+
+// Stops the server on SIGINT / SIGTERM (blocked before any thread starts) until `served`.
+class SignalWaiter {
+ public:
+  SignalWaiter(server::Server& srv, const sigset_t& signals)
+      : thread_([this, &srv, signals] {
+          const timespec poll{0, 200'000'000};
+          while (!served_) {
+            const int sig = sigtimedwait(&signals, nullptr, &poll);
+            if (sig > 0) {
+              MX_LOG_INFO("signal {}: stopping", sig);
+              stopped_ = true;
+              srv.stop();
+              return;
+            }
+          }
+        }) {}
+  ~SignalWaiter() { finish(); }
+  void finish() {
+    served_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  bool stopped() const { return stopped_; }
+
+ private:
+  std::atomic<bool> served_{false}, stopped_{false};
+  std::thread thread_;
+};
+
+int run_several(ServeOptions& o, const sigset_t& signals) {
+  auto specs = server::model_specs(o.paths, o.models_dir, o.aliases);
+  if (!specs) {
+    MX_LOG_ERROR("{}", specs.error().message);
+    return kExitUsage;
+  }
+  if (!o.max_memory.empty()) {
+    auto bytes = server::parse_size(o.max_memory);
+    if (!bytes) {
+      MX_LOG_ERROR("--max-memory: {}", bytes.error().message);
+      return kExitUsage;
+    }
+    o.server.limits.max_bytes = *bytes;
+  }
+  const size_t n = specs->size();
+  const std::string first = specs->front().id;
+  server::Server srv(o.server, std::move(*specs), weights_loader(o));
+  if (!srv.bind()) return kExitFailure;
+  std::thread http([&] { srv.serve(); });
+  SignalWaiter waiter(srv, signals);
+  for (const server::ModelStatus& m : srv.registry().status())
+    MX_LOG_INFO("model {}{}{}: {}", m.spec.id, m.spec.aliases.empty() ? "" : " alias ",
+                fmt::format("{}", fmt::join(m.spec.aliases, ", ")), m.spec.path);
+  MX_LOG_INFO("serving {} on http://{}:{} ({} models, each loaded on its first request; {} sequences at once)", first,
+              o.server.host, srv.port(), n, o.server.parallel);
+  http.join();
+  waiter.finish();
+  return kExitOk;
+}
+
 int run_serve(ServeOptions o) {
   auto keys = api_keys(o);
   if (!keys) {
@@ -52,36 +136,29 @@ int run_serve(ServeOptions o) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  if (o.paths.size() != 1 || !o.models_dir.empty()) return run_several(o, signals);
+  const std::string path = o.paths.front();
+  for (const std::string& a : o.aliases) {  // one model: its alias is the name it is served under, as before
+    const size_t eq = a.find('=');
+    if (o.server.model_name == "moxing") o.server.model_name = eq == std::string::npos ? a : a.substr(eq + 1);
+  }
 
   // Listen first: while the model loads, /health answers "loading" and the API 503.
-  if (o.server.model_name == "moxing") o.server.model_name = std::filesystem::path(o.path).stem().string();
+  if (o.server.model_name == "moxing") o.server.model_name = std::filesystem::path(path).stem().string();
   std::optional<LoadedModel> loaded;  // declared first: outlives the server that reads it
   server::Server srv(o.server);
   if (!srv.bind()) return kExitFailure;
-  MX_LOG_INFO("listening on http://{}:{}; loading {}", o.server.host, srv.port(), o.path);
+  MX_LOG_INFO("listening on http://{}:{}; loading {}", o.server.host, srv.port(), path);
   std::thread http([&] { srv.serve(); });
-  std::atomic<bool> stopped{false}, served{false};
-  std::thread signal_waiter([&] {
-    const timespec poll{0, 200'000'000};
-    while (!served) {
-      const int sig = sigtimedwait(&signals, nullptr, &poll);
-      if (sig > 0) {
-        MX_LOG_INFO("signal {}: stopping", sig);
-        stopped = true;
-        srv.stop();
-        return;
-      }
-    }
-  });
+  SignalWaiter waiter(srv, signals);
   auto finish = [&](int code) {
     srv.stop();
     http.join();
-    served = true;
-    signal_waiter.join();
-    return stopped ? kExitOk : code;
+    waiter.finish();
+    return waiter.stopped() ? kExitOk : code;
   };
 
-  loaded = load_model_for_cli(o.path, /*with_tokenizer=*/true);
+  loaded = load_model_for_cli(path, /*with_tokenizer=*/true);
   if (!loaded) return finish(kExitBadModel);
   auto defaults = make_generate_options(o.sampling, *loaded->tokenizer, -1);
   if (!defaults) {
@@ -93,13 +170,12 @@ int run_serve(ServeOptions o) {
     MX_LOG_ERROR("chat template: {}", format.error().message);
     return finish(o.chat_template_file.empty() ? kExitBadModel : kExitUsage);
   }
-  if (format->is_fallback()) MX_LOG_WARN("{} has no chat template; chat requests use ChatML", o.path);
+  if (format->is_fallback()) MX_LOG_WARN("{} has no chat template; chat requests use ChatML", path);
   srv.attach(*loaded->model, *loaded->tokenizer, loaded->kernels, std::move(*format), std::move(*defaults));
   MX_LOG_INFO("serving {} on http://{}:{} ({} sequences at once)", o.server.model_name, o.server.host, srv.port(),
               o.server.parallel);
   http.join();
-  served = true;
-  signal_waiter.join();
+  waiter.finish();
   return kExitOk;
 }
 
@@ -107,7 +183,18 @@ int run_serve(ServeOptions o) {
 
 Runner add_serve(CLI::App& app) {
   auto o = std::make_shared<ServeOptions>();
-  app.add_option("-m,--model", o->path, "GGUF model file")->required();
+  app.add_option("-m,--model", o->paths,
+                 "GGUF model file (repeat for several models: each loads on its first request; the first is the default)");
+  app.add_option("--models-dir", o->models_dir,
+                 "Serve every .gguf in DIR (of a split set, its first shard -00001-of-N) beside any -m; ids are file stems")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--max-loaded", o->server.limits.max_loaded,
+                 "Models loaded at once; the least recently used idle one is unloaded to make room, and a request for "
+                 "another model waits while every loaded one is serving (0: no limit)")
+      ->capture_default_str();
+  app.add_option("--max-memory", o->max_memory,
+                 "Memory budget of the loaded models (file size + KV cache), e.g. 8G or 512M; unloads the least recently "
+                 "used idle model to stay under it (a model larger than the budget still loads alone)");
   app.add_option("--host", o->server.host, "Address to listen on")->capture_default_str();
   app.add_option("--port", o->server.port, "Port (0: any free port)")->capture_default_str();
   app.add_option("--parallel", o->server.parallel, "Sequences generated at once")->capture_default_str();
@@ -133,7 +220,10 @@ Runner add_serve(CLI::App& app) {
   app.add_option("--chat-template-file", o->chat_template_file,
                  "Jinja chat template to use instead of the model's (its tool-call syntax is recognised too)")
       ->check(CLI::ExistingFile);
-  app.add_option("--alias", o->server.model_name, "Model name in /v1/models (default: the file's name)");
+  app.add_option("--alias", o->aliases,
+                 "Another name for a model (repeatable). NAME pairs with the -m of the same rank (1st plain --alias with "
+                 "1st -m); MODEL=NAME names the model whose id (file stem) or -m text is MODEL. With a single -m, NAME is "
+                 "the name it is served under (default: the file's name)");
   add_sampling_options(app, o->sampling);
   o->server.threads = default_threads();
   return [o] { return run_serve(*o); };

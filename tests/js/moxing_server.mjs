@@ -33,7 +33,7 @@ for (const [sig, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
   });
 }
 
-// -> {base: 'http://127.0.0.1:PORT', name: the served model id, ctx, log(), stop()}
+// -> {base: 'http://127.0.0.1:PORT', name: the served (first) model id, ctx, pid, log(), stop()}
 export async function startServer({ model = STORIES, ctx = 1024, parallel = 2, args = [] } = {}) {
   for (const f of [BIN, model]) if (!existsSync(f)) throw new Error(`missing ${f} (set MOXING_BIN / MOXING_SHARED_DIR)`);
   const child = spawn(BIN, ['serve', '-m', model, '--port', '0', '-t', '1', '--parallel', String(parallel), '--api-key', KEY,
@@ -43,6 +43,7 @@ export async function startServer({ model = STORIES, ctx = 1024, parallel = 2, a
   let log = '';
   const server = {
     ctx,
+    pid: child.pid,
     log: () => log,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

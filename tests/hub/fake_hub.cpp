@@ -146,6 +146,7 @@ void FakeHub::install_routes() {
     }
     ++file_requests;
     if (req.has_header("Range")) ++range_requests;
+    if (req.has_header("Authorization")) ++file_requests_with_token;
     if (ignore_ranges) const_cast<httplib::Request&>(req).ranges.clear();  // an old server: 200, whole file
     res.set_header("ETag", quoted(blob->sha256));
     const long long drop_after = drop_next_after.exchange(-1);

@@ -46,6 +46,7 @@ class FakeHub {
   std::atomic<int> file_requests{0};   // to the CDN host
   std::atomic<int> range_requests{0};  // of those, with a Range header
   std::atomic<int> api_requests{0};
+  std::atomic<int> file_requests_with_token{0};  // the CDN must never see the hub token
 
  private:
   struct Blob {

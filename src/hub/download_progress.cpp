@@ -19,6 +19,7 @@ DownloadProgress::~DownloadProgress() { finish(); }
 
 void DownloadProgress::update(uint64_t done) {
   if (!enabled_ || finished_) return;
+  last_done_ = done;
   const auto now = std::chrono::steady_clock::now();
   if (drawn_ && now - last_draw_ < std::chrono::milliseconds(100)) return;  // terminals are slow
   last_draw_ = now;
@@ -27,7 +28,10 @@ void DownloadProgress::update(uint64_t done) {
 
 void DownloadProgress::finish() {
   if (!enabled_ || finished_) return;
-  if (drawn_) std::fputc('\n', stderr);
+  if (drawn_) {
+    draw(last_done_);  // the final count, not the last one shown
+    std::fputc('\n', stderr);
+  }
   finished_ = true;
 }
 

@@ -19,7 +19,7 @@ class DownloadProgress {
  private:
   void draw(uint64_t done);
   std::string label_;
-  uint64_t total_, start_;
+  uint64_t total_, start_, last_done_ = 0;
   bool enabled_, drawn_ = false, finished_ = false;
   std::chrono::steady_clock::time_point began_, last_draw_;
 };

@@ -134,9 +134,9 @@ Expected<DownloadStats> HubClient::download(std::string_view repo, std::string_v
       if (status >= 200 && status < 300 && !unexpected_status) writer.emplace(part.fd, part.size, part.sha);
     };
     req.on_data = [&](const char* d, size_t n) {
-      if (!writer || writer->accepted() + n > file.size) return false;
+      if (!writer || writer->written() + n > file.size) return false;
       if (!writer->append(d, n)) return false;
-      progress.update(writer->accepted());
+      progress.update(writer->written());
       return true;
     };
     const HttpResponse r = http_get(req);

@@ -126,6 +126,25 @@ TEST_F(HubTest, TwoPullsOfOneFileDownloadItOnce) {
   expect_cache_sound(cache_dir());
 }
 
+// Two processes (the lock is flock on a file, so it holds across processes as across threads).
+TEST_F(HubTest, TwoProcessesPullOneFileOnce) {
+  hub_.chunk_delay_ms = 2;
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto pulled = hub::pull_model(ref_of("acme/stories-GGUF:Q4_K_M"), settings());
+    ::_exit(pulled && read_file(pulled->paths.at(0)) == qwen_q4k ? 0 : 1);
+  }
+  auto pulled = hub::pull_model(ref_of("acme/stories-GGUF:Q4_K_M"), settings());
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(pulled) << pulled.error().message;
+  EXPECT_EQ(read_file(pulled->paths.at(0)), qwen_q4k);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(hub_.file_requests, 1);
+  expect_cache_sound(cache_dir());
+}
+
 // A real write error: a child process may write at most 64 KiB per file (RLIMIT_FSIZE), with
 // SIGXFSZ ignored so write() fails with EFBIG as on a full disk.
 TEST_F(HubTest, FullDiskReportsAndKeepsTheCacheSound) {

@@ -103,11 +103,6 @@ Status HubCache::write_ref(std::string_view repo, std::string_view revision, std
   return {};
 }
 
-bool HubCache::has_file(std::string_view repo, std::string_view commit, std::string_view file) const {
-  std::error_code ec;
-  return fs::is_regular_file(snapshot_path(repo, commit, file), ec);  // follows the link to the blob
-}
-
 Status HubCache::link_snapshot(std::string_view repo, std::string_view commit, std::string_view file,
                                std::string_view etag) const {
   const fs::path link = snapshot_path(repo, commit, file);

@@ -41,8 +41,6 @@ class HubCache {
   std::optional<std::string> read_ref(std::string_view repo, std::string_view revision) const;
   Status write_ref(std::string_view repo, std::string_view revision, std::string_view commit) const;
 
-  // True when the snapshot has the file and its blob is complete.
-  bool has_file(std::string_view repo, std::string_view commit, std::string_view file) const;
   // Points snapshots/<commit>/<file> at blobs/<etag> (replacing any older link atomically).
   Status link_snapshot(std::string_view repo, std::string_view commit, std::string_view file,
                        std::string_view etag) const;

@@ -39,6 +39,7 @@ Expected<bool> fetch_file(const HubClient& client, const HubCache& cache, const 
       const std::string partial = cache.incomplete_path(repo, etag);
       auto stats = client.download(repo, commit, file, partial);
       if (!stats) return stats.error();
+      MX_LOG_DEBUG("{}: {} bytes in {} request(s)", file.path, file.size, stats->attempts);
       // The blob appears whole or not at all.
       if (std::rename(partial.c_str(), blob.c_str()) != 0)
         return make_error("cannot move {} to {}: {}", partial, blob, std::strerror(errno));

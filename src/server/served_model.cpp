@@ -3,8 +3,35 @@
 #include <algorithm>
 
 #include "core/expected.h"
+#include "engine/prefix_cache.h"
+#include "model/kv_cache.h"
 
 namespace mx::server {
+
+namespace {
+
+int64_t context_of(const ModelConfig& config, const RunnerSettings& settings) {
+  return settings.ctx_size > 0 ? settings.ctx_size : std::min<int64_t>(config.n_ctx_train > 0 ? config.n_ctx_train : 4096, 4096);
+}
+
+}  // namespace
+
+int64_t kv_cache_bytes(const ModelConfig& config, const RunnerSettings& settings) {
+  // As KvCache sizes its pool: every sequence's whole context in pages, plus the prefix cache's.
+  const int64_t n_seq = std::max<int32_t>(1, settings.parallel);
+  const int64_t per_seq = (context_of(config, settings) + KvCache::kPageTokens - 1) / KvCache::kPageTokens;
+  const int64_t pages = n_seq * per_seq + PrefixCache::pages_for(settings.prefix_cache_tokens);
+  return config.n_layer * pages * KvCache::kPageTokens * (config.k_width() + config.v_width()) *
+         static_cast<int64_t>(sizeof(float));
+}
+
+int64_t estimate_memory(const std::string& path, int64_t file_bytes, const RunnerSettings& settings) {
+  auto file = gguf::File::open(path);
+  if (!file) return file_bytes;
+  auto config = ModelConfig::from_gguf(*file);
+  if (!config) return file_bytes;
+  return std::max<int64_t>(file_bytes, static_cast<int64_t>(file->file_size())) + kv_cache_bytes(*config, settings);
+}
 
 std::shared_ptr<ServedModel> make_served_model(LoadedWeights w, const RunnerSettings& settings,
                                                GenerateOptions fallback_defaults, Metrics& metrics,
@@ -16,9 +43,7 @@ std::shared_ptr<ServedModel> make_served_model(LoadedWeights w, const RunnerSett
   s->tokenizer = w.tokenizer;
   s->chat_template = w.format->source();
   s->defaults = w.defaults ? std::move(*w.defaults) : std::move(fallback_defaults);
-  const ModelConfig& config = w.model->config;
-  const int64_t n_ctx = settings.ctx_size > 0 ? settings.ctx_size
-                                              : std::min<int64_t>(config.n_ctx_train > 0 ? config.n_ctx_train : 4096, 4096);
+  const int64_t n_ctx = context_of(w.model->config, settings);
   const int32_t parallel = std::max<int32_t>(1, settings.parallel);
   // Every generating sequence adds a row to every step: the budget holds them all.
   const int64_t batch = std::clamp<int64_t>(settings.batch_size, parallel, kMaxBatch);

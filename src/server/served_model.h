@@ -53,6 +53,12 @@ struct RunnerSettings {
   double timeout_seconds = 600;
 };
 
+// The KV cache a model of `config` gets with `settings`, in bytes (what its runner will allocate).
+int64_t kv_cache_bytes(const ModelConfig& config, const RunnerSettings& settings);
+// File bytes (`file_bytes`, all shards) plus the KV cache of the model at `path`, read from its
+// GGUF header without loading it; `file_bytes` alone if the header cannot be read.
+int64_t estimate_memory(const std::string& path, int64_t file_bytes, const RunnerSettings& settings);
+
 // Builds the runner and generation service of `w`. `metrics` and `admission` outlive it;
 // `pin` (may be empty) is called by each generation to keep the model loaded until its reply ends.
 std::shared_ptr<ServedModel> make_served_model(LoadedWeights w, const RunnerSettings& settings,

@@ -53,12 +53,16 @@ Server::Server(ServerOptions options, std::vector<ModelSpec> models, ModelRegist
       admission_(options_.parallel + options_.max_queue, options_.api_keys.size(), options_.max_per_key),
       http_(std::make_unique<httplib::Server>()) {
   for (size_t i = 0; i < models.size(); ++i) model_metrics_.push_back(std::make_unique<Metrics>());
+  // The budget counts a model before its first load by its header; after it, by what it took.
+  if (loader && options_.limits.max_bytes > 0)
+    for (ModelSpec& m : models) m.estimated_bytes = estimate_memory(m.path, m.estimated_bytes, runner_settings());
   registry_ = std::make_unique<ModelRegistry>(std::move(models), std::move(loader), options_.limits);
   ready_ = ready;
   routes();
 }
 
-Server::Server(ServerOptions options) : Server(options, {ModelSpec{.id = options.model_name}}, nullptr, false) {}
+Server::Server(ServerOptions options)
+    : Server(options, {ModelSpec{.id = options.model_name, .aliases = {}, .path = {}, .estimated_bytes = 0}}, nullptr, false) {}
 
 Server::Server(ServerOptions options, const Model& model, const Tokenizer& tokenizer, KernelTable kernels,
                ChatFormat format)
@@ -80,10 +84,14 @@ Server::~Server() {
   registry_.reset();  // joins every runner before the metrics and admission they point to go away
 }
 
+RunnerSettings Server::runner_settings() const {
+  return {.ctx_size = options_.ctx_size, .parallel = options_.parallel, .threads = options_.threads,
+          .batch_size = options_.batch_size, .prefix_cache_tokens = options_.prefix_cache_tokens,
+          .timeout_seconds = options_.timeout_seconds};
+}
+
 std::shared_ptr<ServedModel> Server::build(size_t index, LoadedWeights w) {
-  const RunnerSettings settings{.ctx_size = options_.ctx_size, .parallel = options_.parallel, .threads = options_.threads,
-                                .batch_size = options_.batch_size, .prefix_cache_tokens = options_.prefix_cache_tokens,
-                                .timeout_seconds = options_.timeout_seconds};
+  const RunnerSettings settings = runner_settings();
   ModelRegistry* registry = registry_.get();
   // Each generation pins the model until its reply ends, streamed ones too.
   auto pin = [registry, index]() -> std::shared_ptr<void> {
@@ -188,7 +196,10 @@ void Server::routes() {
     std::vector<ModelSeries> series;
     for (size_t i = 0; i < registry_->size(); ++i)
       series.push_back({registry_->size() > 1 ? registry_->spec(i).id : "", model_metrics_[i].get(), {}});
-    registry_->for_each_loaded([&series](size_t i, const ServedModel& m) { series[i].runner = m.runner->stats(); });
+    registry_->for_each_loaded([&series](size_t i, const ServedModel& m) {
+      series[i].runner = m.runner->stats();
+      series[i].loaded = true;
+    });
     res.set_content(metrics_.prometheus(series), "text/plain; version=0.0.4");
   });
   const int64_t created = static_cast<int64_t>(std::time(nullptr));

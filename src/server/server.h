@@ -90,6 +90,7 @@ class Server {
   // pinned; or nullopt after sending the error (404 unknown, 503 loading or stopping, 500 failed).
   std::optional<ModelLease> lease_for(const httplib::Request& req, httplib::Response& res, std::string_view name);
   std::shared_ptr<ServedModel> build(size_t index, LoadedWeights w);
+  RunnerSettings runner_settings() const;
   void completion(const httplib::Request& req, httplib::Response& res, bool chat);
   void tokenize(const httplib::Request& req, httplib::Response& res);
   void detokenize(const httplib::Request& req, httplib::Response& res);

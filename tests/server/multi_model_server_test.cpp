@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <thread>
@@ -57,14 +58,14 @@ class MultiModelServerTest : public ::testing::Test {
                            .kernels = kernels_, .format = std::move(*format), .defaults = std::nullopt};
     };
   }
-  void start(RegistryLimits limits = {}, int64_t ctx = 256) {
+  void start(RegistryLimits limits = {}, int64_t ctx = 256, std::vector<ModelSpec> models = two_models()) {
     ServerOptions options;
     options.port = 0;
     options.ctx_size = ctx;
     options.parallel = 2;
     options.threads = 1;
     options.limits = limits;
-    server_ = std::make_unique<Server>(std::move(options), two_models(), loader());
+    server_ = std::make_unique<Server>(std::move(options), std::move(models), loader());
     ASSERT_TRUE(server_->bind());
     thread_ = std::thread([this] { server_->serve(); });
   }
@@ -145,6 +146,7 @@ TEST_F(MultiModelServerTest, ListsBothModelsAndEachAnswersWithItsOwnOutputAloneO
   EXPECT_NE(metrics.find("moxing_requests_finished_total{model=\"tiny-qwen2-Q8_0\"} 4"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("moxing_active_sequences{model=\"tiny-qwen2-Q8_0\"} "), std::string::npos);
   EXPECT_NE(metrics.find("moxing_time_to_first_token_seconds_count{model=\"stories260K\"} 5"), std::string::npos);
+  EXPECT_NE(metrics.find("moxing_model_loaded{model=\"tiny-qwen2-Q8_0\"} 1"), std::string::npos);
 
   // Ollama's list names both; its chat picks a model by its tagged name.
   const json tags = get("/api/tags");
@@ -162,6 +164,36 @@ TEST_F(MultiModelServerTest, ListsBothModelsAndEachAnswersWithItsOwnOutputAloneO
               static_cast<long long>(rss_before), static_cast<long long>(rss_loaded),
               static_cast<long long>(rss_loaded - rss_before), static_cast<long long>(rss_after),
               static_cast<long long>(rss_after - rss_before));
+}
+
+TEST_F(MultiModelServerTest, TheMemoryBudgetCountsFileAndKvCacheAsTheLoadedModelTakes) {
+  const int64_t budget = 1ll << 40;
+  start({.max_loaded = 0, .max_bytes = budget});
+  std::vector<int64_t> before;
+  for (const ModelStatus& m : server_->registry().status()) before.push_back(m.spec.estimated_bytes);
+  complete("stories");
+  complete("qwen");
+  const std::vector<ModelStatus> after = server_->registry().status();
+  for (size_t i = 0; i < after.size(); ++i) {
+    EXPECT_GT(before[i], static_cast<int64_t>(std::filesystem::file_size(after[i].spec.path))) << "the KV cache counts";
+    EXPECT_EQ(before[i], after[i].spec.estimated_bytes) << after[i].spec.id << ": the header's estimate is what it took";
+  }
+}
+
+TEST_F(MultiModelServerTest, AModelThatFailsToLoadIsA500AndTriedAgainOnTheNextRequest) {
+  std::vector<ModelSpec> models = two_models();
+  models[1].path = "/nonexistent/broken.gguf";
+  start({}, 256, models);
+  const json body = {{"model", "qwen"}, {"prompt", "Hi"}, {"max_tokens", 2}};
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    auto r = client().Post("/v1/completions", body.dump(), "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 500) << r->body;
+    EXPECT_EQ(json::parse(r->body)["error"]["code"], "model_load_failed");
+    EXPECT_EQ(loads_, attempt) << "each request after a failure tries again";
+  }
+  EXPECT_EQ(state_of("tiny-qwen2-Q8_0"), "failed");
+  EXPECT_FALSE(complete("stories").empty()) << "the other model still serves";
 }
 
 TEST_F(MultiModelServerTest, AnUnknownModelIsA404InEachApisShapeNamingWhatExists) {

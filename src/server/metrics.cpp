@@ -66,13 +66,14 @@ std::string Metrics::prometheus(const std::vector<ModelSeries>& models) const {
     uint64_t finished, cancelled, prompt_tokens, generated_tokens;
     Histogram ttft, itl;
     BatchRunnerStats r;
+    bool loaded;
   };
   std::vector<Snapshot> snaps;
   for (const ModelSeries& m : models) {
     std::lock_guard lock(m.metrics->mutex_);
     snaps.push_back({m.model.empty() ? "" : fmt::format("model=\"{}\"", m.model), m.metrics->finished_requests_,
                      m.metrics->cancelled_requests_, m.metrics->prompt_tokens_, m.metrics->generated_tokens_,
-                     m.metrics->time_to_first_token_, m.metrics->inter_token_latency_, m.runner});
+                     m.metrics->time_to_first_token_, m.metrics->inter_token_latency_, m.runner, m.loaded});
   }
   // One line per model: NAME{labels} value, the model's label first.
   auto lines = [&](const std::string& name, auto value, const std::string& extra = "") {
@@ -119,6 +120,9 @@ std::string Metrics::prometheus(const std::vector<ModelSeries>& models) const {
                    "state=\"capacity\""));
   metric("batch_steps_total", "counter", "Forward batches run.",
          lines("batch_steps_total", [](const Snapshot& s) { return s.r.scheduler.steps; }));
+  if (!snaps.empty() && !snaps.front().label.empty())  // several models: which are in memory now
+    metric("model_loaded", "gauge", "1 while the model is loaded.",
+           lines("model_loaded", [](const Snapshot& s) { return s.loaded ? 1 : 0; }));
   std::string ttft, itl;
   for (const Snapshot& s : snaps) {
     ttft += s.ttft.prometheus("moxing_time_to_first_token_seconds", s.label);

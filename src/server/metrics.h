@@ -35,6 +35,7 @@ struct ModelSeries {
   std::string model;
   const Metrics* metrics = nullptr;
   BatchRunnerStats runner;
+  bool loaded = false;
 };
 
 class Metrics {

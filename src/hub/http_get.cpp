@@ -51,7 +51,7 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   const size_t bytes = size * n;
   if (!t->started) {
     t->started = true;
-    if (t->request->on_start) t->request->on_start(t->status);
+    if (t->request->on_start) t->request->on_start(t->status, t->response->headers);
   }
   if (t->status < 200 || t->status >= 300) {
     std::string& body = t->response->error_body;
@@ -98,7 +98,7 @@ HttpResponse http_get(const HttpRequest& request) {
   const CURLcode rc = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   if (rc != CURLE_OK) response.curl_error = curl_easy_strerror(rc);
-  if (!t.started && request.on_start && rc == CURLE_OK) request.on_start(response.status);  // empty body
+  if (!t.started && request.on_start && rc == CURLE_OK) request.on_start(response.status, response.headers);  // empty body
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return response;

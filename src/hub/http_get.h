@@ -15,8 +15,9 @@ struct HttpRequest {
   std::string range;  // "100-" asks for the bytes from 100 on; empty = all
   // Receives the body of a successful (2xx) response; returns false to abort the transfer.
   std::function<bool(const char* data, size_t n)> on_data;
-  // Called once the final response's status and headers are known, before any data.
-  std::function<void(long status)> on_start;
+  // Called once the final response's status and headers are known, before any data
+  // (headers as in HttpResponse::headers).
+  std::function<void(long status, const std::map<std::string, std::string>& headers)> on_start;
 };
 
 struct HttpResponse {

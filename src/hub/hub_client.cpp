@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <optional>
 
 #include "core/log.h"
@@ -43,6 +44,16 @@ std::string next_link(const HttpResponse& r) {
   const size_t open = it->second.find('<'), close = it->second.find('>');
   return open == std::string::npos || close == std::string::npos ? std::string()
                                                                  : it->second.substr(open + 1, close - open - 1);
+}
+
+// X-Linked-Etag of an LFS file's redirect, without quotes or a weak-validator prefix.
+std::string linked_etag(const std::map<std::string, std::string>& headers) {
+  auto it = headers.find("x-linked-etag");
+  if (it == headers.end()) return {};
+  std::string v = it->second;
+  if (v.rfind("W/", 0) == 0) v.erase(0, 2);
+  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+  return v;
 }
 
 std::string basename(std::string_view p) { return std::string(p.substr(p.rfind('/') + 1)); }
@@ -124,12 +135,15 @@ Expected<DownloadStats> HubClient::download(std::string_view repo, std::string_v
       MX_LOG_DEBUG("{}: resuming at byte {}", file.path, part.size);
     }
     bool unexpected_status = false;
+    std::string served_sha;  // the hub's X-Linked-Etag: the sha256 of what the redirect serves
     std::optional<BlobWriter> writer;  // made once the response is known (a 200 may restart the file)
     HttpRequest req;
     req.url = url;
     req.token = settings_.token;
     if (part.size > 0) req.range = fmt::format("{}-", part.size);
-    req.on_start = [&](long status) {
+    req.on_start = [&](long status, const std::map<std::string, std::string>& headers) {
+      served_sha = linked_etag(headers);
+      if (!file.sha256.empty() && !served_sha.empty() && served_sha != file.sha256) return;  // stop before any byte
       if (status == 200 && part.size > 0 && !part.restart()) unexpected_status = true;  // Range ignored
       if (status >= 200 && status < 300 && !unexpected_status) writer.emplace(part.fd, part.size, part.sha);
     };
@@ -146,6 +160,11 @@ Expected<DownloadStats> HubClient::download(std::string_view repo, std::string_v
       part.write_errno = writer->error();
       oversize = r.aborted_by_callback && part.write_errno == 0;
       writer.reset();
+    }
+    if (!file.sha256.empty() && !served_sha.empty() && served_sha != file.sha256) {
+      return make_error("{}: the hub now serves other contents (sha256 {}) than its listing gave ({}); the repo "
+                        "changed during the pull, pull again",
+                        file.path, served_sha, file.sha256);
     }
     if (part.write_errno != 0) {
       return make_error("writing {} failed: {}{}", partial, std::strerror(part.write_errno),

@@ -38,7 +38,10 @@ Expected<bool> fetch_file(const HubClient& client, const HubCache& cache, const 
     if (!fs::is_regular_file(blob, ec)) {  // another process may have finished it while we waited
       const std::string partial = cache.incomplete_path(repo, etag);
       auto stats = client.download(repo, commit, file, partial);
-      if (!stats) return stats.error();
+      if (!stats) {
+        if (fs::file_size(partial, ec) == 0 && !ec) fs::remove(partial, ec);  // nothing worth resuming
+        return stats.error();
+      }
       MX_LOG_DEBUG("{}: {} bytes in {} request(s)", file.path, file.size, stats->attempts);
       // The blob appears whole or not at all.
       if (std::rename(partial.c_str(), blob.c_str()) != 0)

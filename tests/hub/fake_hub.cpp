@@ -132,7 +132,7 @@ void FakeHub::install_routes() {
                  }
                  // LFS files: a redirect to another host name, as the hub sends its CDN's URL.
                  res.status = 302;
-                 res.set_header("X-Linked-Etag", quoted(blob.sha256));
+                 res.set_header("X-Linked-Etag", quoted(stale_listing ? std::string(64, 'e') : blob.sha256));
                  res.set_header("X-Linked-Size", std::to_string(blob.bytes->size()));
                  res.set_header("ETag", quoted(blob.sha256.substr(24)));
                  res.set_header("Location", fmt::format("http://localhost:{}/cdn/{}", port_, blob.sha256));

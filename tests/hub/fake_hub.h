@@ -41,6 +41,7 @@ class FakeHub {
   std::atomic<bool> corrupt{false};            // every file served has its first byte flipped
   std::atomic<int> chunk_delay_ms{0};          // sleep between chunks of 64 KiB (slow network)
   std::atomic<bool> ignore_ranges{false};      // answer a Range request with the whole file (200)
+  std::atomic<bool> stale_listing{false};      // /resolve names other contents (X-Linked-Etag) than the tree
 
   // What was asked.
   std::atomic<int> file_requests{0};   // to the CDN host

@@ -74,6 +74,15 @@ TEST_F(HubTest, WrongChecksumDeletesThePartial) {
   expect_cache_sound(cache_dir());
 }
 
+TEST_F(HubTest, ContentsChangedSinceTheListingStopBeforeDownloading) {
+  hub_.stale_listing = true;
+  auto pulled = hub::pull_model(ref_of("acme/stories-GGUF:Q8_0"), settings());
+  ASSERT_FALSE(pulled);
+  EXPECT_NE(pulled.error().message.find("changed during the pull"), std::string::npos) << pulled.error().message;
+  EXPECT_FALSE(fs::exists(cache_dir() + "/models--acme--stories-GGUF/blobs/" + FakeHub::sha256_of(stories_q8)));
+  expect_cache_sound(cache_dir());
+}
+
 TEST_F(HubTest, GatedRepoAsksForAToken) {
   auto pulled = hub::pull_model(ref_of("acme/gated-GGUF"), settings());
   ASSERT_FALSE(pulled);

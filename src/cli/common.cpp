@@ -23,7 +23,9 @@ KernelTable kernels_for_this_cpu() {
 }
 
 Expected<std::string> resolve_model_argument(const std::string& arg) {
-  return hub::resolve_model(arg, hub::hub_settings_from_environment());
+  hub::HubSettings settings = hub::hub_settings_from_environment();
+  settings.progress = log_level() <= LogLevel::kInfo;  // -q: no progress line either
+  return hub::resolve_model(arg, settings);
 }
 
 std::optional<LoadedModel> load_model_for_cli(const std::string& arg, bool with_tokenizer) {

@@ -23,7 +23,8 @@ int run_pull(const PullOptions& o) {
     MX_LOG_ERROR("'{}' is a file path, not a model name ORG/REPO[:QUANT]", o.name);
     return kExitUsage;
   }
-  const hub::HubSettings settings = hub::hub_settings_from_environment();
+  hub::HubSettings settings = hub::hub_settings_from_environment();
+  settings.progress = log_level() <= LogLevel::kInfo;  // -q: no progress line either
   auto pulled = hub::pull_model(*ref, settings);
   if (!pulled) {
     MX_LOG_ERROR("{}", pulled.error().message);

@@ -1,5 +1,6 @@
 // An exclusive lock on a file (flock), held until destruction: two processes or threads
-// downloading the same blob take turns, the second finds the blob already there.
+// downloading the same blob take turns, the second finds the blob already there. It is the
+// lock huggingface_hub takes too (Python's filelock uses flock on the same .lock path).
 #pragma once
 
 #include <string>

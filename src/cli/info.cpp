@@ -74,7 +74,13 @@ void print_split(const gguf::File& f, const gguf::SplitInfo& split, const std::s
 }
 
 int run_info(const InfoOptions& o) {
-  auto file = gguf::File::open_single(o.path);
+  const Expected<std::string> resolved = resolve_model_argument(o.path);  // a file, or a name in the cache
+  if (!resolved) {
+    MX_LOG_ERROR("{}", resolved.error().message);
+    return kExitBadModel;
+  }
+  const std::string& path = *resolved;
+  auto file = gguf::File::open_single(path);
   if (!file) {
     MX_LOG_ERROR("{}", file.error().message);
     return kExitBadModel;
@@ -87,7 +93,7 @@ int run_info(const InfoOptions& o) {
   else
     split_problem = info.error().message;
   if (split && split->no == 0 && split->count > 1) {
-    if (auto whole = gguf::File::open(o.path); whole)
+    if (auto whole = gguf::File::open(path); whole)
       file = std::move(*whole);
     else
       split_problem = whole.error().message;
@@ -99,12 +105,12 @@ int run_info(const InfoOptions& o) {
     tensor_bytes += t.n_bytes;
     params += t.n_elements();
   }
-  fmt::print("file:       {}\n", o.path);
+  fmt::print("file:       {}\n", path);
   fmt::print("gguf:       version {}, alignment {}, {} metadata keys, {} tensors\n", f.version(),
              f.alignment(), f.metadata().size(), f.tensors().size());
   fmt::print("size:       {} ({} parameters, {} of tensor data)\n", format_bytes(f.file_size()),
              format_count(static_cast<double>(params)), format_bytes(tensor_bytes));
-  if (split) print_split(f, *split, o.path);
+  if (split) print_split(f, *split, path);
   if (!split_problem.empty()) {
     fmt::print("split:      broken: {}\n", split_problem);
     MX_LOG_ERROR("{}", split_problem);

@@ -98,7 +98,12 @@ int run_quantize(const QuantizeCliOptions& o) {
             MX_LOG_DEBUG("{}: {} -> {}", name, type_name(from), type_name(to));
           },
   };
-  auto report = quantize_model(o.in, o.out, options);
+  const Expected<std::string> in = resolve_model_argument(o.in);  // a file, or a name in the cache
+  if (!in) {
+    MX_LOG_ERROR("{}", in.error().message);
+    return kExitBadModel;
+  }
+  auto report = quantize_model(*in, o.out, options);
   if (!report) {
     MX_LOG_ERROR("{}", report.error().message);
     return kExitFailure;

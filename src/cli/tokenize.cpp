@@ -23,7 +23,12 @@ struct TokenizeOptions {
 };
 
 int run_tokenize(const TokenizeOptions& o) {
-  auto file = gguf::File::open(o.path);
+  const Expected<std::string> path = resolve_model_argument(o.path);  // a file, or a name in the cache
+  if (!path) {
+    MX_LOG_ERROR("{}", path.error().message);
+    return kExitBadModel;
+  }
+  auto file = gguf::File::open(*path);
   if (!file) {
     MX_LOG_ERROR("{}", file.error().message);
     return kExitBadModel;

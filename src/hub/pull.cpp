@@ -106,7 +106,8 @@ Expected<std::string> resolve_model(const std::string& arg, const HubSettings& s
   if (fs::is_regular_file(arg, ec)) return arg;
   ModelRef ref;
   MX_TRY_ASSIGN(ref, parse_model_ref(arg));
-  if (ref.kind == ModelRef::Kind::kLocalPath) return make_error("{}: no such file", arg);
+  // A path goes to the loader as is: its error says why the file cannot be opened.
+  if (ref.kind == ModelRef::Kind::kLocalPath) return arg;
   // The cache first: a model pulled once runs without the network.
   if (auto cached = find_cached(ref, settings)) return cached->paths.front();
   PulledModel pulled;

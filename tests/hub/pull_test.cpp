@@ -72,7 +72,12 @@ TEST_F(HubTest, ResolvesFilesNamesAndUncachedNames) {
   auto path = hub::resolve_model(local, settings());
   ASSERT_TRUE(path);
   EXPECT_EQ(*path, local);
-  EXPECT_FALSE(hub::resolve_model("/no/such/model.gguf", settings()));
+  // A path that does not exist goes to the loader as is (its error says why), never to the hub.
+  const int before = hub_.api_requests;
+  auto missing = hub::resolve_model("/no/such/model.gguf", settings());
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(*missing, "/no/such/model.gguf");
+  EXPECT_EQ(hub_.api_requests, before);
   path = hub::resolve_model("acme/stories-GGUF:Q8_0", settings());  // not cached: pulled
   ASSERT_TRUE(path) << path.error().message;
   EXPECT_EQ(read_file(*path), stories_q8);

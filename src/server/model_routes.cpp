@@ -30,7 +30,11 @@ json model_list(const ModelRegistry& registry, int64_t created) {
 json model_health(const ModelRegistry& registry) {
   json out = json::array();
   for (const ModelStatus& m : registry.status()) {
-    json o = {{"id", m.spec.id}, {"aliases", m.spec.aliases}, {"state", state_name(m.state)}, {"leases", m.leases}};
+    json o = {{"id", m.spec.id},
+              {"aliases", m.spec.aliases},
+              {"state", state_name(m.state)},
+              {"leases", m.leases},
+              {"memory_bytes", m.spec.estimated_bytes}};  // what the budget counts (file + KV cache)
     if (!m.error.empty()) o["error"] = m.error;
     out.push_back(std::move(o));
   }

@@ -21,7 +21,7 @@ std::string requested_model(std::string_view body);
 nlohmann::json model_object(const ModelStatus& m, int64_t created, bool with_state);
 // {"object": "list", "data": [model objects]}, loaded or not.
 nlohmann::json model_list(const ModelRegistry& registry, int64_t created);
-// [{id, aliases, state, leases[, error]}] for /health.
+// [{id, aliases, state, leases, memory_bytes[, error]}] for /health.
 nlohmann::json model_health(const ModelRegistry& registry);
 // 404 "the model 'x' does not exist; this server has 'a' (alias 'b'), 'c'".
 ApiError model_not_found(const ModelRegistry& registry, std::string_view name);

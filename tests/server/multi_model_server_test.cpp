@@ -129,6 +129,8 @@ TEST_F(MultiModelServerTest, ListsBothModelsAndEachAnswersWithItsOwnOutputAloneO
   EXPECT_EQ(state_of("stories260K"), "loaded");
   EXPECT_EQ(state_of("tiny-qwen2-Q8_0"), "loaded");
   const int64_t rss_loaded = rss_kib();
+  int64_t counted = 0;  // file + KV cache of both, as the memory budget counts them
+  for (const ModelStatus& m : server_->registry().status()) counted += m.spec.estimated_bytes;
 
   // Together, several of each at once: the same texts.
   std::vector<std::future<std::string>> replies;
@@ -160,10 +162,11 @@ TEST_F(MultiModelServerTest, ListsBothModelsAndEachAnswersWithItsOwnOutputAloneO
 
   stop();  // unloads both
   const int64_t rss_after = rss_kib();
-  std::printf("[ RSS      ] before load %lld KiB, both models loaded %lld KiB (+%lld), after unload %lld KiB (+%lld)\n",
+  std::printf("[ RSS      ] before load %lld KiB, both models loaded %lld KiB (+%lld; the budget counts %lld KiB), "
+              "after unload %lld KiB (+%lld)\n",
               static_cast<long long>(rss_before), static_cast<long long>(rss_loaded),
-              static_cast<long long>(rss_loaded - rss_before), static_cast<long long>(rss_after),
-              static_cast<long long>(rss_after - rss_before));
+              static_cast<long long>(rss_loaded - rss_before), static_cast<long long>(counted / 1024),
+              static_cast<long long>(rss_after), static_cast<long long>(rss_after - rss_before));
 }
 
 TEST_F(MultiModelServerTest, TheMemoryBudgetCountsFileAndKvCacheAsTheLoadedModelTakes) {

@@ -3,10 +3,13 @@
 # (build/release/fake_hub_server), alternating, several rounds; prints both rates and the ratio.
 # moxing does more per byte (SHA-256 while writing, the cache layout), so the ratio says what
 # that costs. Needs the release build of moxing and fake_hub_server.
-#   scripts/pull_vs_curl.sh [MiB=1024] [rounds=3]
+#   scripts/pull_vs_curl.sh [MiB=1024] [rounds=3] [RATE]
+# RATE (MiB/s) makes the server a link of that speed (e.g. 1192 for 10 Gbit/s): on loopback
+# without it, both clients share two cores with the server and moxing's SHA-256 is the limit.
 set -euo pipefail
 mib=${1:-1024}
 rounds=${2:-3}
+rate=${3:-0}
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/build/release
 [ -x "$bin/moxing" ] && [ -x "$bin/fake_hub_server" ] || {
@@ -14,7 +17,7 @@ bin=$root/build/release
   exit 2
 }
 work=$(mktemp -d "${TMPDIR:-/tmp}/pull_vs_curl.XXXXXX")
-"$bin/fake_hub_server" "$mib" > "$work/server.txt" &
+"$bin/fake_hub_server" "$mib" "$rate" > "$work/server.txt" &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 100); do grep -q sha256 "$work/server.txt" 2>/dev/null && break; sleep 0.2; done
@@ -45,7 +48,7 @@ run_moxing() {
   printf '  moxing %6.2f s\n' "$(echo "$t1 - $t0" | bc -l)"
 }
 
-echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; file ${mib} MiB, sha256 ${sha:0:12}…"
+echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) cores; file ${mib} MiB, server $([ "$rate" = 0 ] && echo unpaced || echo "paced at $rate MiB/s"), sha256 ${sha:0:12}…"
 for r in $(seq "$rounds"); do
   echo "round $r"
   if [ $((r % 2)) -eq 1 ]; then run_curl; run_moxing; else run_moxing; run_curl; fi

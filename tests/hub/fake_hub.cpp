@@ -156,10 +156,14 @@ void FakeHub::install_routes() {
     const long long drop_after = drop_next_after.exchange(-1);
     const bool flip = corrupt;
     auto sent = std::make_shared<long long>(0);
+    const double rate = rate_mib_s;
+    const auto start = std::chrono::steady_clock::now();
     res.set_content_provider(
         blob->bytes->size(), "application/octet-stream",
-        [this, blob, drop_after, flip, sent](size_t offset, size_t length, httplib::DataSink& sink) {
+        [this, blob, drop_after, flip, sent, rate, start](size_t offset, size_t length, httplib::DataSink& sink) {
           if (chunk_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(chunk_delay_ms.load()));
+          if (rate > 0)  // a link of that speed: the bytes sent so far may not leave before their time
+            std::this_thread::sleep_until(start + std::chrono::duration<double>(*sent / (rate * 1048576.0)));
           size_t n = std::min<size_t>(length, chunk_delay_ms > 0 ? 64 << 10 : 4 << 20);
           if (drop_after >= 0 && *sent + static_cast<long long>(n) > drop_after) {
             if (*sent < drop_after) sink.write(blob->bytes->data() + offset, static_cast<size_t>(drop_after - *sent));

@@ -1,7 +1,8 @@
 // A fake Hugging Face hub on loopback serving one large GGUF-named file, for timing
 // `moxing pull` against curl (scripts/pull_vs_curl.sh). Prints what to fetch, then serves
 // until killed.
-//   fake_hub_server [MiB]     (default 1024)
+//   fake_hub_server [MiB [RATE]]   (default 1024 MiB; RATE in MiB/s paces every response like a
+//                                  link of that speed, default unlimited)
 #include <unistd.h>
 
 #include <cstdint>
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   }
   const std::string sha = mx::test::FakeHub::sha256_of(bytes);
   mx::test::FakeHub hub;
+  if (argc > 2) hub.rate_mib_s = std::strtod(argv[2], nullptr);
   mx::test::FakeRepo repo;
   repo.files["big-Q8_0.gguf"] = std::move(bytes);
   hub.add_repo("bench/big-GGUF", std::move(repo));

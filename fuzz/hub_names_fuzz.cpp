@@ -1,5 +1,6 @@
 // libFuzzer target: arbitrary bytes as a model name and as the hub's file listing. A name that
-// parses must be a valid repo id (or a local path kept as typed); a listing that parses must
+// parses must be a valid repo id (or a local path kept as typed, or a URL whose cache path stays
+// inside the URL cache); a listing that parses must
 // hold only paths that stay inside a snapshot folder; a quantization picked from it must name
 // files of the listing, shards complete and in order.
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "hub/model_ref.h"
 #include "hub/quant_select.h"
 #include "hub/tree_listing.h"
+#include "hub/url_cache.h"
 
 namespace {
 
@@ -44,6 +46,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (ref && ref->kind == mx::hub::ModelRef::Kind::kRepo) {
     require(mx::hub::is_repo_id(ref->repo), "a parsed name has an invalid repo id");
     require(ref->file.empty() || !has_unsafe_part(ref->file), "a parsed URL has a file path leaving the repo");
+  } else if (ref && ref->kind == mx::hub::ModelRef::Kind::kUrl) {
+    require(ref->url == name, "a URL was changed");
+    for (const std::string& url : mx::hub::split_set_urls(ref->url)) {
+      const std::string rel = mx::hub::url_relative_path(url);
+      require(rel.empty() || (rel.front() != '/' && !has_unsafe_part(rel)), "a URL's cache path leaves its folder");
+    }
   } else if (ref) {
     require(ref->path == name, "a local path was changed");
   }

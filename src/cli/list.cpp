@@ -1,4 +1,5 @@
-// moxing list: the GGUF models in the Hugging Face cache, with their architecture and size.
+// moxing list: the GGUF models in the Hugging Face cache and those pulled by URL, with their
+// architecture and size.
 #include <fmt/format.h>
 
 #include "cli/common.h"
@@ -6,6 +7,7 @@
 #include "gguf/gguf_file.h"
 #include "hub/hub_cache.h"
 #include "hub/hub_settings.h"
+#include "hub/url_cache.h"
 
 namespace mx::cli {
 namespace {
@@ -23,9 +25,10 @@ std::string architecture_of(const std::string& path) {
 int run_list(const ListOptions& o) {
   const hub::HubSettings settings = hub::hub_settings_from_environment();
   const hub::HubCache cache(settings.cache_dir);
-  const std::vector<hub::CachedModel> models = cache.list();
+  std::vector<hub::CachedModel> models = cache.list();
+  for (hub::CachedModel& m : hub::UrlCache(settings.url_cache_dir).list()) models.push_back(std::move(m));
   if (models.empty()) {
-    fmt::print(stderr, "no models in {}\n", settings.cache_dir);
+    fmt::print(stderr, "no models in {} or {}\n", settings.cache_dir, settings.url_cache_dir);
     return kExitOk;
   }
   size_t width = 4;
@@ -43,7 +46,9 @@ int run_list(const ListOptions& o) {
 Runner add_list(CLI::App& app) {
   auto o = std::make_shared<ListOptions>();
   app.add_flag("--paths", o->paths, "Show the path of each model's (first) file");
-  app.footer("Lists every GGUF model in the Hugging Face cache, including those huggingface_hub downloaded.");
+  app.footer(
+      "Lists every GGUF model in the Hugging Face cache, including those huggingface_hub downloaded, and the "
+      "files pulled by URL (named by their URL).");
   return [o] { return run_list(*o); };
 }
 

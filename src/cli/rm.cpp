@@ -1,5 +1,5 @@
 // moxing rm: remove a model from the Hugging Face cache (its files and the blobs no other
-// snapshot uses).
+// snapshot uses), or a file pulled by URL from the URL cache.
 #include <fmt/format.h>
 
 #include "cli/common.h"
@@ -7,6 +7,7 @@
 #include "hub/hub_cache.h"
 #include "hub/hub_settings.h"
 #include "hub/model_ref.h"
+#include "hub/url_cache.h"
 
 namespace mx::cli {
 namespace {
@@ -21,8 +22,17 @@ int run_rm(const RmOptions& o) {
   int status = kExitOk;
   for (const std::string& name : o.names) {
     auto ref = hub::parse_model_ref(name);
+    if (ref && ref->kind == hub::ModelRef::Kind::kUrl) {
+      if (Status s = hub::UrlCache(settings.url_cache_dir).remove(ref->url); !s) {
+        MX_LOG_ERROR("{}", s.error().message);
+        status = kExitFailure;
+      } else {
+        MX_LOG_INFO("removed {}", ref->url);
+      }
+      continue;
+    }
     if (!ref || ref->kind != hub::ModelRef::Kind::kRepo) {
-      MX_LOG_ERROR("'{}' is not a model name ORG/REPO[:QUANT]", name);
+      MX_LOG_ERROR("'{}' is not a model name ORG/REPO[:QUANT] or a URL", name);
       status = kExitUsage;
       continue;
     }
@@ -41,7 +51,8 @@ int run_rm(const RmOptions& o) {
 
 Runner add_rm(CLI::App& app) {
   auto o = std::make_shared<RmOptions>();
-  app.add_option("names", o->names, "ORG/REPO:QUANT (one quantization) or ORG/REPO (all of the repo)")->required();
+  app.add_option("names", o->names, "ORG/REPO:QUANT (one quantization), ORG/REPO (all of the repo), or a URL as pulled")
+      ->required();
   return [o] { return run_rm(*o); };
 }
 

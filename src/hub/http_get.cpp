@@ -35,6 +35,7 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   if (line.rfind("HTTP/", 0) == 0) {  // a new response (after a redirect): its own status
     const size_t sp = line.find(' ');
     t->status = sp == std::string::npos ? 0 : std::strtol(line.c_str() + sp + 1, nullptr, 10);
+    t->response->final_headers.clear();
     return size * n;
   }
   const size_t colon = line.find(':');
@@ -42,7 +43,9 @@ size_t on_header(char* data, size_t size, size_t n, void* user) {
   std::string value = line.substr(colon + 1);
   value.erase(0, value.find_first_not_of(" \t"));
   while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.pop_back();
-  t->response->headers.emplace(lower(line.substr(0, colon)), value);  // keeps the first response's
+  const std::string name = lower(line.substr(0, colon));
+  t->response->final_headers[name] = value;
+  t->response->headers.emplace(name, value);  // keeps the first response's
   return size * n;
 }
 
@@ -51,7 +54,7 @@ size_t on_body(char* data, size_t size, size_t n, void* user) {
   const size_t bytes = size * n;
   if (!t->started) {
     t->started = true;
-    if (t->request->on_start) t->request->on_start(t->status, t->response->headers);
+    if (t->request->on_start) t->request->on_start(t->status, t->response->headers, t->response->final_headers);
   }
   if (t->status < 200 || t->status >= 300) {
     std::string& body = t->response->error_body;
@@ -98,7 +101,8 @@ HttpResponse http_get(const HttpRequest& request) {
   const CURLcode rc = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   if (rc != CURLE_OK) response.curl_error = curl_easy_strerror(rc);
-  if (!t.started && request.on_start && rc == CURLE_OK) request.on_start(response.status, response.headers);  // empty body
+  if (!t.started && request.on_start && rc == CURLE_OK)  // an empty body
+    request.on_start(response.status, response.headers, response.final_headers);
   curl_slist_free_all(headers);
   curl_easy_cleanup(curl);
   return response;

@@ -15,9 +15,11 @@ struct HttpRequest {
   std::string range;  // "100-" asks for the bytes from 100 on; empty = all
   // Receives the body of a successful (2xx) response; returns false to abort the transfer.
   std::function<bool(const char* data, size_t n)> on_data;
-  // Called once the final response's status and headers are known, before any data
-  // (headers as in HttpResponse::headers).
-  std::function<void(long status, const std::map<std::string, std::string>& headers)> on_start;
+  // Called once the final response's status and headers are known, before any data: `headers`
+  // as in HttpResponse::headers, `final_headers` those of the final response alone.
+  std::function<void(long status, const std::map<std::string, std::string>& headers,
+                     const std::map<std::string, std::string>& final_headers)>
+      on_start;
 };
 
 struct HttpResponse {
@@ -25,6 +27,7 @@ struct HttpResponse {
   std::string curl_error;                     // empty when the transfer completed
   bool aborted_by_callback = false;
   std::map<std::string, std::string> headers;  // lower-case names; the first response's value wins
+  std::map<std::string, std::string> final_headers;  // of the final response (its Content-Length)
   std::string error_body;                      // the body of a non-2xx response (first 4 KiB)
 };
 

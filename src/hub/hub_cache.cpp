@@ -150,7 +150,8 @@ std::vector<CachedModel> HubCache::repo_models(std::string_view repo) const {
       if (!is_model_file(f.path)) continue;
       const ShardNumber shard = shard_of_filename(f.path);
       if (shard.index > 1) continue;  // found through its first shard
-      CachedModel m{std::string(repo), quant_of_filename(f.path), commit, {snapshot_path(repo, commit, f.path)}, f.size};
+      CachedModel m{std::string(repo), {}, quant_of_filename(f.path), commit, {snapshot_path(repo, commit, f.path)},
+                    f.size};
       if (m.quant.empty()) {
         const std::string name = f.path.substr(f.path.rfind('/') + 1);
         m.quant = name.substr(0, name.size() - 5);

@@ -17,14 +17,15 @@
 
 namespace mx::hub {
 
-// One model found in the cache: one GGUF file or one split set of a snapshot.
+// One model found in the cache: one GGUF file or one split set of a snapshot (or of a URL).
 struct CachedModel {
-  std::string repo;                // "ORG/NAME"
+  std::string repo;                // "ORG/NAME"; empty for a URL download
+  std::string url;                 // a URL download: the URL of its (first) file
   std::string quant;               // upper case, or the file stem when the name carries no tag
   std::string commit;
   std::vector<std::string> files;  // snapshot paths, shards in order
   uint64_t size = 0;               // bytes of all files
-  std::string name() const { return repo + ":" + quant; }
+  std::string name() const { return url.empty() ? repo + ":" + quant : url; }
 };
 
 class HubCache {

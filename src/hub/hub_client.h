@@ -7,16 +7,11 @@
 #include <string_view>
 
 #include "core/expected.h"
+#include "hub/file_download.h"
 #include "hub/hub_settings.h"
 #include "hub/repo_file.h"
 
 namespace mx::hub {
-
-// Statistics of one download (tests check them).
-struct DownloadStats {
-  int attempts = 0;          // requests made (1 + resumes)
-  uint64_t resumed_from = 0; // bytes already on disk at the last resume
-};
 
 class HubClient {
  public:

@@ -19,6 +19,13 @@ std::string hf_home() {
   return env("HOME") + "/.cache/huggingface";
 }
 
+// moxing's own files (not huggingface_hub's): MOXING_CACHE > XDG_CACHE_HOME/moxing > ~/.cache/moxing.
+std::string moxing_cache() {
+  if (std::string m = env("MOXING_CACHE"); !m.empty()) return m;
+  if (std::string x = env("XDG_CACHE_HOME"); !x.empty()) return x + "/moxing";
+  return env("HOME") + "/.cache/moxing";
+}
+
 std::string read_token_file(const std::string& path) {
   std::ifstream in(path);
   std::string token;
@@ -38,6 +45,7 @@ HubSettings hub_settings_from_environment() {
     while (!e.empty() && e.back() == '/') e.pop_back();
     s.endpoint = e;
   }
+  s.url_cache_dir = moxing_cache() + "/urls";
   s.token = env("HF_TOKEN");
   if (s.token.empty()) {
     const std::string path = env("HF_TOKEN_PATH");

@@ -56,13 +56,30 @@ Expected<ModelRef> parse_repo(std::string_view text, std::string_view typed) {
   return ref;
 }
 
-// https://HOST/ORG/NAME[/resolve/REV/FILE] or /blob/REV/FILE (a page link copied from the browser).
+// A URL that is not a hub's: any path ending in .gguf is a file to download as it is.
+Expected<ModelRef> plain_url(std::string_view url, std::string_view host, std::string_view path) {
+  if (host.empty() || !ends_with_ci(path, ".gguf"))
+    return make_error("'{}': expected a Hugging Face URL (https://HOST/ORG/REPO/resolve/main/FILE.gguf) or the URL "
+                      "of a .gguf file",
+                      url);
+  ModelRef ref;
+  ref.kind = ModelRef::Kind::kUrl;
+  ref.url = std::string(url);
+  return ref;
+}
+
+// https://HOST/ORG/NAME[/resolve/REV/FILE] or /blob/REV/FILE (a page link copied from the
+// browser); any other https://HOST/PATH.gguf is a plain URL.
 Expected<ModelRef> parse_url(std::string_view url) {
   const size_t scheme_end = url.find("://");
   const size_t host_end = url.find('/', scheme_end + 3);
   if (host_end == std::string_view::npos) return make_error("'{}': no repo in this URL", url);
+  const std::string_view host = url.substr(scheme_end + 3, host_end - scheme_end - 3);
   std::string_view rest = url.substr(host_end + 1);
   rest = rest.substr(0, rest.find_first_of("?#"));
+  const bool hub_file =
+      rest.find("/resolve/") != std::string_view::npos || rest.find("/blob/") != std::string_view::npos;
+  if (ends_with_ci(rest, ".gguf") && !hub_file) return plain_url(url, host, rest);
   // The first two parts are ORG/NAME; anything after must be resolve|blob/REV/FILE.
   const size_t s1 = rest.find('/');
   const size_t s2 = s1 == std::string_view::npos ? s1 : rest.find('/', s1 + 1);
@@ -75,9 +92,7 @@ Expected<ModelRef> parse_url(std::string_view url) {
   std::string_view tail = rest.substr(s2 + 1);
   const size_t s3 = tail.find('/');
   const std::string_view verb = tail.substr(0, s3);
-  if ((verb != "resolve" && verb != "blob") || s3 == std::string_view::npos)
-    return make_error("'{}': expected a Hugging Face file URL like https://HOST/ORG/REPO/resolve/main/FILE.gguf",
-                      url);
+  if ((verb != "resolve" && verb != "blob") || s3 == std::string_view::npos) return plain_url(url, host, rest);
   tail = tail.substr(s3 + 1);
   const size_t s4 = tail.find('/');
   if (s4 == std::string_view::npos) return make_error("'{}': no file after the revision", url);
@@ -101,6 +116,7 @@ bool is_repo_id(std::string_view name) {
 
 std::string ModelRef::display_name() const {
   if (kind == Kind::kLocalPath) return path;
+  if (kind == Kind::kUrl) return url;
   return quant.empty() ? repo : repo + ":" + quant;
 }
 

@@ -10,6 +10,7 @@
 #include "hub/hub_cache.h"
 #include "hub/hub_client.h"
 #include "hub/quant_select.h"
+#include "hub/url_pull.h"
 
 namespace mx::hub {
 namespace fs = std::filesystem;
@@ -62,6 +63,7 @@ PulledModel describe(const ModelRef& ref, const HubCache& cache, const std::stri
 }  // namespace
 
 Expected<PulledModel> find_cached(const ModelRef& ref, const HubSettings& settings) {
+  if (ref.kind == ModelRef::Kind::kUrl) return find_cached_url(ref, settings);
   if (ref.kind != ModelRef::Kind::kRepo) return make_error("'{}' is not a model name", ref.path);
   const HubCache cache(settings.cache_dir);
   std::optional<std::string> commit = cache.read_ref(ref.repo, ref.revision);
@@ -76,6 +78,7 @@ Expected<PulledModel> find_cached(const ModelRef& ref, const HubSettings& settin
 }
 
 Expected<PulledModel> pull_model(const ModelRef& ref, const HubSettings& settings) {
+  if (ref.kind == ModelRef::Kind::kUrl) return pull_url(ref, settings);
   if (ref.kind != ModelRef::Kind::kRepo) return make_error("'{}' is not a model name", ref.path);
   if (settings.offline) {
     auto cached = find_cached(ref, settings);

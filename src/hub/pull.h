@@ -1,4 +1,4 @@
-// A model by name: found in the cache, or downloaded into it.
+// A model by name or URL: found in the cache, or downloaded into it.
 #pragma once
 
 #include <string>
@@ -11,10 +11,10 @@
 namespace mx::hub {
 
 struct PulledModel {
-  std::string repo;
+  std::string repo;                // "ORG/NAME"; for a plain URL, the URL
   std::string commit;
   std::string quant;
-  std::vector<std::string> paths;  // snapshot paths; the first shard first
+  std::vector<std::string> paths;  // snapshot (or URL cache) paths; the first shard first
   int downloaded = 0;              // files fetched from the network (0: all were cached)
 };
 

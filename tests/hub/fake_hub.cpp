@@ -55,6 +55,14 @@ std::string FakeHub::add_repo(const std::string& name, FakeRepo content) {
   return repo->commit;
 }
 
+void FakeHub::add_file(const std::string& name, std::string bytes) {
+  auto blob = std::make_shared<Blob>();
+  blob->sha256 = sha256_of(bytes);
+  blob->bytes = std::make_shared<const std::string>(std::move(bytes));
+  std::lock_guard<std::mutex> lock(mutex_);
+  plain_files_[name] = blob;
+}
+
 std::shared_ptr<const FakeHub::Repo> FakeHub::find_repo(const std::string& name) const {
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = repos_.find(name);
@@ -148,38 +156,66 @@ void FakeHub::install_routes() {
       res.status = 404;
       return;
     }
-    ++file_requests;
-    if (req.has_header("Range")) ++range_requests;
-    if (req.has_header("Authorization")) ++file_requests_with_token;
-    if (ignore_ranges) const_cast<httplib::Request&>(req).ranges.clear();  // an old server: 200, whole file
-    res.set_header("ETag", quoted(blob->sha256));
-    const long long drop_after = drop_next_after.exchange(-1);
-    const bool flip = corrupt;
-    auto sent = std::make_shared<long long>(0);
-    const double rate = rate_mib_s;
-    const auto start = std::chrono::steady_clock::now();
-    res.set_content_provider(
-        blob->bytes->size(), "application/octet-stream",
-        [this, blob, drop_after, flip, sent, rate, start](size_t offset, size_t length, httplib::DataSink& sink) {
-          if (chunk_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(chunk_delay_ms.load()));
-          if (rate > 0)  // a link of that speed: the bytes sent so far may not leave before their time
-            std::this_thread::sleep_until(start + std::chrono::duration<double>(*sent / (rate * 1048576.0)));
-          size_t n = std::min<size_t>(length, chunk_delay_ms > 0 ? 64 << 10 : 4 << 20);
-          if (drop_after >= 0 && *sent + static_cast<long long>(n) > drop_after) {
-            if (*sent < drop_after) sink.write(blob->bytes->data() + offset, static_cast<size_t>(drop_after - *sent));
-            return false;  // httplib closes the connection mid-body
-          }
-          if (flip && offset == 0) {
-            std::string head = blob->bytes->substr(0, n);
-            head[0] = static_cast<char>(head[0] ^ 0xff);
-            sink.write(head.data(), n);
-          } else {
-            sink.write(blob->bytes->data() + offset, n);
-          }
-          *sent += static_cast<long long>(n);
-          return true;
-        });
+    serve_bytes(blob, blob->sha256, req, res);
   });
+
+  server_->Get(R"(/files/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+    std::shared_ptr<const Blob> blob;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = plain_files_.find(req.matches[1].str());
+      if (it != plain_files_.end()) blob = it->second;
+    }
+    if (!blob) {
+      res.status = 404;
+      res.set_content("Not Found", "text/plain");
+      return;
+    }
+    serve_bytes(blob, plain_sha_etag ? blob->sha256 : blob->sha256.substr(0, 16), req, res);
+  });
+
+  // A download link that redirects, as many file hosts' do.
+  server_->Get(R"(/go/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
+    res.status = 302;
+    res.set_header("Location", fmt::format("http://localhost:{}/files/{}", port_, req.matches[1].str()));
+    const_cast<httplib::Request&>(req).ranges.clear();
+    res.set_content("Found", "text/plain");
+  });
+}
+
+void FakeHub::serve_bytes(std::shared_ptr<const Blob> blob, const std::string& etag, const httplib::Request& req,
+                          httplib::Response& res) {
+  ++file_requests;
+  if (req.has_header("Range")) ++range_requests;
+  if (req.has_header("Authorization")) ++file_requests_with_token;
+  if (ignore_ranges) const_cast<httplib::Request&>(req).ranges.clear();  // an old server: 200, whole file
+  res.set_header("ETag", quoted(etag));
+  const long long drop_after = drop_next_after.exchange(-1);
+  const bool flip = corrupt;
+  auto sent = std::make_shared<long long>(0);
+  const double rate = rate_mib_s;
+  const auto start = std::chrono::steady_clock::now();
+  res.set_content_provider(
+      blob->bytes->size(), "application/octet-stream",
+      [this, blob, drop_after, flip, sent, rate, start](size_t offset, size_t length, httplib::DataSink& sink) {
+        if (chunk_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(chunk_delay_ms.load()));
+        if (rate > 0)  // a link of that speed: the bytes sent so far may not leave before their time
+          std::this_thread::sleep_until(start + std::chrono::duration<double>(*sent / (rate * 1048576.0)));
+        size_t n = std::min<size_t>(length, chunk_delay_ms > 0 ? 64 << 10 : 4 << 20);
+        if (drop_after >= 0 && *sent + static_cast<long long>(n) > drop_after) {
+          if (*sent < drop_after) sink.write(blob->bytes->data() + offset, static_cast<size_t>(drop_after - *sent));
+          return false;  // httplib closes the connection mid-body
+        }
+        if (flip && offset == 0) {
+          std::string head = blob->bytes->substr(0, n);
+          head[0] = static_cast<char>(head[0] ^ 0xff);
+          sink.write(head.data(), n);
+        } else {
+          sink.write(blob->bytes->data() + offset, n);
+        }
+        *sent += static_cast<long long>(n);
+        return true;
+      });
 }
 
 }  // namespace mx::test

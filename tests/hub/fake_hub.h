@@ -1,6 +1,7 @@
 // A fake Hugging Face hub on 127.0.0.1 for tests and benchmarks: the revision and tree APIs,
 // /resolve redirecting LFS files to a second host name (localhost) that serves the bytes with
 // Range support, and knobs to inject faults (a dropped connection, wrong bytes, slowness).
+// Plain files (no repo) are served at /files/<name>, and /go/<name> redirects there.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,8 @@
 
 namespace httplib {
 class Server;
+struct Request;
+struct Response;
 }
 
 namespace mx::test {
@@ -32,6 +35,8 @@ class FakeHub {
 
   // Adds (or replaces, as a new commit) a repo; returns its commit id.
   std::string add_repo(const std::string& repo, FakeRepo content);
+  // Serves `bytes` at /files/<name> (a plain URL, as any web server has).
+  void add_file(const std::string& name, std::string bytes);
   std::string endpoint() const;  // "http://127.0.0.1:PORT"
   int port() const { return port_; }
   static std::string sha256_of(const std::string& bytes);
@@ -43,9 +48,10 @@ class FakeHub {
   std::atomic<double> rate_mib_s{0};           // each file response paced to this rate (0: as fast as it goes)
   std::atomic<bool> ignore_ranges{false};      // answer a Range request with the whole file (200)
   std::atomic<bool> stale_listing{false};      // /resolve names other contents (X-Linked-Etag) than the tree
+  std::atomic<bool> plain_sha_etag{false};     // /files/ sends the sha256 as ETag (else an opaque one)
 
   // What was asked.
-  std::atomic<int> file_requests{0};   // to the CDN host
+  std::atomic<int> file_requests{0};   // to the CDN host or /files/
   std::atomic<int> range_requests{0};  // of those, with a Range header
   std::atomic<int> api_requests{0};
   std::atomic<int> file_requests_with_token{0};  // the CDN must never see the hub token
@@ -63,6 +69,9 @@ class FakeHub {
   void install_routes();
   std::shared_ptr<const Repo> find_repo(const std::string& name) const;
   std::shared_ptr<const Blob> find_blob(const std::string& sha) const;
+  // The bytes with Range support and the fault knobs (the CDN's and /files/' answer).
+  void serve_bytes(std::shared_ptr<const Blob> blob, const std::string& etag, const httplib::Request& req,
+                   httplib::Response& res);
 
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
@@ -70,6 +79,7 @@ class FakeHub {
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<const Repo>> repos_;
   std::map<std::string, std::shared_ptr<const Blob>> blobs_;  // by sha256
+  std::map<std::string, std::shared_ptr<const Blob>> plain_files_;  // by name under /files/
   int commits_ = 0;
 };
 

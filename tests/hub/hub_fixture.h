@@ -1,5 +1,5 @@
-// Every hub test: a fresh HF_HOME in a temp folder (the real ~/.cache is never touched), a
-// fake hub with a few repos, and settings pointing at it.
+// Every hub test: a fresh HF_HOME and MOXING_CACHE in a temp folder (the real ~/.cache is never
+// touched), a fake hub with a few repos, and settings pointing at it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -37,6 +37,7 @@ class HubTest : public ::testing::Test {
     std::filesystem::remove_all(home_);
     std::filesystem::create_directories(home_);
     ::setenv("HF_HOME", home_.c_str(), 1);
+    ::setenv("MOXING_CACHE", (home_ + "/moxing").c_str(), 1);
     for (const char* v : {"HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN", "HF_TOKEN_PATH", "HF_HUB_OFFLINE"})
       ::unsetenv(v);
     ::setenv("HF_ENDPOINT", hub_.endpoint().c_str(), 1);
@@ -70,6 +71,7 @@ class HubTest : public ::testing::Test {
   void TearDown() override {
     std::filesystem::remove_all(home_);
     ::unsetenv("HF_HOME");
+    ::unsetenv("MOXING_CACHE");
     ::unsetenv("HF_ENDPOINT");
   }
 
@@ -79,6 +81,7 @@ class HubTest : public ::testing::Test {
     return s;
   }
   std::string cache_dir() const { return home_ + "/hub"; }
+  std::string url_cache_dir() const { return home_ + "/moxing/urls"; }
 
   FakeHub hub_;
   std::string home_;

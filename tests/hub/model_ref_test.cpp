@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "hub/model_ref.h"
+#include "hub/url_cache.h"
 
 namespace mx::hub {
 namespace {
@@ -49,6 +50,28 @@ TEST(ModelRef, FileUrl) {
   EXPECT_TRUE(r.file.empty());
 }
 
+TEST(ModelRef, PlainUrls) {
+  for (const char* s : {"https://example.com/models/tiny.gguf", "https://example.com/tiny.GGUF",
+                        "http://host:8080/a/b/c/m-Q4_K_M.gguf?token=1", "https://huggingface.co/acme/m/raw/x.gguf"}) {
+    ModelRef r = parse_ok(s);
+    EXPECT_EQ(r.kind, ModelRef::Kind::kUrl) << s;
+    EXPECT_EQ(r.url, s);
+    EXPECT_EQ(r.display_name(), s);
+  }
+  // A hub file URL stays a repo file.
+  EXPECT_EQ(parse_ok("https://huggingface.co/acme/m/resolve/main/m.gguf").kind, ModelRef::Kind::kRepo);
+}
+
+TEST(UrlCachePath, StaysInsideItsFolder) {
+  EXPECT_EQ(url_relative_path("https://Example.COM:8443/models/tiny.gguf?x=1#y"), "example.com:8443/models/tiny.gguf");
+  EXPECT_EQ(url_relative_path("https://user:pw@example.com/a b.gguf"), "example.com/a_b.gguf");
+  for (const char* s : {"https://example.com/../x.gguf", "https://example.com/a/./x.gguf",
+                        "https://example.com//x.gguf", "https://example.com/", "https://../x.gguf", "no-scheme/x.gguf"})
+    EXPECT_EQ(url_relative_path(s), "") << s;
+  EXPECT_EQ(shard_url("https://h/m-Q8_0-00001-of-00003.gguf?dl=1", 3), "https://h/m-Q8_0-00003-of-00003.gguf?dl=1");
+  EXPECT_EQ(split_set_urls("https://h/m-00002-of-00002.gguf").front(), "https://h/m-00001-of-00002.gguf");
+}
+
 TEST(ModelRef, LocalPaths) {
   for (const char* s : {"/models/x.gguf", "./x", "../a/b", "~/m.gguf", "model.gguf", "a/b/c", "models/x.gguf", "x"}) {
     ModelRef r = parse_ok(s);
@@ -60,6 +83,7 @@ TEST(ModelRef, LocalPaths) {
 TEST(ModelRef, Rejects) {
   for (const char* s : {"", "acme/:Q4", "org/repo:", "org/repo:Q 4", "-org/repo", "org/..repo", "hf.co/justone",
                         "https://huggingface.co/", "https://huggingface.co/acme/m/tree/main",
+                        "https://example.com/readme.txt", "https://example.com",
                         "https://huggingface.co/acme/m/resolve/main/../../etc/passwd"})
     EXPECT_FALSE(parse_model_ref(s)) << s;
 }

@@ -114,6 +114,17 @@ TEST_F(UrlPullTest, ResumesADroppedConnectionAndAnEarlierPartial) {
   EXPECT_EQ(sidecar(path).value("sha256", ""), FakeHub::sha256_of(stories_f16));
 }
 
+TEST_F(UrlPullTest, AServerWithoutRangesSendsItAllAgain) {
+  hub_.add_file("r.gguf", stories_q8);
+  hub_.ignore_ranges = true;
+  hub_.drop_next_after = 100000;
+  auto pulled = hub::pull_model(ref_of(url("r.gguf")), settings());
+  ASSERT_TRUE(pulled) << pulled.error().message;
+  EXPECT_EQ(read_file(pulled->paths.at(0)), stories_q8);  // restarted, not appended
+  EXPECT_EQ(hub_.file_requests, 2);
+  EXPECT_EQ(sidecar(pulled->paths.at(0)).value("sha256", ""), FakeHub::sha256_of(stories_q8));
+}
+
 TEST_F(UrlPullTest, ChecksAnEtagThatIsASha256) {
   hub_.add_file("c.gguf", stories_q8);
   hub_.plain_sha_etag = true;

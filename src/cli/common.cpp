@@ -28,33 +28,33 @@ Expected<std::string> resolve_model_argument(const std::string& arg) {
   return hub::resolve_model(arg, settings);
 }
 
-std::optional<LoadedModel> load_model_for_cli(const std::string& arg, bool with_tokenizer) {
-  auto path = resolve_model_argument(arg);
-  if (!path) {
-    MX_LOG_ERROR("{}", path.error().message);
-    return std::nullopt;
-  }
+Expected<LoadedModel> load_model(const std::string& arg, bool with_tokenizer) {
+  std::string path;
+  MX_TRY_ASSIGN(path, resolve_model_argument(arg));
   LoadedModel loaded{kernels_for_this_cpu(), nullptr, nullptr};
   std::unique_ptr<ProgressBar> bar;
-  auto model = Model::load(*path, loaded.kernels, [&](uint64_t done, uint64_t total) {
+  auto model = Model::load(path, loaded.kernels, [&](uint64_t done, uint64_t total) {
     if (!bar) bar = std::make_unique<ProgressBar>("loading", total, /*bytes=*/true);
     bar->update(done);
   });
   if (bar) bar->finish();
-  if (!model) {
-    MX_LOG_ERROR("{}", model.error().message);
-    return std::nullopt;
-  }
+  if (!model) return model.error();
   loaded.model = std::move(*model);
   if (with_tokenizer) {
     auto tokenizer = Tokenizer::from_gguf(loaded.model->file);
-    if (!tokenizer) {
-      MX_LOG_ERROR("{}", tokenizer.error().message);
-      return std::nullopt;
-    }
+    if (!tokenizer) return tokenizer.error();
     loaded.tokenizer = std::move(*tokenizer);
   }
   return loaded;
+}
+
+std::optional<LoadedModel> load_model_for_cli(const std::string& arg, bool with_tokenizer) {
+  auto loaded = load_model(arg, with_tokenizer);
+  if (!loaded) {
+    MX_LOG_ERROR("{}", loaded.error().message);
+    return std::nullopt;
+  }
+  return std::move(*loaded);
 }
 
 }  // namespace mx::cli

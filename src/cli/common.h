@@ -44,6 +44,8 @@ Expected<std::string> resolve_model_argument(const std::string& arg);
 // Loads a model (a path or a hub name, see resolve_model_argument) with a progress bar while its weights are paged in. On failure it logs
 // the reason and returns nullopt (the caller exits with kExitBadModel).
 std::optional<LoadedModel> load_model_for_cli(const std::string& path, bool with_tokenizer);
+// The same, with the reason as a value instead of a log line (the server puts it in replies).
+Expected<LoadedModel> load_model(const std::string& path, bool with_tokenizer);
 
 // Each subcommand registers its options and returns the function that runs it.
 using Runner = std::function<int()>;

@@ -16,6 +16,7 @@
 #include "cli/common.h"
 #include "cli/sampling_options.h"
 #include "core/log.h"
+#include "hub/model_ref.h"
 #include "model/forward.h"
 #include "server/model_specs.h"
 #include "server/server.h"
@@ -52,8 +53,8 @@ Expected<std::vector<std::string>> api_keys(const ServeOptions& o) {
 server::WeightsLoader weights_loader(const ServeOptions& o) {
   return [sampling = o.sampling, template_file = o.chat_template_file](const server::ModelSpec& spec)
              -> Expected<server::LoadedWeights> {
-    std::optional<LoadedModel> loaded = load_model_for_cli(spec.path, /*with_tokenizer=*/true);
-    if (!loaded) return make_error("cannot load {} (the log says why)", spec.path);
+    Expected<LoadedModel> loaded = load_model(spec.path, /*with_tokenizer=*/true);
+    if (!loaded) return loaded.error();
     auto defaults = make_generate_options(sampling, *loaded->tokenizer, -1);
     if (!defaults) return defaults.error();
     Expected<ChatFormat> format = load_chat_format(*loaded, template_file);
@@ -93,11 +94,28 @@ class SignalWaiter {
   std::thread thread_;
 };
 
+// A model file that is not there stops the start, not the first request for it (names of
+// the hub are pulled when first asked for).
+Status check_model_files(const std::vector<server::ModelSpec>& specs) {
+  for (const server::ModelSpec& spec : specs) {
+    auto ref = hub::parse_model_ref(spec.path);
+    if (!ref) return ref.error();
+    std::error_code ec;
+    if (ref->kind == hub::ModelRef::Kind::kLocalPath && !std::filesystem::is_regular_file(spec.path, ec))
+      return make_error("model {}: no such file", spec.path);
+  }
+  return {};
+}
+
 int run_several(ServeOptions& o, const sigset_t& signals) {
   auto specs = server::model_specs(o.paths, o.models_dir, o.aliases);
   if (!specs) {
     MX_LOG_ERROR("{}", specs.error().message);
     return kExitUsage;
+  }
+  if (Status files = check_model_files(*specs); !files) {
+    MX_LOG_ERROR("{}", files.error().message);
+    return kExitBadModel;
   }
   if (!o.max_memory.empty()) {
     auto bytes = server::parse_size(o.max_memory);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "hub/repo_file.h"
+
 namespace mx::hub {
 namespace {
 
@@ -25,18 +27,6 @@ bool valid_part(std::string_view p) {
   });
 }
 
-// A file path inside a repo: relative, no "..", no empty parts (it becomes a path on disk).
-bool valid_repo_file(std::string_view f) {
-  if (f.empty() || f.front() == '/') return false;
-  size_t start = 0;
-  while (start <= f.size()) {
-    const size_t end = std::min(f.find('/', start), f.size());
-    const std::string_view part = f.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..") return false;
-    start = end + 1;
-  }
-  return true;
-}
 
 Expected<ModelRef> parse_repo(std::string_view text, std::string_view typed) {
   ModelRef ref;
@@ -100,7 +90,7 @@ Expected<ModelRef> parse_url(std::string_view url) {
   if (!ref) return ref;
   ref->revision = std::string(tail.substr(0, s4));
   ref->file = std::string(tail.substr(s4 + 1));
-  if (!valid_part(ref->revision) || !valid_repo_file(ref->file))
+  if (!valid_part(ref->revision) || !is_safe_repo_path(ref->file))
     return make_error("'{}': the revision or file path in this URL is not valid", url);
   ref->endpoint = std::string(url.substr(0, host_end));
   return ref;

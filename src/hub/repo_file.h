@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mx::hub {
@@ -18,5 +19,9 @@ struct RepoFile {
 };
 
 using RepoTree = std::vector<RepoFile>;
+
+// A path inside a repo becomes a file below the cache: it must be relative, '/'-separated,
+// without "", "." or ".." parts, NUL or backslashes, so that it cannot leave its folder.
+bool is_safe_repo_path(std::string_view path);
 
 }  // namespace mx::hub

@@ -14,20 +14,6 @@ bool is_hex(std::string_view s, size_t len) {
          });
 }
 
-// The path becomes a file under snapshots/<commit>/: it must stay inside.
-bool safe_path(std::string_view p) {
-  if (p.empty() || p.front() == '/' || p.find('\0') != std::string_view::npos || p.find('\\') != std::string_view::npos)
-    return false;
-  size_t start = 0;
-  while (start <= p.size()) {
-    const size_t end = std::min(p.find('/', start), p.size());
-    const std::string_view part = p.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..") return false;
-    start = end + 1;
-  }
-  return true;
-}
-
 std::string string_field(const nlohmann::json& j, const char* key) {
   auto it = j.find(key);
   return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -44,7 +30,7 @@ Status parse_tree_listing(std::string_view json, RepoTree& out) {
     RepoFile f;
     f.path = string_field(e, "path");
     f.oid = string_field(e, "oid");
-    if (!safe_path(f.path)) return make_error("the hub's file listing has an unsafe path '{}'", f.path);
+    if (!is_safe_repo_path(f.path)) return make_error("the hub's file listing has an unsafe path '{}'", f.path);
     if (!is_hex(f.oid, 40)) return make_error("the hub's file listing has no valid oid for '{}'", f.path);
     auto size = e.find("size");
     if (size == e.end() || !size->is_number_unsigned())

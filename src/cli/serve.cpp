@@ -162,7 +162,7 @@ int run_serve(ServeOptions o) {
   }
 
   // Listen first: while the model loads, /health answers "loading" and the API 503.
-  if (o.server.model_name == "moxing") o.server.model_name = std::filesystem::path(path).stem().string();
+  if (o.server.model_name == "moxing") o.server.model_name = server::model_id(path);
   std::optional<LoadedModel> loaded;  // declared first: outlives the server that reads it
   server::Server srv(o.server);
   if (!srv.bind()) return kExitFailure;

@@ -36,15 +36,21 @@ int64_t files_size(const fs::path& path) {
 
 ModelSpec spec_of(const std::string& arg) {
   std::error_code ec;
-  const fs::path p(arg);
-  if (!fs::is_regular_file(p, ec)) return ModelSpec{.id = arg, .aliases = {}, .path = arg, .estimated_bytes = 0};
-  std::string stem = p.stem().string();
-  std::smatch m;
-  if (std::regex_match(stem, m, kShard)) stem = m[1].str();
-  return ModelSpec{.id = stem, .aliases = {}, .path = arg, .estimated_bytes = files_size(p)};
+  const bool file = fs::is_regular_file(arg, ec);
+  return ModelSpec{.id = model_id(arg), .aliases = {}, .path = arg, .estimated_bytes = file ? files_size(arg) : 0};
 }
 
 }  // namespace
+
+std::string model_id(const std::string& arg) {
+  std::error_code ec;
+  const fs::path p(arg);
+  if (!fs::is_regular_file(p, ec)) return arg;  // a hub name or URL: as typed
+  std::string stem = p.stem().string();
+  std::smatch m;
+  if (std::regex_match(stem, m, kShard)) stem = m[1].str();
+  return stem;
+}
 
 Expected<std::vector<ModelSpec>> model_specs(const std::vector<std::string>& models, const std::string& models_dir,
                                              const std::vector<std::string>& aliases) {

@@ -20,6 +20,9 @@ namespace mx::server {
 Expected<std::vector<ModelSpec>> model_specs(const std::vector<std::string>& models, const std::string& models_dir,
                                              const std::vector<std::string>& aliases);
 
+// The id a model is served under (see above): the file's stem, or the name as typed.
+std::string model_id(const std::string& arg);
+
 // "8G", "512M", "1.5GiB", "4096" (bytes): binary units K, M, G, T, with an optional "iB"/"B".
 Expected<int64_t> parse_size(std::string_view text);
 

@@ -37,6 +37,9 @@ TEST_F(ModelSpecsTest, IdsAreFileStemsOrTheTextGivenAndAliasesPairByRankOrByName
   EXPECT_EQ((*s)[0].estimated_bytes, 10);
   EXPECT_EQ((*s)[1].id, "org/repo:Q4_K_M");
   EXPECT_EQ((*s)[1].aliases, (std::vector<std::string>{"second"}));
+  // A name with dots is not cut at its "extension"; a shard's id is its set's.
+  EXPECT_EQ(model_id("Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M"), "Qwen/Qwen2.5-0.5B-Instruct-GGUF:Q4_K_M");
+  EXPECT_EQ(model_id(file("big-00001-of-00002.gguf")), "big");
 }
 
 TEST_F(ModelSpecsTest, AModelsDirOffersEachGgufOnceAndASplitSetByItsFirstShard) {

@@ -104,7 +104,7 @@ void FakeHub::install_routes() {
                });
 
   server_->Get(R"(/api/models/([^/]+)/([^/]+)/tree/([^/]+))",
-               [repo_for](const httplib::Request& req, httplib::Response& res) {
+               [this, repo_for](const httplib::Request& req, httplib::Response& res) {
                  auto repo = repo_for(req, res);
                  if (!repo) return;
                  nlohmann::json list = nlohmann::json::array();
@@ -118,6 +118,17 @@ void FakeHub::install_routes() {
                    list.push_back(e);
                  }
                  list.push_back({{"type", "directory"}, {"oid", std::string(40, 'd')}, {"size", 0}, {"path", "docs"}});
+                 // Large listings come in pages, as the hub sends them: the cursor is where the page starts.
+                 const size_t page = static_cast<size_t>(tree_page_size.load());
+                 const size_t from = req.has_param("cursor") ? std::stoul(req.get_param_value("cursor")) : 0;
+                 if (page > 0 && from < list.size()) {
+                   nlohmann::json part(list.begin() + static_cast<long>(from),
+                                       list.begin() + static_cast<long>(std::min(list.size(), from + page)));
+                   if (from + page < list.size())
+                     res.set_header("Link", fmt::format("<{}{}?recursive=true&cursor={}>; rel=\"next\"", endpoint(),
+                                                        req.path, from + page));
+                   list = std::move(part);
+                 }
                  res.set_content(list.dump(), "application/json");
                });
 

@@ -45,6 +45,7 @@ class FakeHub {
   std::atomic<long long> drop_next_after{-1};  // the next file response closes after this many bytes
   std::atomic<bool> corrupt{false};            // every file served has its first byte flipped
   std::atomic<int> chunk_delay_ms{0};          // sleep between chunks of 64 KiB (slow network)
+  std::atomic<int> tree_page_size{0};          // entries per page of the tree listing, the next page in a Link header (0: one page)
   std::atomic<double> rate_mib_s{0};           // each file response paced to this rate (0: as fast as it goes)
   std::atomic<bool> ignore_ranges{false};      // answer a Range request with the whole file (200)
   std::atomic<bool> stale_listing{false};      // /resolve names other contents (X-Linked-Etag) than the tree

@@ -67,6 +67,16 @@ TEST_F(HubTest, PullsEveryShardOfASplitSet) {
   EXPECT_EQ(*path, pulled->paths[0]);
 }
 
+TEST_F(HubTest, ReadsEveryPageOfALongListing) {
+  hub_.tree_page_size = 1;  // one entry a page: the shards are on different pages
+  const int before = hub_.api_requests;
+  auto pulled = hub::pull_model(ref_of("acme/split-GGUF:Q8_0"), settings());
+  ASSERT_TRUE(pulled) << pulled.error().message;
+  ASSERT_EQ(pulled->paths.size(), 3u);
+  EXPECT_EQ(read_file(pulled->paths[2]), random_bytes(150000, 3));
+  EXPECT_GE(hub_.api_requests - before, 1 + 4);  // the commit, then a page per file and one for the folder
+}
+
 TEST_F(HubTest, ResolvesFilesNamesAndUncachedNames) {
   const std::string local = shared_path("models/stories260K-Q8_0.gguf");
   auto path = hub::resolve_model(local, settings());

@@ -285,7 +285,11 @@ bool Server::bind() {
   return true;
 }
 
-void Server::serve() { http_->listen_after_bind(); }
+void Server::serve() {
+  serve_entered_ = true;
+  if (!stopping_) http_->listen_after_bind();  // stop() may already have run: then not at all
+  serve_returned_ = true;
+}
 
 void Server::stop() {
   if (stopping_.exchange(true)) return;
@@ -294,6 +298,11 @@ void Server::stop() {
   // Replies in flight end with their last chunk once their sequences are cancelled; give
   // them a moment to be written before the listener closes.
   for (int i = 0; i < 200 && admission_.in_flight() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // httplib ignores stop() until its accept loop runs. serve() checks stopping_ after saying
+  // it has begun, and this checks that it has begun after setting stopping_: one of the two
+  // sees the other. If serve() has begun, stop its loop once it runs.
+  if (!serve_entered_) return;
+  while (!serve_returned_ && !http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   http_->stop();
 }
 

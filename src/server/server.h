@@ -108,6 +108,8 @@ class Server {
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
+  // serve() has begun / has returned: stop() must reach a listener that starts after it.
+  std::atomic<bool> serve_entered_{false}, serve_returned_{false};
   std::atomic<uint64_t> next_id_{1};
 };
 

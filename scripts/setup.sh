@@ -21,6 +21,9 @@ test_packages=(
   python3-jinja2                        # reference renderer for the chat-template differential test
   python3-jsonschema                    # reference validator for JSON-Schema-constrained output tests
   chromium                              # headless browser for the chat page test
+  help2man                              # the man page of the Debian package, made from --help
+  systemd                               # systemd-analyze verify checks the package's service unit
+  prometheus                            # promtool check metrics lints /metrics
 )
 if [ "$mode" != build ]; then
   packages+=("${test_packages[@]}")

@@ -67,54 +67,56 @@ void ModelRegistry::release(size_t index) {
   changed_.notify_all();
 }
 
-bool ModelRegistry::make_room(size_t index, std::vector<std::shared_ptr<ServedModel>>& freed) {
+ModelRegistry::Eviction ModelRegistry::plan_eviction(std::optional<size_t> incoming) const {
   int count = 0;
   int64_t bytes = 0;
-  std::vector<Entry*> idle;  // what may be unloaded, least recently used first
+  std::vector<size_t> idle;  // what may be unloaded
   for (size_t i = 0; i < entries_.size(); ++i) {
-    Entry& e = entries_[i];
-    if (i == index || (e.state != ModelState::kLoaded && e.state != ModelState::kLoading)) continue;
+    const Entry& e = entries_[i];
+    if (i == incoming || (e.state != ModelState::kLoaded && e.state != ModelState::kLoading)) continue;
     ++count;
     bytes += e.spec.estimated_bytes;
-    if (e.state == ModelState::kLoaded && e.leases == 0 && !e.permanent) idle.push_back(&e);
+    if (e.state == ModelState::kLoaded && e.leases == 0 && !e.permanent) idle.push_back(i);
   }
-  std::sort(idle.begin(), idle.end(), [](const Entry* a, const Entry* b) { return a->last_used < b->last_used; });
-  const int64_t need = entries_[index].spec.estimated_bytes;
+  std::sort(idle.begin(), idle.end(),
+            [this](size_t a, size_t b) { return entries_[a].last_used < entries_[b].last_used; });
+  const int64_t need = incoming ? entries_[*incoming].spec.estimated_bytes : 0;
+  const int slots = incoming ? 1 : 0;
   auto fits = [&] {
     // A model larger than the whole budget still loads alone.
-    return (limits_.max_loaded <= 0 || count + 1 <= limits_.max_loaded) &&
-           (limits_.max_bytes <= 0 || bytes + need <= limits_.max_bytes || count == 0);
+    return (limits_.max_loaded <= 0 || count + slots <= limits_.max_loaded) &&
+           (limits_.max_bytes <= 0 || bytes + need <= limits_.max_bytes || (incoming && count == 0));
   };
-  size_t n_victims = 0;
-  for (; !fits() && n_victims < idle.size(); ++n_victims) {
+  Eviction plan;
+  for (size_t i = 0; !fits() && i < idle.size(); ++i) {
     --count;
-    bytes -= idle[n_victims]->spec.estimated_bytes;
+    bytes -= entries_[idle[i]].spec.estimated_bytes;
+    plan.victims.push_back(idle[i]);
   }
-  if (!fits()) return false;  // unload nothing until unloading is enough
-  for (size_t v = 0; v < n_victims; ++v) {
-    MX_LOG_INFO("unloading {} to make room for {}", idle[v]->spec.id, entries_[index].spec.id);
-    freed.push_back(std::move(idle[v]->model));
-    idle[v]->state = ModelState::kUnloaded;
+  plan.fits = fits();
+  return plan;
+}
+
+void ModelRegistry::unload(const std::vector<size_t>& victims, std::string_view why,
+                           std::vector<std::shared_ptr<ServedModel>>& freed) {
+  for (size_t v : victims) {
+    Entry& e = entries_[v];
+    MX_LOG_INFO("unloading {}{}", e.spec.id, why);
+    freed.push_back(std::move(e.model));
+    e.state = ModelState::kUnloaded;
   }
+}
+
+bool ModelRegistry::make_room(size_t index, std::vector<std::shared_ptr<ServedModel>>& freed) {
+  const Eviction plan = plan_eviction(index);
+  if (!plan.fits) return false;  // unload nothing until unloading is enough
+  unload(plan.victims, fmt::format(" to make room for {}", entries_[index].spec.id), freed);
   return true;
 }
 
 void ModelRegistry::trim(std::vector<std::shared_ptr<ServedModel>>& freed) {
-  if (limits_.max_bytes <= 0) return;
-  for (;;) {
-    int64_t bytes = 0;
-    Entry* victim = nullptr;
-    for (Entry& e : entries_) {
-      if (e.state != ModelState::kLoaded && e.state != ModelState::kLoading) continue;
-      bytes += e.spec.estimated_bytes;
-      if (e.state == ModelState::kLoaded && e.leases == 0 && !e.permanent && (!victim || e.last_used < victim->last_used))
-        victim = &e;
-    }
-    if (bytes <= limits_.max_bytes || !victim) return;
-    MX_LOG_INFO("unloading {}: the loaded models exceed the memory budget", victim->spec.id);
-    freed.push_back(std::move(victim->model));
-    victim->state = ModelState::kUnloaded;
-  }
+  // Everything idle that helps goes, even when it is not enough: the excess is already loaded.
+  unload(plan_eviction(std::nullopt).victims, ": the loaded models exceed the memory budget", freed);
 }
 
 Expected<ModelLease> ModelRegistry::acquire(size_t index) {

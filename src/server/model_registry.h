@@ -107,9 +107,19 @@ class ModelRegistry {
     bool permanent = false;  // attached: never unloaded
     std::string error;
   };
-  // Unloads idle models, least recently used first, until `index` fits; false if it does
-  // not fit yet (every other loaded model is pinned). The unloaded models go to `freed`,
-  // to be destroyed outside the lock.
+  // The fewest idle models, least recently used first, whose unloading brings the loaded
+  // (and loading) models within the limits: with `incoming` (not counted as loaded) added,
+  // or as they are. `fits` is false when unloading every idle model is not enough.
+  struct Eviction {
+    std::vector<size_t> victims;
+    bool fits = false;
+  };
+  Eviction plan_eviction(std::optional<size_t> incoming) const;
+  // Marks the victims unloaded; their models go to `freed`, to be destroyed outside the lock.
+  void unload(const std::vector<size_t>& victims, std::string_view why,
+              std::vector<std::shared_ptr<ServedModel>>& freed);
+  // Unloads idle models until `index` fits; false if it does not fit yet (every other loaded
+  // model is pinned), and then unloads nothing.
   bool make_room(size_t index, std::vector<std::shared_ptr<ServedModel>>& freed);
   // Unloads idle models while the loaded ones exceed the limits (after a load learned its real size).
   void trim(std::vector<std::shared_ptr<ServedModel>>& freed);

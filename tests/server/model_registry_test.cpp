@@ -200,6 +200,32 @@ TEST(ModelRegistry, NothingIsUnloadedUntilUnloadingMakesEnoughRoom) {
   EXPECT_EQ(state(r, 1), ModelState::kUnloaded);
 }
 
+TEST(ModelRegistry, AModelLargerThanItsEstimateUnloadsTheLeastRecentlyUsedIdleModelsAfterItsLoad) {
+  // Each model's real size is its estimate, except m3's: twice it.
+  std::atomic<int> live{0};
+  ModelRegistry::Loader loader = [&](const ModelSpec& spec) -> Expected<std::shared_ptr<ServedModel>> {
+    ++live;
+    auto* m = new ServedModel;
+    m->memory_bytes = spec.id == "m3" ? 2 * spec.estimated_bytes : spec.estimated_bytes;
+    return std::shared_ptr<ServedModel>(m, [&live](ServedModel* p) {
+      --live;
+      delete p;
+    });
+  };
+  ModelRegistry r(specs(4, 100), loader, {.max_loaded = 0, .max_bytes = 400});
+  auto pinned = r.acquire(0);  // the least recently used, but in use
+  ASSERT_TRUE(pinned);
+  ASSERT_TRUE(r.acquire(1));
+  ASSERT_TRUE(r.acquire(2));
+  ASSERT_TRUE(r.acquire(3)) << "its estimate fits: 400 of 400 bytes";
+  EXPECT_EQ(r.status()[3].spec.estimated_bytes, 200) << "the real size replaces the estimate";
+  EXPECT_EQ(state(r, 0), ModelState::kLoaded) << "a leased model stays";
+  EXPECT_EQ(state(r, 1), ModelState::kUnloaded) << "the least recently used idle model goes";
+  EXPECT_EQ(state(r, 2), ModelState::kLoaded) << "one is enough: 400 of 400 bytes again";
+  EXPECT_EQ(state(r, 3), ModelState::kLoaded);
+  EXPECT_EQ(live, 3);
+}
+
 TEST(ModelRegistry, AFailedLoadReachesItsWaitersAndTheNextRequestRetries) {
   FakeLoader fake;
   fake.failures_left = 1;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "model/kv_cache.h"
+
 namespace mx::server {
 
 void Histogram::observe(double seconds) {
@@ -114,12 +116,25 @@ std::string Metrics::prometheus(const std::vector<ModelSeries>& models) const {
          }));
   metric("prefix_cache_hit_tokens_total", "counter", "Prompt tokens restored from the prefix cache.",
          lines("prefix_cache_hit_tokens_total", [](const Snapshot& s) { return s.r.prefix_cache.hit_tokens; }));
+  // With the hits, a hit rate over any window: rate(hit) / rate(queried) (the ratio above is since start).
+  metric("prefix_cache_queried_tokens_total", "counter", "Prompt tokens looked up in the prefix cache.",
+         lines("prefix_cache_queried_tokens_total", [](const Snapshot& s) { return s.r.prefix_cache.lookup_tokens; }));
   metric("prefix_cache_blocks", "gauge", "Prefix cache blocks in use, and its capacity.",
          lines("prefix_cache_blocks", [](const Snapshot& s) { return s.r.prefix_cache.blocks_used; }, "state=\"used\"") +
              lines("prefix_cache_blocks", [](const Snapshot& s) { return s.r.prefix_cache.capacity_blocks; },
                    "state=\"capacity\""));
   metric("batch_steps_total", "counter", "Forward batches run.",
          lines("batch_steps_total", [](const Snapshot& s) { return s.r.scheduler.steps; }));
+  // The prefix cache's geometry as labels of a constant 1, in the shape (and label names) of
+  // vLLM's cache_config_info: an endpoint picker's prefix-aware routing hashes prompts in
+  // blocks of block_size tokens and remembers about num_gpu_blocks of them per server.
+  // The blocks here are in RAM; the label keeps the protocol's name.
+  std::string config_info;
+  for (const Snapshot& s : snaps)
+    config_info += fmt::format("moxing_cache_config_info{{{}{}block_size=\"{}\",num_gpu_blocks=\"{}\"}} 1\n", s.label,
+                               s.label.empty() ? "" : ",", KvCache::kPageTokens, s.r.prefix_cache.capacity_blocks);
+  metric("cache_config_info", "gauge", "Prefix cache geometry in the labels: block size in tokens, blocks kept.",
+         config_info);
   if (!snaps.empty() && !snaps.front().label.empty())  // several models: which are in memory now
     metric("model_loaded", "gauge", "1 while the model is loaded.",
            lines("model_loaded", [](const Snapshot& s) { return s.loaded ? 1 : 0; }));

@@ -1,7 +1,9 @@
 // Counters and latency histograms of the server, written in Prometheus' text format at
 // /metrics. Thread-safe: request threads record, a scrape reads. The server keeps one
 // Metrics for requests by route and one per model for what its generations did; with
-// several models the per-model series carry a model="id" label.
+// several models the per-model series carry a model="id" label. An inference gateway's
+// endpoint picker reads queue_length, active_sequences, kv_cache_used_ratio and
+// cache_config_info (docs/kubernetes.md maps them to its metric specs).
 #pragma once
 
 #include <array>

@@ -12,8 +12,8 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+#include "core/progress.h"
 #include "hub/blob_writer.h"
-#include "hub/download_progress.h"
 #include "hub/sha256_stream.h"
 
 namespace mx::hub {
@@ -81,7 +81,7 @@ Expected<DownloadStats> download_file(const DownloadSpec& spec, const std::strin
   }
   DownloadStats stats;
   std::string expected_sha = spec.sha256;
-  std::optional<DownloadProgress> progress;
+  std::optional<ProgressBar> progress;
   std::string last_error;
   while ((!total || part.size < *total) && stats.attempts < kMaxAttempts) {
     ++stats.attempts;
@@ -108,7 +108,10 @@ Expected<DownloadStats> download_file(const DownloadSpec& spec, const std::strin
       if (!total && status == 206) total = range_total(header(final_headers, "content-range"));
       if (!total && status == 200 && !header(final_headers, "content-length").empty())
         total = std::strtoull(header(final_headers, "content-length").c_str(), nullptr, 10);
-      if (!progress) progress.emplace(spec.label, total.value_or(0), part.size, spec.progress);
+      if (!progress)
+        progress.emplace(spec.label, total.value_or(0),
+                         ProgressOptions{.bytes = true, .rate = true, .start = part.size, .enabled = spec.progress,
+                                         .bar_width = 0});
       if (status >= 200 && status < 300 && !unexpected_status) writer.emplace(part.fd, part.size, part.sha);
     };
     req.on_data = [&](const char* d, size_t n) {

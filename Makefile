@@ -5,9 +5,10 @@ N      ?= 128
 JOBS   ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
+PREFIX ?= /usr/local
 BIN := build/release/moxing
 
-.PHONY: all setup setup-build build build-cli run test test-release test-asan fuzz bench clean
+.PHONY: all setup setup-build build build-cli run install package test test-release test-asan fuzz bench clean
 
 all: build
 
@@ -30,6 +31,19 @@ build: setup
 
 run: build-cli
 	$(BIN) run -m "$(MODEL)" -p "$(PROMPT)" -n $(N)
+
+# The binary, its man pages (when help2man is there) and the docs under $(PREFIX);
+# DESTDIR stages them under another root: make install PREFIX=/usr DESTDIR=/tmp/stage
+install: build-cli
+	@cmake --build --preset release -j $(JOBS) --target moxing_man
+	DESTDIR="$(DESTDIR)" cmake --install build/release --prefix "$(PREFIX)"
+
+# The Debian package with the systemd service: build/release/moxing_<version>_<arch>.deb
+package: build-cli
+	@command -v help2man > /dev/null && command -v dpkg-shlibdeps > /dev/null || \
+	  { echo "package needs help2man and dpkg-dev (scripts/setup.sh installs them)" >&2; exit 1; }
+	@cmake --build --preset release -j $(JOBS) --target moxing_man
+	cd build/release && cpack -G DEB
 
 test: setup test-release test-asan fuzz
 

@@ -22,6 +22,7 @@ test_packages=(
   python3-jsonschema                    # reference validator for JSON-Schema-constrained output tests
   chromium                              # headless browser for the chat page test
   help2man                              # the man page of the Debian package, made from --help
+  dpkg-dev                              # dpkg-shlibdeps: the Debian package's library dependencies
   systemd                               # systemd-analyze verify checks the package's service unit
   prometheus                            # promtool check metrics lints /metrics
 )

@@ -2,10 +2,14 @@
 // listens at once and loads the model behind (/health says "loading" meanwhile). With
 // several (-m repeated, --models-dir) each loads on its first request and the least recently
 // used idle one is unloaded when --max-loaded or --max-memory would be exceeded
-// (server/model_registry.h). SIGINT / SIGTERM stop it gracefully: new requests get 503,
-// requests in flight end.
+// (server/model_registry.h). SIGINT / SIGTERM drain it: readiness fails and new requests
+// get 503 at once, requests in flight finish (for up to --drain-timeout, then they are
+// cancelled) and it exits 0; a second signal stops it at once. A signal while the one model
+// loads exits at once. Every option can come from a TOML file (--config, cli/config_file.h).
 #include <atomic>
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -14,6 +18,8 @@
 
 #include "cli/chat_template_file.h"
 #include "cli/common.h"
+#include "cli/config_file.h"
+#include "cli/memory_check.h"
 #include "cli/sampling_options.h"
 #include "core/log.h"
 #include "hub/model_ref.h"
@@ -33,6 +39,7 @@ struct ServeOptions {
   std::string api_key;
   std::string api_key_file;
   std::string chat_template_file;  // replaces the model's chat template
+  double drain_timeout = 30;       // seconds requests in flight may take to finish after a signal
   SamplingCliOptions sampling;
 };
 
@@ -66,19 +73,44 @@ server::WeightsLoader weights_loader(const ServeOptions& o) {
   };
 }
 
-// Stops the server on SIGINT / SIGTERM (blocked before any thread starts) until `served`.
+// Waits for SIGINT / SIGTERM (blocked before any thread starts) until finish(). The first
+// drains the server (on a thread of its own, so that a second can still be heard), a second
+// stops it at once. While `loading` is set the first exits the process: loading cannot be
+// interrupted and there is nothing to drain yet. Once the server has stopped, replies still
+// being written (to clients that do not read) get kGrace, then the process exits regardless.
 class SignalWaiter {
  public:
-  SignalWaiter(server::Server& srv, const sigset_t& signals)
-      : thread_([this, &srv, signals] {
-          const timespec poll{0, 200'000'000};
+  static constexpr std::chrono::seconds kGrace{3};
+
+  SignalWaiter(server::Server& srv, const sigset_t& signals, std::chrono::milliseconds drain_timeout,
+               const std::atomic<bool>& loading)
+      : thread_([this, &srv, signals, drain_timeout, &loading] {
+          const timespec poll{0, 100'000'000};
+          std::optional<std::chrono::steady_clock::time_point> deadline;  // set once stopped
           while (!served_) {
+            if (stopped_ && !deadline && (drained_ || signals_ > 1)) deadline = std::chrono::steady_clock::now() + kGrace;
+            if (deadline && std::chrono::steady_clock::now() > *deadline) {
+              MX_LOG_WARN("replies still being written to clients that do not read: exiting");
+              std::_Exit(kExitOk);
+            }
             const int sig = sigtimedwait(&signals, nullptr, &poll);
-            if (sig > 0) {
-              MX_LOG_INFO("signal {}: stopping", sig);
+            if (sig <= 0) continue;
+            if (loading) {
+              MX_LOG_INFO("signal {} while loading: exiting", sig);
+              std::_Exit(kExitOk);
+            }
+            if (++signals_ == 1) {
+              MX_LOG_INFO("signal {}: draining (a second signal stops at once)", sig);
               stopped_ = true;
+              drainer_ = std::thread([this, &srv, drain_timeout] {
+                srv.drain(drain_timeout);
+                drained_ = true;
+              });
+            } else if (signals_ == 2) {
+              MX_LOG_INFO("signal {}: stopping now", sig);
               srv.stop();
-              return;
+            } else {
+              std::_Exit(kExitOk);
             }
           }
         }) {}
@@ -86,13 +118,20 @@ class SignalWaiter {
   void finish() {
     served_ = true;
     if (thread_.joinable()) thread_.join();
+    if (drainer_.joinable()) drainer_.join();
   }
   bool stopped() const { return stopped_; }
 
  private:
-  std::atomic<bool> served_{false}, stopped_{false};
+  std::atomic<bool> served_{false}, stopped_{false}, drained_{false};
+  int signals_ = 0;      // received so far (the waiting thread's own)
+  std::thread drainer_;  // before thread_, which starts it
   std::thread thread_;
 };
+
+std::chrono::milliseconds drain_timeout_of(const ServeOptions& o) {
+  return std::chrono::milliseconds(static_cast<int64_t>(o.drain_timeout * 1000));
+}
 
 // A model file that is not there stops the start, not the first request for it (names of
 // the hub are pulled when first asked for).
@@ -130,7 +169,8 @@ int run_several(ServeOptions& o, const sigset_t& signals) {
   server::Server srv(o.server, std::move(*specs), weights_loader(o));
   if (!srv.bind()) return kExitFailure;
   std::thread http([&] { srv.serve(); });
-  SignalWaiter waiter(srv, signals);
+  const std::atomic<bool> loading{false};  // models load on demand, behind requests a drain waits for
+  SignalWaiter waiter(srv, signals, drain_timeout_of(o), loading);
   for (const server::ModelStatus& m : srv.registry().status())
     MX_LOG_INFO("model {}{}{}: {}", m.spec.id, m.spec.aliases.empty() ? "" : " alias ",
                 fmt::format("{}", fmt::join(m.spec.aliases, ", ")), m.spec.path);
@@ -168,7 +208,8 @@ int run_serve(ServeOptions o) {
   if (!srv.bind()) return kExitFailure;
   MX_LOG_INFO("listening on http://{}:{}; loading {}", o.server.host, srv.port(), path);
   std::thread http([&] { srv.serve(); });
-  SignalWaiter waiter(srv, signals);
+  std::atomic<bool> loading{true};
+  SignalWaiter waiter(srv, signals, drain_timeout_of(o), loading);
   auto finish = [&](int code) {
     srv.stop();
     http.join();
@@ -189,7 +230,14 @@ int run_serve(ServeOptions o) {
     return finish(o.chat_template_file.empty() ? kExitBadModel : kExitUsage);
   }
   if (format->is_fallback()) MX_LOG_WARN("{} has no chat template; chat requests use ChatML", path);
+  const int64_t kv_bytes = server::kv_cache_bytes(loaded->model->config, srv.runner_settings());
+  if (Status fits = check_memory(path, static_cast<int64_t>(loaded->model->file.file_size()), kv_bytes, available_memory());
+      !fits) {
+    MX_LOG_ERROR("{}", fits.error().message);
+    return finish(kExitBadModel);
+  }
   srv.attach(*loaded->model, *loaded->tokenizer, loaded->kernels, std::move(*format), std::move(*defaults));
+  loading = false;
   MX_LOG_INFO("serving {} on http://{}:{} ({} sequences at once)", o.server.model_name, o.server.host, srv.port(),
               o.server.parallel);
   http.join();
@@ -214,7 +262,7 @@ Runner add_serve(CLI::App& app) {
                  "Memory budget of the loaded models (file size + KV cache), e.g. 8G or 512M; unloads the least recently "
                  "used idle model to stay under it (a model larger than the budget still loads alone)");
   app.add_option("--host", o->server.host, "Address to listen on")->capture_default_str();
-  app.add_option("--port", o->server.port, "Port (0: any free port)")->capture_default_str();
+  app.add_option("--port", o->server.port, "Port (0: any free port)")->check(CLI::Range(0, 65535))->capture_default_str();
   app.add_option("--parallel", o->server.parallel, "Sequences generated at once")->capture_default_str();
   app.add_option("-c,--ctx-size", o->server.ctx_size, "Context per sequence (0: the model's, at most 4096)")
       ->capture_default_str();
@@ -242,7 +290,17 @@ Runner add_serve(CLI::App& app) {
                  "Another name for a model (repeatable). NAME pairs with the -m of the same rank (1st plain --alias with "
                  "1st -m); MODEL=NAME names the model whose id (file stem) or -m text is MODEL. With a single -m, NAME is "
                  "the name it is served under (default: the file's name)");
+  app.add_option("--drain-timeout", o->drain_timeout,
+                 "On SIGTERM / SIGINT: seconds requests in flight may take to finish (readiness fails and new requests "
+                 "get 503 at once); then the rest are cancelled and serve exits 0. A second signal stops at once")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--write-timeout", o->server.write_timeout_seconds,
+                 "Seconds a reply may wait on a client that stopped reading before it is cut and its generation cancelled")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   add_sampling_options(app, o->sampling);
+  add_config_option(app);
   o->server.threads = default_threads();
   return [o] { return run_serve(*o); };
 }

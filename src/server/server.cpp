@@ -37,6 +37,8 @@ bool same_secret(std::string_view a, std::string_view b) {
   return diff == 0;
 }
 
+bool is_health_path(std::string_view path) { return path == "/health" || path == "/health/live" || path == "/health/ready"; }
+
 // An error found before a request reaches its adapter (API key, start-up, shutdown, routing),
 // in the shape of the API its route belongs to, as that API's clients expect to parse it.
 void send_route_error(const httplib::Request& req, httplib::Response& res, const ApiError& e) {
@@ -155,25 +157,33 @@ void Server::routes() {
     res.status = 204;
   });
   h.set_read_timeout(60, 0);
+  // A client that stops reading holds only its own worker, and only this long.
+  const auto write_timeout = std::chrono::duration<double>(options_.write_timeout_seconds);
+  h.set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(write_timeout));
   h.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     // The page itself holds no secret: it asks for the key and sends it with each call.
-    if (req.path == "/health" || req.method == "OPTIONS" || (req.method == "GET" && find_web_file(req.path)))
+    if (is_health_path(req.path) || req.method == "OPTIONS" || (req.method == "GET" && find_web_file(req.path)))
       return httplib::Server::HandlerResponse::Unhandled;
-    if (stopping_) {
-      send_route_error(req, res, api_error(503, "the server is shutting down", "server_error"));
+    // Scrapes go on while draining: the drain itself is worth watching.
+    const bool scrape = req.path == "/metrics" && !stopping_;
+    if (stopping_ || (!gate_.enter(&req) && !scrape)) {
+      res.set_header("Retry-After", "1");  // another replica, or this one once restarted
+      send_route_error(req, res, api_error(503, "the server is shutting down", "server_error", "shutting_down"));
       return httplib::Server::HandlerResponse::Handled;
     }
+    auto refuse = [&](const ApiError& e) {
+      gate_.leave(&req);
+      send_route_error(req, res, e);
+      return httplib::Server::HandlerResponse::Handled;
+    };
     if (!options_.api_keys.empty()) {
-      if (key_index(req) < 0) {
-        send_route_error(req, res, api_error(401, "invalid or missing API key (Authorization: Bearer KEY, or x-api-key: KEY)",
-                                             "invalid_request_error", "invalid_api_key"));
-        return httplib::Server::HandlerResponse::Handled;
-      }
+      if (key_index(req) < 0)
+        return refuse(api_error(401, "invalid or missing API key (Authorization: Bearer KEY, or x-api-key: KEY)",
+                                "invalid_request_error", "invalid_api_key"));
     }
     if (!ready_ && req.path != "/metrics") {
       res.set_header("Retry-After", "1");
-      send_route_error(req, res, api_error(503, "the model is still loading; try again shortly", "server_error", "model_loading"));
-      return httplib::Server::HandlerResponse::Handled;
+      return refuse(api_error(503, "the model is still loading; try again shortly", "server_error", "model_loading"));
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
@@ -184,11 +194,23 @@ void Server::routes() {
                                                     : "request failed";
     send_route_error(req, res, api_error(res.status, message));
   });
-  h.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    const char* status = stopping_ ? "stopping" : ready_ ? "ok" : "loading";
-    send_json(res, stopping_ || !ready_ ? 503 : 200, {{"status", status}, {"models", model_health(*registry_)}});
-  });
+  // /health: ready to serve (200), or loading / draining / stopping (503), as it always was.
+  // For orchestrators: /health/live stays 200 while the process answers at all (loading and
+  // draining too); /health/ready is /health's answer, failing from the start of a drain.
+  auto health = [this](bool liveness) {
+    return [this, liveness](const httplib::Request&, httplib::Response& res) {
+      const bool draining = gate_.closed() && !stopping_;
+      const char* status = stopping_ ? "stopping" : draining ? "draining" : ready_ ? "ok" : "loading";
+      const bool up = liveness || (ready_ && !gate_.closed() && !stopping_);
+      send_json(res, up ? 200 : 503, {{"status", status}, {"models", model_health(*registry_)}});
+    };
+  };
+  h.Get("/health", health(false));
+  h.Get("/health/ready", health(false));
+  h.Get("/health/live", health(true));
   h.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    // The handler has returned; a streamed reply is counted on by its generation (Admission).
+    gate_.leave(&req);
     if (res.status >= 400 && req.path.rfind("/v1/", 0) == 0) metrics_.request_failed(res.status);
   });
   h.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
@@ -270,8 +292,14 @@ bool Server::bind() {
   // arriving at once overflow it and wait for SYN retransmits or fail. The listening
   // socket is caught as it is made, and listen() again (which Linux allows) widens the queue.
   int listener = -1;
-  http_->set_socket_options([&listener](socket_t sock) {
+  // Accepted sockets inherit the send timeout: even one send() that finds room for part of a
+  // chunk cannot block past --write-timeout (httplib only polls before it).
+  const double wt = options_.write_timeout_seconds;
+  const timeval send_timeout{static_cast<time_t>(wt), static_cast<suseconds_t>((wt - static_cast<double>(static_cast<time_t>(wt))) * 1e6)};
+  http_->set_socket_options([&listener, send_timeout](socket_t sock) {
     httplib::default_socket_options(sock);
+    if (send_timeout.tv_sec > 0 || send_timeout.tv_usec > 0)
+      ::setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof send_timeout);
     listener = sock;
   });
   port_ = options_.port == 0 ? http_->bind_to_any_port(options_.host)
@@ -291,7 +319,21 @@ void Server::serve() {
   serve_returned_ = true;
 }
 
+void Server::drain(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  gate_.close();
+  if (stopping_) return;
+  MX_LOG_INFO("draining: {} requests in flight, waiting up to {:.3g} s", in_flight(), timeout.count() / 1000.0);
+  if (gate_.wait_idle(deadline, [this] { return admission_.in_flight(); })) {
+    MX_LOG_INFO("drained: every request has ended");
+  } else if (!stopping_) {
+    MX_LOG_WARN("drain timeout: cancelling {} requests still in flight", in_flight());
+  }
+  stop();
+}
+
 void Server::stop() {
+  gate_.interrupt();  // a drain waiting for requests ends now
   if (stopping_.exchange(true)) return;
   registry_->close();  // requests waiting for a model get 503
   registry_->for_each_loaded([](size_t, const ServedModel& m) { m.runner->cancel_all(); });

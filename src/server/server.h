@@ -1,15 +1,19 @@
 // `moxing serve`: an OpenAI-compatible HTTP server. Completions go through one generation
 // service (server/generation_service.h: prompt, sampling settings, admission, the choices as
 // sequences of one batch runner with continuous batching) and a dialect adapter
-// (server/openai_adapter.h) that writes its JSON or server-sent events. Routes: /health, /v1/models,
+// (server/openai_adapter.h) that writes its JSON or server-sent events. Routes: /health,
+// /health/live, /health/ready, /v1/models,
 // /v1/chat/completions, /v1/completions, /v1/embeddings, /tokenize, /detokenize,
 // /metrics, and the chat page (/, embedded files). The server can listen before its
 // model is loaded: until attach(), /health says "loading" and the API answers 503.
 // With several models (the ModelRegistry constructor) a request's "model" picks one
 // (server/model_registry.h: loaded on first use, least recently used unloaded for room).
+// Shutting down: stop() at once, or drain() (readiness fails and new requests get 503 at once,
+// requests in flight finish for up to a timeout, then the rest are cancelled).
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -23,6 +27,7 @@
 #include "server/generation_service.h"
 #include "server/metrics.h"
 #include "server/model_registry.h"
+#include "server/request_gate.h"
 #include "server/served_model.h"
 #include "tokenizer/tokenizer.h"
 
@@ -48,6 +53,9 @@ struct ServerOptions {
   int64_t prefix_cache_tokens = 16384;  // positions of prompt prefixes kept for reuse (0: off)
   int64_t batch_size = 128;  // most rows in one step: decode rows first, prompt chunks fill the rest
   int ping_seconds = 15;            // SSE comment lines keep idle streams open through proxies
+  // A reply's write that cannot go on this long (a client that stopped reading) ends the
+  // reply and cancels its generation; other replies and the generation loop never wait for it.
+  double write_timeout_seconds = 30;
   std::string model_name = "moxing";  // the one model's name (single-model constructors)
   GenerateOptions defaults;         // sampling when a request does not say (and its loader gives none)
   RegistryLimits limits;            // models loaded at once, memory (several models)
@@ -78,9 +86,19 @@ class Server {
   // New requests get 503; requests in flight are cancelled (their replies end at once,
   // finish_reason "stop"); serve() returns.
   void stop();
+  // Stops gracefully: at once /health and /health/ready fail (/health/live stays 200) and new
+  // requests get 503 with Retry-After; requests in flight (streamed replies too) finish, for up
+  // to `timeout`, after which the rest are cancelled as by stop(); serve() returns. A stop()
+  // meanwhile (a second signal) cuts the wait short. Returns once stopped.
+  void drain(std::chrono::milliseconds timeout);
+  bool draining() const { return gate_.closed(); }
+  // Requests being handled, streamed replies until their last byte included.
+  int in_flight() const { return static_cast<int>(gate_.inside()) + admission_.in_flight(); }
   // Sequences running and waiting, KV cache use of the default model (for /metrics and tests).
   BatchRunnerStats stats() const;
   const ModelRegistry& registry() const { return *registry_; }
+  // What each model's runner gets (context, sequences, ...): its KV cache follows from them.
+  RunnerSettings runner_settings() const;
 
  private:
   Server(ServerOptions options, std::vector<ModelSpec> models, ModelRegistry::Loader loader, bool ready);
@@ -90,7 +108,6 @@ class Server {
   // pinned; or nullopt after sending the error (404 unknown, 503 loading or stopping, 500 failed).
   std::optional<ModelLease> lease_for(const httplib::Request& req, httplib::Response& res, std::string_view name);
   std::shared_ptr<ServedModel> build(size_t index, LoadedWeights w);
-  RunnerSettings runner_settings() const;
   void completion(const httplib::Request& req, httplib::Response& res, bool chat);
   void tokenize(const httplib::Request& req, httplib::Response& res);
   void detokenize(const httplib::Request& req, httplib::Response& res);
@@ -108,6 +125,7 @@ class Server {
   std::unique_ptr<httplib::Server> http_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
+  RequestGate gate_;  // requests in their handlers; closed by drain()
   // serve() has begun / has returned: stop() must reach a listener that starts after it.
   std::atomic<bool> serve_entered_{false}, serve_returned_{false};
   std::atomic<uint64_t> next_id_{1};

@@ -1,7 +1,8 @@
 // A live `moxing serve` for the client-library tests (not a test itself: ctest runs *.test.mjs).
 //
 // startServer({model, ctx, parallel, args}) starts it on a free port with the API key KEY and
-// resolves once GET /health answers 200; stop() ends it (SIGTERM, then SIGKILL after 5 s).
+// resolves once GET /health answers 200; stop() ends it (SIGTERM, then SIGKILL after 5 s);
+// signal(SIG) sends one, and `exited` resolves with the exit code (or signal name).
 // Every server still running when node exits, or is interrupted, is killed.
 //
 // MOXING_BIN defaults to <repo>/build/release/moxing, MOXING_SHARED_DIR to <repo>/../shared.
@@ -45,6 +46,8 @@ export async function startServer({ model = STORIES, ctx = 1024, parallel = 2, a
     ctx,
     pid: child.pid,
     log: () => log,
+    signal: (sig) => child.kill(sig),
+    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal))),
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -8,6 +8,8 @@
 //   node scripts/load_bench.mjs [--url http://127.0.0.1:8080] [--clients 1,4,16]
 //        [--tokens 64] [--requests 2] [--prompt-tokens 100] [--api-key KEY]
 //        [--model NAME] [--seed 1] [--timeout 300] [--extra JSON] [--no-warmup] [--json]
+//        [--tenants 0 --system-tokens 800 --conversations 24 --turns 4 --user-tokens 30]
+//        [--metrics URL,URL,...]
 //
 //   --url            server base URL (without /v1)
 //   --clients        comma-separated list; one phase per value, run in that order
@@ -28,6 +30,27 @@
 //                    also gives up on its own after 300 s without a byte from the server)
 //   --no-warmup      skip the untimed warm-up request sent before the first phase
 //   --json           print a JSON array of per-phase result objects instead of the table
+//
+// Conversation mode (--tenants N, N > 0): shared prefixes, as a multi-tenant chat service sees.
+//   --tenants        N system prompts of ~--system-tokens tokens each; they differ from their
+//                    first words on (so do the request bodies: after the model name, about byte 100)
+//   --conversations  conversations per phase; conversation i belongs to tenant i % N
+//   --turns          user turns per conversation: turn k sends the system prompt, the k-1
+//                    earlier user turns with the replies the server gave, and a new user turn
+//                    of ~--user-tokens tokens (but at least its heading and opening phrase,
+//                    ~13 words), to POST /v1/chat/completions (streamed). Each prompt therefore
+//                    starts with the previous turn's whole prompt.
+//   Clients take the next conversation from a shared list when they finish one, so a phase
+//   sends conversations x turns requests whatever --clients is (--requests is ignored).
+//   --metrics        comma-separated base URLs of the servers behind --url (e.g. the replicas
+//                    behind a load balancer): moxing_prompt_tokens_total and
+//                    moxing_prefix_cache_hit_tokens_total are read from each one's /metrics
+//                    before and after every phase, and the fleet's prefix-cache hit ratio
+//                    (sum of hit deltas / sum of prompt-token deltas) and the per-server
+//                    split of prompt tokens are reported.
+//   The table then also shows requests/s, prompt tokens/s (cached ones included), TTFT p95,
+//   and the share of prompt tokens the responses' usage.prompt_tokens_details.cached_tokens
+//   says were cached.
 //
 // Example:
 //   moxing serve -m model.gguf --parallel 16 --port 8080 &
@@ -68,6 +91,12 @@ const OPTIONS = {
   warmup: { type: 'boolean', default: true },
   'no-warmup': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
+  tenants: { type: 'string', default: '0' },
+  'system-tokens': { type: 'string', default: '800' },
+  conversations: { type: 'string', default: '24' },
+  turns: { type: 'string', default: '4' },
+  'user-tokens': { type: 'string', default: '30' },
+  metrics: { type: 'string' },
   help: { type: 'boolean', short: 'h', default: false },
 };
 
@@ -88,6 +117,8 @@ function parseOptions() {
     return n;
   };
   const clients = values.clients.split(',').map((s) => positiveInt('clients', s.trim()));
+  const tenants = Number(values.tenants);
+  if (!Number.isInteger(tenants) || tenants < 0) die(`--tenants must be a non-negative integer, got '${values.tenants}'`);
   return {
     url: values.url.replace(/\/+$/, ''),
     clients,
@@ -101,6 +132,12 @@ function parseOptions() {
     extra: parseExtra(values.extra),
     warmup: values.warmup && !values['no-warmup'],
     json: values.json,
+    tenants,
+    systemTokens: positiveInt('system-tokens', values['system-tokens']),
+    conversations: positiveInt('conversations', values.conversations),
+    turns: positiveInt('turns', values.turns),
+    userTokens: positiveInt('user-tokens', values['user-tokens']),
+    metricsUrls: values.metrics ? values.metrics.split(',').map((u) => u.trim().replace(/\/+$/, '')) : [],
   };
 }
 
@@ -119,6 +156,7 @@ const USAGE =
   'usage: node scripts/load_bench.mjs [--url URL] [--clients 1,4,16] [--tokens 64] [--requests 2]\n' +
   '       [--prompt-tokens 100] [--api-key KEY] [--model NAME] [--seed 1] [--timeout 300]\n' +
   '       [--extra JSON] [--no-warmup] [--json]\n' +
+  '       [--tenants N --system-tokens 800 --conversations 24 --turns 4 --user-tokens 30] [--metrics URL,...]\n' +
   'See the comment at the top of this file for what is measured.\n';
 
 function die(message) {
@@ -177,11 +215,21 @@ function makePrompt(id, words) {
   return [opening + '.', ...rest].join(' ');
 }
 
-// How many words make ~promptTokens tokens on this server: tokenize a sample prompt with
-// POST /tokenize (moxing and llama-server both have it) and scale. Falls back to one token
-// per word when the route is missing.
-async function calibratePromptWords(opts) {
-  const sampleWords = Math.max(opts.promptTokens, 40);
+// Conversation mode: tenant t's system prompt, and user turn k of conversation c. Both open
+// with their own numbers, so system prompts differ from their first words on.
+function makeSystemPrompt(tenant, words) {
+  return `You are the assistant of tenant ${tenant}. Follow these house notes. ` + makePrompt(1000 + tenant, words);
+}
+
+function makeUserTurn(conversation, turn, words) {
+  return `Question ${turn + 1} of conversation ${conversation}: ` + makePrompt(100000 + conversation * 100 + turn, words);
+}
+
+// How many tokens a word of these prompts makes on this server: tokenize a sample prompt with
+// POST /tokenize (moxing and llama-server both have it). Falls back to one token per word when
+// the route is missing.
+async function tokensPerWord(opts) {
+  const sampleWords = Math.max(opts.promptTokens, 200);
   try {
     const res = await fetch(`${opts.url}/tokenize`, {
       method: 'POST',
@@ -191,14 +239,15 @@ async function calibratePromptWords(opts) {
     });
     const tokens = res.ok ? (await res.json())?.tokens : undefined;
     if (Array.isArray(tokens) && tokens.length > 0) {
-      const words = Math.max(1, Math.round((opts.promptTokens * sampleWords) / tokens.length));
-      log(`prompts: ${words} words each (POST /tokenize: ${(tokens.length / sampleWords).toFixed(2)} tokens per word)`);
-      return words;
+      log(`POST /tokenize: ${(tokens.length / sampleWords).toFixed(2)} tokens per word`);
+      return tokens.length / sampleWords;
     }
   } catch {}
-  log(`prompts: ${opts.promptTokens} words each (no /tokenize on the server; assuming one token per word)`);
-  return opts.promptTokens;
+  log('no /tokenize on the server; assuming one token per word');
+  return 1;
 }
+
+const wordsFor = (tokens, perWord) => Math.max(1, Math.round(tokens / perWord));
 
 // ---------------------------------------------------------------------------------------------
 // Server-sent events: split the byte stream into events and hand each event's data to onData.
@@ -234,9 +283,11 @@ async function readEvents(body, onData) {
 // ---------------------------------------------------------------------------------------------
 // One streaming request. Returns a record; failures are returned as { error }, never thrown.
 
-async function runRequest(opts, id) {
+// `messages`: a chat request to /v1/chat/completions instead of a completion of a fresh prompt.
+async function runRequest(opts, id, messages) {
   const body = {
-    prompt: makePrompt(id, opts.promptWords),
+    ...(opts.model ? { model: opts.model } : {}), // before the prompt: a load balancer may hash the body's start
+    ...(messages ? { messages } : { prompt: makePrompt(id, opts.promptWords) }),
     max_tokens: opts.tokens,
     ignore_eos: true, // llama-server: generate exactly max_tokens; others ignore the field
     temperature: 0.8,
@@ -245,16 +296,15 @@ async function runRequest(opts, id) {
     stream_options: { include_usage: true },
     ...opts.extra,
   };
-  if (opts.model) body.model = opts.model;
   const headers = { 'Content-Type': 'application/json', Accept: 'text/event-stream', ...authHeader(opts) };
 
-  const rec = { id, ttftMs: null, itlMs: [], chunks: 0, tokens: 0, promptTokens: null, finishReason: null };
+  const rec = { id, ttftMs: null, itlMs: [], chunks: 0, tokens: 0, promptTokens: null, cachedTokens: null, finishReason: null, text: '' };
   const start = performance.now();
   let last = null;
   let done = false;
   let usage = null;
   try {
-    const res = await fetch(`${opts.url}/v1/completions`, {
+    const res = await fetch(`${opts.url}/v1/${messages ? 'chat/completions' : 'completions'}`, {
       method: 'POST',
       headers,
       body: JSON.stringify(body),
@@ -284,6 +334,7 @@ async function runRequest(opts, id) {
       const text = choice.text ?? choice.delta?.content ?? '';
       if (choice.finish_reason) rec.finishReason = choice.finish_reason;
       if (typeof text !== 'string' || text === '') return;
+      rec.text += text;
       if (last === null) rec.ttftMs = now - start;
       else rec.itlMs.push(now - last);
       last = now;
@@ -299,6 +350,7 @@ async function runRequest(opts, id) {
   rec.tokens = Number.isInteger(usage?.completion_tokens) ? usage.completion_tokens : rec.chunks;
   rec.usageGiven = Number.isInteger(usage?.completion_tokens);
   if (Number.isInteger(usage?.prompt_tokens)) rec.promptTokens = usage.prompt_tokens;
+  if (Number.isInteger(usage?.prompt_tokens_details?.cached_tokens)) rec.cachedTokens = usage.prompt_tokens_details.cached_tokens;
   if (rec.tokens > 0 && rec.ttftMs === null) return { ...rec, error: 'tokens were counted but no text arrived' };
   return rec;
 }
@@ -330,17 +382,60 @@ const mean = (xs) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : nu
 
 let nextRequestId = 0;
 
+// Conversation mode: one conversation's turns, one after another; each turn carries the
+// replies the server gave to the earlier ones.
+async function runConversation(opts, conversation, records) {
+  const messages = [{ role: 'system', content: opts.systemPrompts[conversation % opts.tenants] }];
+  for (let turn = 0; turn < opts.turns; turn++) {
+    messages.push({ role: 'user', content: makeUserTurn(conversation, turn, opts.userWords) });
+    const rec = await runRequest(opts, nextRequestId++, messages);
+    records.push(rec);
+    if (rec.error) return; // the rest of this conversation would not share its prefix
+    messages.push({ role: 'assistant', content: rec.text });
+  }
+}
+
+// The fleet's prompt and prefix-cache counters: { url: { prompt, hit } } (null if unreadable).
+async function readCacheCounters(opts) {
+  const out = {};
+  for (const url of opts.metricsUrls) {
+    try {
+      const text = await (await fetch(`${url}/metrics`, { headers: authHeader(opts), signal: AbortSignal.timeout(10000) })).text();
+      const value = (name) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+      out[url] = { prompt: value('moxing_prompt_tokens_total'), hit: value('moxing_prefix_cache_hit_tokens_total') };
+    } catch (e) {
+      log(`could not read ${url}/metrics: ${e.message}`);
+      out[url] = null;
+    }
+  }
+  return out;
+}
+
 async function runPhase(opts, clients) {
+  const before = await readCacheCounters(opts);
   const phaseStart = performance.now();
+  let nextConversation = 0;
   const perClient = await Promise.all(
     Array.from({ length: clients }, async (_, c) => {
       const records = [];
       const clientStart = performance.now();
-      for (let r = 0; r < opts.requests; r++) records.push(await runRequest(opts, nextRequestId++));
+      if (opts.tenants > 0) {
+        while (nextConversation < opts.conversations) await runConversation(opts, nextConversation++, records);
+      } else {
+        for (let r = 0; r < opts.requests; r++) records.push(await runRequest(opts, nextRequestId++));
+      }
       return { client: c, records, elapsedMs: performance.now() - clientStart };
     }),
   );
   const wallMs = performance.now() - phaseStart;
+  const after = await readCacheCounters(opts);
+  let fleet = null;
+  if (opts.metricsUrls.length > 0 && opts.metricsUrls.every((u) => before[u] && after[u])) {
+    const d = opts.metricsUrls.map((u) => ({ url: u, prompt: after[u].prompt - before[u].prompt, hit: after[u].hit - before[u].hit }));
+    const prompt = d.reduce((s, x) => s + x.prompt, 0);
+    const hit = d.reduce((s, x) => s + x.hit, 0);
+    fleet = { prompt_tokens: prompt, hit_tokens: hit, hit_ratio: prompt > 0 ? hit / prompt : null, per_server: d };
+  }
 
   const all = perClient.flatMap((c) => c.records);
   const ok = all.filter((r) => !r.error);
@@ -354,6 +449,8 @@ async function runPhase(opts, clients) {
   const chunks = ok.reduce((s, r) => s + r.chunks, 0);
   const short = ok.filter((r) => r.tokens < opts.tokens).length;
   const promptTokens = ok.filter((r) => r.promptTokens !== null).map((r) => r.promptTokens);
+  const promptSum = promptTokens.reduce((s, x) => s + x, 0);
+  const cachedSum = ok.reduce((s, r) => s + (r.cachedTokens ?? 0), 0);
   return {
     clients,
     requests: all.length,
@@ -367,7 +464,12 @@ async function runPhase(opts, clients) {
     prompt_tokens_mean: mean(promptTokens),
     wall_s: wallMs / 1000,
     agg_tok_s: tokens / (wallMs / 1000),
+    requests_per_s: ok.length / (wallMs / 1000),
+    prompt_tok_s: promptSum / (wallMs / 1000),
+    usage_cached_ratio: promptSum > 0 ? cachedSum / promptSum : null,
+    fleet_cache: fleet,
     ttft_p50_ms: percentile(ttft, 50),
+    ttft_p95_ms: percentile(ttft, 95),
     ttft_p99_ms: percentile(ttft, 99),
     itl_p50_ms: percentile(itl, 50),
     itl_p99_ms: percentile(itl, 99),
@@ -380,7 +482,8 @@ async function runPhase(opts, clients) {
 
 const fmt = (x, digits = 1) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits));
 
-function markdownTable(results) {
+function markdownTable(opts, results) {
+  if (opts.tenants > 0) return conversationTable(results);
   const header = [
     'clients', 'requests', 'failed', 'tokens', 'wall s', 'agg tok/s', 'TTFT p50 ms', 'TTFT p99 ms',
     'ITL p50 ms', 'ITL p99 ms', 'client tok/s mean',
@@ -389,6 +492,21 @@ function markdownTable(results) {
     String(r.clients), String(r.requests), String(r.failed), String(r.tokens), fmt(r.wall_s, 2),
     fmt(r.agg_tok_s), fmt(r.ttft_p50_ms), fmt(r.ttft_p99_ms), fmt(r.itl_p50_ms), fmt(r.itl_p99_ms),
     fmt(r.client_tok_s_mean),
+  ]);
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---:')), ...rows.map(line)].join('\n') + '\n';
+}
+
+function conversationTable(results) {
+  const header = [
+    'clients', 'requests', 'failed', 'wall s', 'req/s', 'gen tok/s', 'prompt tok/s', 'TTFT p50 ms', 'TTFT p95 ms',
+    'TTFT p99 ms', 'cached (usage)', 'fleet hit ratio', 'prompt tokens per server',
+  ];
+  const pct = (x) => (x === null || x === undefined ? '-' : `${(100 * x).toFixed(1)}%`);
+  const rows = results.map((r) => [
+    String(r.clients), String(r.requests), String(r.failed), fmt(r.wall_s, 2), fmt(r.requests_per_s, 2), fmt(r.agg_tok_s),
+    fmt(r.prompt_tok_s), fmt(r.ttft_p50_ms), fmt(r.ttft_p95_ms), fmt(r.ttft_p99_ms), pct(r.usage_cached_ratio),
+    pct(r.fleet_cache?.hit_ratio), r.fleet_cache ? r.fleet_cache.per_server.map((s) => s.prompt).join(' / ') : '-',
   ]);
   const line = (cells) => `| ${cells.join(' | ')} |`;
   return [line(header), line(header.map(() => '---:')), ...rows.map(line)].join('\n') + '\n';
@@ -412,14 +530,24 @@ async function discoverModel(opts) {
 async function main() {
   const opts = parseOptions();
   opts.model ??= await discoverModel(opts);
-  opts.promptWords = await calibratePromptWords(opts);
-  log(`server ${opts.url}, model ${opts.model ?? '(none given)'}; client counts ${opts.clients.join(', ')}; ` +
-      `${opts.requests} request(s) per client, max_tokens ${opts.tokens}, prompts of ~${opts.promptTokens} tokens`);
+  const perWord = await tokensPerWord(opts);
+  opts.promptWords = wordsFor(opts.promptTokens, perWord);
+  if (opts.tenants > 0) {
+    opts.systemPrompts = Array.from({ length: opts.tenants }, (_, t) => makeSystemPrompt(t, wordsFor(opts.systemTokens, perWord)));
+    opts.userWords = wordsFor(opts.userTokens, perWord);
+    log(`server ${opts.url}, model ${opts.model ?? '(none given)'}; client counts ${opts.clients.join(', ')}; ` +
+        `${opts.tenants} tenants with system prompts of ~${opts.systemTokens} tokens, ${opts.conversations} conversations ` +
+        `x ${opts.turns} turns (user turns of ~${opts.userTokens} tokens), max_tokens ${opts.tokens}`);
+  } else {
+    log(`server ${opts.url}, model ${opts.model ?? '(none given)'}; client counts ${opts.clients.join(', ')}; ` +
+        `${opts.requests} request(s) per client, max_tokens ${opts.tokens}, prompts of ~${opts.promptTokens} tokens`);
+  }
 
   let failures = 0;
   if (opts.warmup) {
     log('warm-up request (untimed)');
-    const w = await runRequest(opts, nextRequestId++);
+    // In conversation mode a chat request that shares no prefix with the workload.
+    const w = await runRequest(opts, nextRequestId++, opts.tenants > 0 ? [{ role: 'user', content: 'Hello.' }] : undefined);
     if (w.error) {
       log(`warm-up failed: ${w.error}`);
       failures++;
@@ -428,13 +556,15 @@ async function main() {
 
   const results = [];
   for (const clients of opts.clients) {
-    log(`phase: ${clients} client(s) x ${opts.requests} request(s)`);
+    log(`phase: ${clients} client(s) x ` +
+        (opts.tenants > 0 ? `${opts.conversations} conversations x ${opts.turns} turns, shared` : `${opts.requests} request(s)`));
     const r = await runPhase(opts, clients);
     results.push(r);
     failures += r.failed;
     log(`  ${r.tokens} tokens in ${fmt(r.wall_s, 2)} s = ${fmt(r.agg_tok_s)} tok/s; ` +
         `TTFT p50 ${fmt(r.ttft_p50_ms)} ms; ITL p50 ${fmt(r.itl_p50_ms)} ms; ${r.failed} failed` +
-        (r.prompt_tokens_mean !== null ? `; prompts ${fmt(r.prompt_tokens_mean, 0)} tokens on average` : ''));
+        (r.prompt_tokens_mean !== null ? `; prompts ${fmt(r.prompt_tokens_mean, 0)} tokens on average` : '') +
+        (r.fleet_cache ? `; fleet prefix-cache hit ratio ${fmt(100 * (r.fleet_cache.hit_ratio ?? NaN))}%` : ''));
     if (!r.usage_reported && r.requests > r.failed)
       log('  note: the server sent no usage.completion_tokens; tokens were counted as text chunks');
     if (r.chunks < r.tokens)
@@ -444,7 +574,7 @@ async function main() {
     for (const e of r.errors) log(`  error: ${e}`);
   }
 
-  process.stdout.write(opts.json ? JSON.stringify(results, null, 2) + '\n' : markdownTable(results));
+  process.stdout.write(opts.json ? JSON.stringify(results, null, 2) + '\n' : markdownTable(opts, results));
   if (failures > 0) {
     log(`${failures} request(s) failed`);
     process.exitCode = 1;

@@ -47,7 +47,7 @@ std::string content_text(const json& content, const std::string& param) {
   if (!content.is_array()) bad(param, "content must be a string or an array of content parts");
   std::string text;
   for (const json& part : content) {
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+    if (!part.is_object() || part.value("type", json()) != "text" || !part.contains("text") || !part["text"].is_string())
       bad(param, "only text content parts ({\"type\": \"text\", \"text\": ...}) are supported");
     text += part["text"].get<std::string>();
   }
@@ -190,7 +190,7 @@ void read_tools(const json& body, CompletionRequest& r) {
     for (size_t i = 0; i < t->size(); ++i) {
       const json& tool = (*t)[i];
       const std::string at = fmt::format("tools[{}]", i);
-      if (!tool.is_object() || tool.value("type", "") != "function")
+      if (!tool.is_object() || tool.value("type", json()) != "function")
         bad(at + ".type", "each tool must be {\"type\": \"function\", \"function\": {...}}");
       const json* fn = field(tool, "function");
       if (!fn || !fn->is_object() || !fn->contains("name") || !(*fn)["name"].is_string() ||
@@ -216,7 +216,7 @@ void read_tools(const json& body, CompletionRequest& r) {
       else if (v == "none") r.tool_choice = ToolChoice::kNone;
       else if (v == "required") r.tool_choice = ToolChoice::kRequired;
       else bad("tool_choice", "'tool_choice' must be auto, none, required or {\"type\": \"function\", \"function\": {\"name\": ...}}");
-    } else if (c->is_object() && c->value("type", "") == "function" && c->contains("function") &&
+    } else if (c->is_object() && c->value("type", json()) == "function" && c->contains("function") &&
                (*c)["function"].is_object() && (*c)["function"].contains("name") && (*c)["function"]["name"].is_string()) {
       r.tool_choice = ToolChoice::kFunction;
       r.tool_choice_name = (*c)["function"]["name"].get<std::string>();

@@ -31,7 +31,11 @@ std::string content_text(const json& c, const std::string& at) {
     if (type == "input_text" || type == "output_text" || type == "text") out += string_field(part, "text", here);
     else if (type == "input_image" || type == "input_file" || type == "input_audio")
       bad(here, fmt::format("'{}': {} content is not supported (this model reads text only)", here, type));
-    else if (type == "refusal") out += part.value("refusal", "");
+    else if (type == "refusal") {
+      const json* refusal = field(part, "refusal");
+      if (refusal && !refusal->is_string()) bad(here, fmt::format("'{}.refusal' must be a string", here));
+      if (refusal) out += refusal->get<std::string>();
+    }
     else bad(here, fmt::format("'{}': unknown or unsupported content part type '{}'", here, type));
   }
   return out;
@@ -145,7 +149,7 @@ void read_text_format(const json& body, json& o) {
   } else if (type == "json_schema") {
     const json* schema = field(*f, "schema");
     if (!schema || !schema->is_object()) bad("text.format.schema", "'text.format' of type json_schema needs a 'schema' object");
-    o["response_format"] = {{"type", "json_schema"}, {"json_schema", {{"name", f->value("name", "reply")}, {"schema", *schema}}}};
+    o["response_format"] = {{"type", "json_schema"}, {"json_schema", {{"name", f->value("name", json("reply"))}, {"schema", *schema}}}};
   } else {
     bad("text.format.type", "'text.format.type' must be text, json_object or json_schema");
   }

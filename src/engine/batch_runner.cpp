@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <new>
 #include <unordered_map>
 #include <utility>
 
@@ -10,13 +11,13 @@
 namespace mx {
 
 BatchRunner::BatchRunner(const Model& model, KernelTable kernels, int n_threads, int32_t n_seq, int64_t n_ctx,
-                         int64_t max_batch, int64_t prefix_cache_tokens)
+                         int64_t max_batch, int64_t prefix_cache_tokens, BatchRunnerOptions options)
     : model_(model),
       ctx_(n_threads, std::move(kernels)),
-      cache_(model.config, n_ctx, n_seq, PrefixCache::pages_for(prefix_cache_tokens)),
+      cache_(model.config, n_ctx, n_seq, PrefixCache::pages_for(prefix_cache_tokens), options.kv_tokens),
       prefix_cache_(prefix_cache_tokens > 0 ? std::make_unique<PrefixCache>(cache_, prefix_cache_tokens) : nullptr),
-      scheduler_(model, ctx_, cache_, max_batch, prefix_cache_.get()) {
-  stats_.kv_capacity = n_ctx * n_seq;
+      scheduler_(model, ctx_, cache_, max_batch, prefix_cache_.get(), std::move(options.forward_hook)) {
+  stats_.kv_capacity = std::min(n_ctx * n_seq, KvCache::pool_pages(n_ctx, n_seq, 0, options.kv_tokens) * KvCache::kPageTokens);
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -80,8 +81,14 @@ void BatchRunner::run_embeddings(std::deque<std::pair<std::vector<Token>, EmbedD
       done(make_error("the server is shutting down"));
       continue;
     }
-    if (!embed_cache_) embed_cache_ = std::make_unique<KvCache>(model_.config, cache_.n_ctx(), 1);
-    done(embed_tokens(model_, ctx_, *embed_cache_, tokens, model_.config.pooling));
+    Expected<std::vector<float>> out = make_error("out of memory for an embedding of {} tokens", tokens.size());
+    try {  // the cache is made on first use, the scratch may grow: either may find no memory
+      if (!embed_cache_) embed_cache_ = std::make_unique<KvCache>(model_.config, cache_.n_ctx(), 1);
+      out = embed_tokens(model_, ctx_, *embed_cache_, tokens, model_.config.pooling);
+    } catch (const std::bad_alloc&) {
+      embed_cache_.reset();
+    }
+    done(std::move(out));
   }
 }
 
@@ -135,7 +142,8 @@ void BatchRunner::loop() {
       if (auto it = scheduled.find(id); it != scheduled.end()) scheduler_.cancel(it->second);
     if (stopping || cancel_all)
       for (const auto& [id, sid] : scheduled) scheduler_.cancel(sid);
-    if (auto st = scheduler_.step(); !st) MX_LOG_ERROR("forward pass failed: {}", st.error().message);
+    if (auto st = scheduler_.step(); !st)  // its requests have ended with the error
+      MX_LOG_ERROR("forward pass failed; the requests in its batch end with the error: {}", st.error().message);
     {
       std::lock_guard lock(mutex_);
       stats_.running = scheduler_.running();

@@ -25,12 +25,21 @@ struct BatchRunnerStats {
   PrefixCacheStats prefix_cache;
 };
 
+// What few runners change.
+struct BatchRunnerOptions {
+  // Positions the sequences' KV cache holds in all (0: n_seq × n_ctx, so none ever waits for
+  // room). Less lets many sequences share less memory: requests then wait for pages, and a
+  // sequence that finds none ends as FinishReason::kContextFull (Scheduler).
+  int64_t kv_tokens = 0;
+  ForwardHook forward_hook = nullptr;  // wraps every forward pass (tests make steps fail); null: none
+};
+
 class BatchRunner {
  public:
   // `n_seq` sequences of up to `n_ctx` tokens each run together; `prefix_cache_tokens`
   // positions of computed prompt prefixes are kept for reuse (0: none).
   BatchRunner(const Model& model, KernelTable kernels, int n_threads, int32_t n_seq, int64_t n_ctx,
-              int64_t max_batch = kMaxBatch, int64_t prefix_cache_tokens = 0);
+              int64_t max_batch = kMaxBatch, int64_t prefix_cache_tokens = 0, BatchRunnerOptions options = {});
   ~BatchRunner();  // cancels what is left and joins the thread
 
   // Queues a request (an error if it can never run); callbacks and on_done will follow

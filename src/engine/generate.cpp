@@ -19,6 +19,8 @@ std::string_view finish_reason_name(FinishReason reason) {
     case FinishReason::kContextFull: return "context full";
     case FinishReason::kStopped: return "a stop sequence";
     case FinishReason::kRepetition: return "repetition";
+    case FinishReason::kError: return "an error";
+    case FinishReason::kOutOfMemory: return "running out of memory";
   }
   return "";
 }

@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "core/expected.h"
@@ -19,7 +20,9 @@
 
 namespace mx {
 
-enum class FinishReason { kEndOfText, kLength, kContextFull, kStopped, kRepetition };
+// kError: running the model failed (GenerateStats::error says how); kOutOfMemory: memory
+// ran out while running it (worth trying again later).
+enum class FinishReason { kEndOfText, kLength, kContextFull, kStopped, kRepetition, kError, kOutOfMemory };
 std::string_view finish_reason_name(FinishReason reason);
 
 struct GenerateOptions {
@@ -45,6 +48,7 @@ struct GenerateStats {
   double prompt_seconds = 0;
   double gen_seconds = 0;
   FinishReason finish = FinishReason::kLength;
+  std::string error;                 // kError, kOutOfMemory: what failed
   std::optional<DetectedLoop> loop;  // the first loop the guard saw, if any
   int64_t loop_at = -1;              // generated tokens when it was seen
   bool penalized = false;            // the loop guard switched the penalties on

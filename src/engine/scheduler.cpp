@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <new>
+#include <utility>
 
 namespace mx {
 
@@ -33,12 +35,13 @@ struct Scheduler::LogitsRow {
 };
 
 Scheduler::Scheduler(const Model& model, ExecContext& ctx, KvCache& cache, int64_t max_batch,
-                     PrefixCache* prefix_cache)
+                     PrefixCache* prefix_cache, ForwardHook hook)
     : model_(model),
       ctx_(ctx),
       cache_(cache),
       max_batch_(std::clamp<int64_t>(max_batch, 1, kMaxBatch)),
-      prefix_cache_(prefix_cache) {
+      prefix_cache_(prefix_cache),
+      hook_(std::move(hook)) {
   for (int32_t s = cache.n_seq() - 1; s >= 0; --s) free_slots_.push_back(s);
 }
 
@@ -60,8 +63,9 @@ Expected<uint64_t> Scheduler::submit(ScheduledRequest request) {
 
 void Scheduler::cancel(uint64_t id) { cancelled_.push_back(id); }
 
-void Scheduler::end(Sequence& s, FinishReason reason) {
+void Scheduler::end(Sequence& s, FinishReason reason, std::string error) {
   s.generation->finish(reason);
+  s.generation->stats().error = std::move(error);
   s.done = true;
   GenerateStats& stats = s.generation->stats();
   const auto now = Clock::now();
@@ -90,8 +94,19 @@ void Scheduler::end_cancelled() {
   std::erase_if(running_, [](const std::unique_ptr<Sequence>& s) { return s->done; });
 }
 
+int64_t Scheduler::reserved_pages() const {
+  int64_t n = 0;
+  for (const auto& s : running_)
+    if (!s->done && s->prefilling()) n += cache_.pages_to_write(s->slot, static_cast<int64_t>(s->request.prompt.size()));
+  return n;
+}
+
 void Scheduler::admit() {
   while (!waiting_.empty() && !free_slots_.empty()) {
+    // The whole prompt's pages must be free beside what the prompts already reading need
+    // (a prefix-cache hit may need fewer); until then it waits, and so do those behind it.
+    const auto n_prompt = static_cast<int64_t>(waiting_.front()->request.prompt.size());
+    if ((n_prompt + KvCache::kPageTokens - 1) / KvCache::kPageTokens > cache_.free_pages() - reserved_pages()) break;
     std::unique_ptr<Sequence> s = std::move(waiting_.front());
     waiting_.pop_front();
     s->slot = free_slots_.back();
@@ -107,25 +122,56 @@ void Scheduler::admit() {
   }
 }
 
+Status Scheduler::run_batch(size_t n_logits, bool& out_of_memory) {
+  out_of_memory = false;
+  try {
+    logits_.resize(n_logits * static_cast<size_t>(model_.config.n_vocab));
+    const auto forward_pass = [this] { return forward(model_, batch_, cache_, ctx_, logits_.data()); };
+    return hook_ ? hook_(batch_, forward_pass) : forward_pass();
+  } catch (const std::bad_alloc&) {  // scratch or logits that could not grow: this batch fails, not the server
+    out_of_memory = true;
+    return make_error("out of memory running a batch of {} rows", batch_.size());
+  }
+}
+
 Status Scheduler::step() {
   end_cancelled();
   admit();
   batch_.clear();
   std::vector<LogitsRow> wants_logits;  // the rows with logits, in batch order
-  for (auto& s : running_)
-    if (s->pending) {
-      batch_.add(*s->pending, static_cast<int32_t>(cache_.length(s->slot)), s->slot, true);
-      wants_logits.push_back({s.get(), std::nullopt});
-    }
+  std::vector<Sequence*> members;       // the sequences with rows in the batch
+  // Generating rows, oldest sequence first, take the pages the prompts being read do not
+  // need. When there are none, the youngest generating sequence ends and gives its pages
+  // back (it may be this one).
+  int64_t taken = 0;
+  auto spare = [&] { return cache_.free_pages() - reserved_pages() - taken; };
+  auto youngest_generating = [&]() -> Sequence* {
+    for (auto it = running_.rbegin(); it != running_.rend(); ++it)
+      if (!(*it)->done && !(*it)->prefilling()) return it->get();
+    return nullptr;
+  };
+  for (auto& s : running_) {
+    if (s->done || !s->pending) continue;
+    const int64_t pos = cache_.length(s->slot);
+    const int64_t need = cache_.pages_to_write(s->slot, pos + 1);
+    while (!s->done && need > spare()) end(*youngest_generating(), FinishReason::kContextFull, "the KV cache is full");
+    if (s->done) continue;
+    taken += need;
+    batch_.add(*s->pending, static_cast<int32_t>(pos), s->slot, true);
+    wants_logits.push_back({s.get(), std::nullopt});
+    members.push_back(s.get());
+  }
   const int64_t decode_rows = batch_.size();
   // Prompts fill what is left, oldest first: a chunk per sequence, its last token's logits
   // only when the chunk ends the prompt (every token's when the prompt is scored; those
-  // chunks stay short, as each such row keeps a whole vocabulary of logits).
+  // chunks stay short, as each such row keeps a whole vocabulary of logits). Their pages
+  // were kept for them.
   constexpr int64_t kScoringChunk = 32;
+  std::vector<std::pair<Sequence*, size_t>> chunks;  // prompt tokens each reads in this batch
   for (auto& s : running_) {
     const int64_t room = max_batch_ - batch_.size();
     if (room <= 0) break;
-    if (!s->prefilling()) continue;
+    if (s->done || !s->prefilling()) continue;
     const auto& prompt = s->request.prompt;
     const size_t n = std::min<size_t>(static_cast<size_t>(s->scores_prompt() ? std::min(room, kScoringChunk) : room),
                                       prompt.size() - s->prompt_done);
@@ -137,21 +183,32 @@ Status Scheduler::step() {
       if (last) wants_logits.push_back({s.get(), std::nullopt});
       else if (s->scores_prompt()) wants_logits.push_back({s.get(), prompt[at + 1]});
     }
-    s->prompt_done += n;
+    chunks.emplace_back(s.get(), n);
+    members.push_back(s.get());
   }
-  if (batch_.size() == 0) return {};
+  if (batch_.size() == 0) {
+    std::erase_if(running_, [](const std::unique_ptr<Sequence>& s) { return s->done; });
+    return {};
+  }
 
-  const size_t n_vocab = static_cast<size_t>(model_.config.n_vocab);
-  logits_.resize(wants_logits.size() * n_vocab);
-  if (auto st = forward(model_, batch_, cache_, ctx_, logits_.data()); !st) return st;
+  bool out_of_memory = false;
+  if (auto st = run_batch(wants_logits.size(), out_of_memory); !st) {
+    // Every request of the failed batch ends with the error; the others never saw it.
+    for (Sequence* s : members)
+      end(*s, out_of_memory ? FinishReason::kOutOfMemory : FinishReason::kError, st.error().message);
+    std::erase_if(running_, [](const std::unique_ptr<Sequence>& s) { return s->done; });
+    return st;
+  }
+  for (auto& [s, n] : chunks) s->prompt_done += n;
   ++stats_.steps;
   stats_.decode_rows += decode_rows;
   stats_.prompt_rows += batch_.size() - decode_rows;
   stats_.max_batch = std::max(stats_.max_batch, batch_.size());
 
+  const size_t n_vocab = static_cast<size_t>(model_.config.n_vocab);
   if (prefix_cache_)
     for (auto& s : running_)
-      if (!s->prefilling() && !s->prompt_stored) {
+      if (!s->done && !s->prefilling() && !s->prompt_stored) {
         prefix_cache_->store(s->request.prompt, s->slot);
         s->prompt_stored = true;
       }

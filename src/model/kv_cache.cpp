@@ -4,13 +4,20 @@
 
 namespace mx {
 
-KvCache::KvCache(const ModelConfig& c, int64_t n_ctx, int32_t n_seq, int64_t extra_pages)
+int64_t KvCache::pool_pages(int64_t n_ctx, int32_t n_seq, int64_t extra_pages, int64_t seq_tokens) {
+  const int64_t per_seq = (n_ctx + kPageTokens - 1) / kPageTokens;
+  const int64_t all = n_seq * per_seq;
+  const int64_t seq_pages = seq_tokens > 0 ? std::max(per_seq, std::min((seq_tokens + kPageTokens - 1) / kPageTokens, all)) : all;
+  return seq_pages + std::max<int64_t>(0, extra_pages);
+}
+
+KvCache::KvCache(const ModelConfig& c, int64_t n_ctx, int32_t n_seq, int64_t extra_pages, int64_t seq_tokens)
     : n_ctx_(n_ctx),
       n_seq_(n_seq),
       n_layer_(c.n_layer),
       k_width_(c.k_width()),
       v_width_(c.v_width()),
-      n_pages_(n_seq * ((n_ctx + kPageTokens - 1) / kPageTokens) + std::max<int64_t>(0, extra_pages)),
+      n_pages_(pool_pages(n_ctx, n_seq, extra_pages, seq_tokens)),
       k_(static_cast<size_t>(n_layer_ * n_pages_ * kPageTokens * k_width_)),
       v_(static_cast<size_t>(n_layer_ * n_pages_ * kPageTokens * v_width_)),
       refs_(static_cast<size_t>(n_pages_), 0),
@@ -46,6 +53,14 @@ Status KvCache::make_writable(int32_t seq, int64_t pos) {
     table[index] = page;
   }
   return {};
+}
+
+int64_t KvCache::pages_to_write(int32_t seq, int64_t end) const {
+  const auto& table = tables_[seq];
+  int64_t n = 0;
+  for (int64_t page = lengths_[seq] / kPageTokens; page * kPageTokens < end; ++page)
+    n += static_cast<size_t>(page) >= table.size() || refs_[table[static_cast<size_t>(page)]] > 1;
+  return n;
 }
 
 void KvCache::append_shared_page(int32_t seq, KvPage page) {

@@ -5,9 +5,11 @@
 // are never written: a write to one copies it first). Sequences take pages as they grow
 // and give them back when cleared.
 //
-// The pool is sized once: room for every sequence's whole context plus `extra_pages`
-// (what a prefix cache may keep on its own), so a sequence within its context never
-// runs out of pages.
+// The pool is sized once: by default room for every sequence's whole context plus
+// `extra_pages` (what a prefix cache may keep on its own), so a sequence within its
+// context never runs out of pages. A smaller pool (`seq_tokens`) lets many sequences
+// share less memory than they could all fill; whoever adds rows then checks
+// pages_to_write() against free_pages() first (the scheduler does).
 #pragma once
 
 #include <cstdint>
@@ -31,7 +33,12 @@ class KvCache {
  public:
   static constexpr int64_t kPageTokens = 32;
 
-  KvCache(const ModelConfig& config, int64_t n_ctx, int32_t n_seq = 1, int64_t extra_pages = 0);
+  // `seq_tokens`: the positions the sequences share in all (0: n_seq × n_ctx); never less
+  // than one whole context, so a lone sequence always fits.
+  KvCache(const ModelConfig& config, int64_t n_ctx, int32_t n_seq = 1, int64_t extra_pages = 0,
+          int64_t seq_tokens = 0);
+  // The pages a KvCache(config, n_ctx, n_seq, extra_pages, seq_tokens) holds.
+  static int64_t pool_pages(int64_t n_ctx, int32_t n_seq, int64_t extra_pages, int64_t seq_tokens);
 
   int64_t n_ctx() const { return n_ctx_; }
   int32_t n_seq() const { return n_seq_; }
@@ -47,6 +54,10 @@ class KvCache {
   // shared one), so that key()/value() of that position may be written. Fails only when
   // the pool is exhausted.
   Status make_writable(int32_t seq, int64_t pos);
+  // The pages make_writable() would take for `seq` to write positions length(seq)..end-1
+  // (new pages and copies of shared ones).
+  int64_t pages_to_write(int32_t seq, int64_t end) const;
+  int64_t free_pages() const { return static_cast<int64_t>(free_.size()); }
 
   // [n_head_kv × head_dim] vectors of one (layer, sequence, position); the position's
   // page must exist (make_writable, or a page appended with share_page).

@@ -156,8 +156,12 @@ void anthropic_messages(GenerationService& service, const AnthropicSettings& set
                         int api_key, httplib::Response& res) {
   Parsed p;
   if (!parse(settings, body, false, api_key, p, res)) return;
+  auto send_failure = [&res](const GenerationError& e) {
+    if (e.status == kRetryLaterStatus) res.set_header("Retry-After", "1");
+    send_anthropic_error(res, e.status, e.message);
+  };
   auto started = service.start(std::move(p.generation));
-  if (auto* e = std::get_if<GenerationError>(&started)) return send_anthropic_error(res, e->status, e->message);
+  if (auto* e = std::get_if<GenerationError>(&started)) return send_failure(*e);
   const std::shared_ptr<Generation> gen = std::move(std::get<std::shared_ptr<Generation>>(started));
 
   const auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
@@ -169,6 +173,7 @@ void anthropic_messages(GenerationService& service, const AnthropicSettings& set
   if (!p.request.stream) {
     AnthropicContentBuilder builder(*rng);
     const std::optional<ChoiceFinish> finish = gen->read_to_end(0, [&](const ChoiceUpdate& u) { builder.add(u.events); });
+    if (finish->error) return send_failure(*finish->error);
     builder.finish();
     json reply = message;
     reply["content"] = builder.content();
@@ -206,6 +211,15 @@ void anthropic_messages(GenerationService& service, const AnthropicSettings& set
         }
         ChoiceUpdate u = gen->next(0, std::chrono::seconds(1));
         std::vector<AnthropicContentBuilder::Event> events = st->builder.add(u.events);
+        if (u.finish && u.finish->error) {  // as Anthropic ends a failed stream: an error event, no message_stop
+          for (const auto& [name, data] : events)
+            if (!write(name, data)) return false;
+          const GenerationError& e = *u.finish->error;
+          if (!write("error", {{"type", "error"}, {"error", {{"type", error_type(e.status)}, {"message", e.message}}}}))
+            return false;
+          sink.done();
+          return true;
+        }
         if (u.finish)
           for (auto& e : st->builder.finish()) events.push_back(std::move(e));
         for (const auto& [name, data] : events)

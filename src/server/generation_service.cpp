@@ -25,8 +25,18 @@ FinishKind finish_kind(FinishReason f) {
     case FinishReason::kLength:
     case FinishReason::kContextFull: return FinishKind::kLength;
     case FinishReason::kRepetition: return FinishKind::kRepetition;
+    case FinishReason::kError:
+    case FinishReason::kOutOfMemory: return FinishKind::kError;
   }
   return FinishKind::kStop;
+}
+
+// A choice the engine failed, as the error every dialect renders.
+GenerationError engine_error(const GenerateStats& s) {
+  if (s.finish == FinishReason::kOutOfMemory)
+    return {.status = kRetryLaterStatus, .message = "the server ran out of memory for this request (" + s.error + "); try again later",
+            .param = {}, .code = "out_of_memory"};
+  return {.status = 500, .message = "the model failed to run this request: " + s.error, .param = {}, .code = "internal_error"};
 }
 
 // The text of each prompt token as the echo shows it: pieces through a stream decoder, so
@@ -208,10 +218,14 @@ ChoiceUpdate Generation::next(int choice, std::chrono::milliseconds wait) {
   if (u.done) {
     c.finished = true;
     metrics_.request_finished(*u.done);
-    ChoiceFinish f{.reason = finish_kind(u.done->finish), .stop_string = u.stop_matched, .stats = *u.done};
+    ChoiceFinish f{.reason = finish_kind(u.done->finish), .error = std::nullopt, .stop_string = u.stop_matched, .stats = *u.done};
     // A choice cut off by the deadline was cancelled: it ran out of time, not out of things to say.
     if (timed_out_ && u.done->finish == FinishReason::kStopped) f.reason = FinishKind::kLength;
     if (c.called) f.reason = FinishKind::kToolCalls;
+    if (finish_kind(u.done->finish) == FinishKind::kError) {  // a failure outranks the calls it cut short
+      f.reason = FinishKind::kError;
+      f.error = engine_error(*u.done);
+    }
     out.finish = f;
   }
   return out;

@@ -32,7 +32,8 @@
 namespace mx::server {
 
 // A request the service refuses or cannot take: 400 (the client must fix `param`),
-// 429 (the API key is at its limit), 503 (the queue is full).
+// 429 (the API key is at its limit), 503 (the queue is full); or a choice the engine could
+// not finish: 500 (the model failed), 503 (memory ran out: try again later).
 struct GenerationError {
   int status = 400;
   std::string message;
@@ -59,10 +60,17 @@ struct GenerationRequest {
   int api_key = -1;                // index of the request's API key (per-key limits), -1 if none
 };
 
-enum class FinishKind { kStop, kLength, kToolCalls, kRepetition };
+// kError: the engine failed the choice (ChoiceFinish::error says how); a reply that has not
+// started is an HTTP error, a stream ends with its dialect's error event.
+enum class FinishKind { kStop, kLength, kToolCalls, kRepetition, kError };
+
+// The HTTP status of a failed choice that says "try again later" (memory ran out), so its
+// reply carries Retry-After.
+inline constexpr int kRetryLaterStatus = 503;
 
 struct ChoiceFinish {
   FinishKind reason = FinishKind::kStop;
+  std::optional<GenerationError> error;    // kError: status 500 or 503 (kRetryLaterStatus), message, code
   std::optional<std::string> stop_string;  // the request's stop string it ended at, if any
   GenerateStats stats;       // tokens of prompt (cached part too) and reply, timings
 };

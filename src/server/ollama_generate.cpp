@@ -127,8 +127,12 @@ void ollama_generate(GenerationService& service, const OllamaModel& m, const std
   g.stop = std::move(r.completion.stop);
   g.grammar = std::move(r.completion.grammar);
   g.api_key = api_key;
+  auto send_failure = [&res](const GenerationError& e) {
+    if (e.status == kRetryLaterStatus) res.set_header("Retry-After", "1");
+    send_ollama_error(res, e.status, e.message);
+  };
   auto started_gen = service.start(std::move(g));
-  if (auto* e = std::get_if<GenerationError>(&started_gen)) return send_ollama_error(res, e->status, e->message);
+  if (auto* e = std::get_if<GenerationError>(&started_gen)) return send_failure(*e);
   const std::shared_ptr<Generation> gen = std::move(std::get<std::shared_ptr<Generation>>(started_gen));
 
   // A plain (raw) reply's events are kText only: the builder passes them through.
@@ -137,6 +141,7 @@ void ollama_generate(GenerationService& service, const OllamaModel& m, const std
     OllamaMessageBuilder::Piece whole;
     const std::optional<ChoiceFinish> finish =
         gen->read_to_end(0, [&](const ChoiceUpdate& u) { append(whole, builder.add(u.events)); });
+    if (finish->error) return send_failure(*finish->error);
     append(whole, builder.finish());
     return send_json(res, 200, shape.last(whole, *finish, started));
   }
@@ -160,7 +165,8 @@ void ollama_generate(GenerationService& service, const OllamaModel& m, const std
         if (!p.content.empty() || !p.thinking.empty() || !p.tool_calls.empty())
           if (!write(shape.object(p, false))) return false;
         if (!u.finish) return true;
-        if (!write(shape.last({}, *u.finish, started))) return false;
+        // As Ollama ends a failed stream: a last line {"error": "..."}.
+        if (!write(u.finish->error ? json{{"error", u.finish->error->message}} : shape.last({}, *u.finish, started))) return false;
         sink.done();
         return true;
       },

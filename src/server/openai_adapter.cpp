@@ -24,6 +24,7 @@ const char* finish_reason(FinishKind f) {
     case FinishKind::kLength: return "length";
     case FinishKind::kToolCalls: return "tool_calls";
     case FinishKind::kRepetition: return "repetition";
+    case FinishKind::kError: return "error";  // never sent: a failed choice is an error reply or event
   }
   return "stop";
 }
@@ -147,6 +148,11 @@ ApiError to_api_error(const GenerationError& e) {
   return a;
 }
 
+void send_generation_error(httplib::Response& res, const GenerationError& e) {
+  if (e.status == kRetryLaterStatus) res.set_header("Retry-After", "1");
+  send_error(res, to_api_error(e));
+}
+
 void openai_completion(GenerationService& service, const OpenAiSettings& settings, const std::string& body_text, bool chat,
                        int api_key, httplib::Response& res) {
   const json body = json::parse(body_text, nullptr, false);
@@ -160,7 +166,7 @@ void openai_completion(GenerationService& service, const OpenAiSettings& setting
   const bool prompt_logprobs = r.options.prompt_logprobs;
 
   auto started = service.start(to_generation_request(std::move(r), api_key));
-  if (auto* e = std::get_if<GenerationError>(&started)) return send_error(res, to_api_error(*e));
+  if (auto* e = std::get_if<GenerationError>(&started)) return send_generation_error(res, *e);
   const std::shared_ptr<Generation> g = std::move(std::get<std::shared_ptr<Generation>>(started));
   const int n = g->choices();
   const Tokenizer* tok = &service.tokenizer();
@@ -187,6 +193,7 @@ void openai_completion(GenerationService& service, const OpenAiSettings& setting
         else text += plain_text(u);
         logprobs.insert(logprobs.end(), u.logprobs.begin(), u.logprobs.end());
       });
+      if (finish->error) return send_generation_error(res, *finish->error);  // the other choices are cancelled with `g`
       done.push_back(finish->stats);
       size_t offset = prompt_logprobs ? 0 : characters(echo), rendered = 0;  // a scored prompt comes first
       json c = shape.choice(i, g->parsed() ? "" : text, logprobs_json(logprobs, offset, rendered), finish_reason(finish->reason), false);
@@ -258,6 +265,11 @@ void openai_completion(GenerationService& service, const OpenAiSettings& setting
               return false;
           }
           if (!u.finish) continue;
+          if (u.finish->error) {  // as vLLM ends a failed stream: the error as an event, then [DONE]
+            if (!write(sse(to_api_error(*u.finish->error).to_json())) || !write("data: [DONE]\n\n")) return false;
+            sink.done();
+            return true;
+          }
           st->done[i] = u.finish->stats;
           if (!write(sse(shape.envelope(json::array({shape.choice(i, "", nullptr, finish_reason(u.finish->reason), true)}), true))))
             return false;

@@ -30,6 +30,8 @@ GenerationRequest to_generation_request(CompletionRequest r, int api_key);
 
 // The service's error as OpenAI reports it.
 ApiError to_api_error(const GenerationError& e);
+// Sends it (with Retry-After when it says to try again later).
+void send_generation_error(httplib::Response& res, const GenerationError& e);
 
 // Serves one request: `chat` for /v1/chat/completions, else /v1/completions; `api_key`: the
 // index of the request's key, -1 if none.

@@ -230,7 +230,7 @@ void responses_create(GenerationService& service, const ResponsesSettings& setti
   GenerationRequest g = to_generation_request(std::move(r.completion), api_key);
   g.tool_calling.reasoning_inline = false;
   auto started = service.start(std::move(g));
-  if (auto* e = std::get_if<GenerationError>(&started)) return send_error(res, to_api_error(*e));
+  if (auto* e = std::get_if<GenerationError>(&started)) return send_generation_error(res, *e);
   const std::shared_ptr<Generation> gen = std::move(std::get<std::shared_ptr<Generation>>(started));
 
   const auto rng = std::make_shared<std::mt19937_64>(std::random_device{}());
@@ -239,6 +239,7 @@ void responses_create(GenerationService& service, const ResponsesSettings& setti
   if (!stream) {
     ResponsesOutputBuilder builder(*rng);
     const std::optional<ChoiceFinish> finish = gen->read_to_end(0, [&](const ChoiceUpdate& u) { builder.add(u.events); });
+    if (finish->error) return send_generation_error(res, *finish->error);
     builder.finish(finish->reason == FinishKind::kLength);
     json reply = head;
     finish_response(reply, builder, *finish);
@@ -269,6 +270,19 @@ void responses_create(GenerationService& service, const ResponsesSettings& setti
         }
         ChoiceUpdate u = gen->next(0, std::chrono::seconds(1));
         std::vector<ResponsesOutputBuilder::Event> events = st->builder.add(u.events);
+        if (u.finish && u.finish->error) {  // the stream ends as a failed response does: response.failed
+          for (auto& [name, data] : events)
+            if (!write(name, std::move(data))) return false;
+          json reply = head;
+          reply["status"] = "failed";
+          reply["error"] = {{"code", u.finish->error->status == kRetryLaterStatus ? "out_of_memory" : "server_error"},
+                            {"message", u.finish->error->message}};
+          reply["output"] = st->builder.output();
+          reply["usage"] = usage_json(u.finish->stats);
+          if (!write("response.failed", {{"response", reply}})) return false;
+          sink.done();
+          return true;
+        }
         if (u.finish)
           for (auto& e : st->builder.finish(u.finish->reason == FinishKind::kLength)) events.push_back(std::move(e));
         for (auto& [name, data] : events)

@@ -17,10 +17,9 @@ int64_t context_of(const ModelConfig& config, const RunnerSettings& settings) {
 }  // namespace
 
 int64_t kv_cache_bytes(const ModelConfig& config, const RunnerSettings& settings) {
-  // As KvCache sizes its pool: every sequence's whole context in pages, plus the prefix cache's.
-  const int64_t n_seq = std::max<int32_t>(1, settings.parallel);
-  const int64_t per_seq = (context_of(config, settings) + KvCache::kPageTokens - 1) / KvCache::kPageTokens;
-  const int64_t pages = n_seq * per_seq + PrefixCache::pages_for(settings.prefix_cache_tokens);
+  // As KvCache sizes its pool: the sequences' pages, plus the prefix cache's.
+  const int64_t pages = KvCache::pool_pages(context_of(config, settings), std::max<int32_t>(1, settings.parallel),
+                                            PrefixCache::pages_for(settings.prefix_cache_tokens), settings.kv_tokens);
   return config.n_layer * pages * KvCache::kPageTokens * (config.k_width() + config.v_width()) *
          static_cast<int64_t>(sizeof(float));
 }
@@ -48,7 +47,8 @@ std::shared_ptr<ServedModel> make_served_model(LoadedWeights w, const RunnerSett
   // Every generating sequence adds a row to every step: the budget holds them all.
   const int64_t batch = std::clamp<int64_t>(settings.batch_size, parallel, kMaxBatch);
   s->runner = std::make_unique<BatchRunner>(*w.model, std::move(w.kernels), settings.threads, parallel, n_ctx, batch,
-                                            settings.prefix_cache_tokens);
+                                            settings.prefix_cache_tokens,
+                                            BatchRunnerOptions{.kv_tokens = settings.kv_tokens, .forward_hook = settings.forward_hook});
   s->generation = std::make_unique<GenerationService>(*s->runner, *w.tokenizer, std::move(*w.format), metrics, admission,
                                                       settings.timeout_seconds);
   if (pin) s->generation->set_pin(std::move(pin));

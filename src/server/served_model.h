@@ -51,6 +51,8 @@ struct RunnerSettings {
   int64_t batch_size = 128;
   int64_t prefix_cache_tokens = 0;
   double timeout_seconds = 600;
+  int64_t kv_tokens = 0;     // the sequences' KV cache in all, in positions (BatchRunnerOptions); 0: parallel × ctx
+  ForwardHook forward_hook = nullptr;  // wraps every forward pass (tests make steps fail); null in production
 };
 
 // The KV cache a model of `config` gets with `settings`, in bytes (what its runner will allocate).

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <optional>
 
@@ -14,6 +15,7 @@
 #include "core/log.h"
 #include "core/progress.h"
 #include "hub/blob_writer.h"
+#include "hub/durable_file.h"
 #include "hub/sha256_stream.h"
 
 namespace mx::hub {
@@ -47,12 +49,22 @@ std::optional<uint64_t> range_total(const std::string& content_range) {
   return std::strtoull(content_range.c_str() + slash + 1, nullptr, 10);
 }
 
-// The partial file of one download and the hash of what it holds.
+// What to send as If-Range: a strong ETag as the server sent it (quotes kept), else
+// Last-Modified. A weak ETag may not be used (RFC 9110, 13.1.5).
+std::string validator_of(const Headers& final_headers) {
+  const std::string etag = header(final_headers, "etag");
+  if (!etag.empty() && etag.rfind("W/", 0) != 0) return etag;
+  return header(final_headers, "last-modified");
+}
+
+// The partial file of one download, the hash of what it holds, and its validator.
 struct PartialFile {
+  std::string path;
   int fd = -1;
   uint64_t size = 0;
   int write_errno = 0;
   Sha256Stream sha;
+  std::string validator;  // of the response the bytes on disk came from; empty if unknown
   ~PartialFile() {
     if (fd >= 0) ::close(fd);
   }
@@ -61,12 +73,37 @@ struct PartialFile {
     sha.reset();
     return ::ftruncate(fd, 0) == 0;
   }
+  void read_validator() {
+    std::ifstream in(validator_path(path));
+    std::getline(in, validator);
+    // One line of a header value, or nothing: it goes into a request header.
+    for (char c : validator)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) validator.clear();
+  }
+  // Stored before the first byte is written, so a later run resumes only the same file.
+  void set_validator(const std::string& v) {
+    if (!v.empty() && v == validator) return;
+    validator = v;
+    const std::string file = validator_path(path);
+    if (v.empty()) {
+      ::unlink(file.c_str());
+    } else if (Status s = write_file_atomically(file, v); !s) {
+      MX_LOG_WARN("{} (a resume will not know whether the file changed)", s.error().message);
+    }
+  }
+  void discard() {  // bad bytes: nothing is kept
+    ::unlink(path.c_str());
+    ::unlink(validator_path(path).c_str());
+  }
 };
 
 }  // namespace
 
+std::string validator_path(const std::string& partial) { return partial + ".validator"; }
+
 Expected<DownloadStats> download_file(const DownloadSpec& spec, const std::string& partial) {
   PartialFile part;
+  part.path = partial;
   part.fd = ::open(partial.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (part.fd < 0) return make_error("cannot create {}: {}", partial, std::strerror(errno));
   struct stat st {};
@@ -79,6 +116,9 @@ Expected<DownloadStats> download_file(const DownloadSpec& spec, const std::strin
   if (part.size > 0 && !hash_file_prefix(part.fd, part.size, part.sha)) {
     if (!part.restart()) return make_error("cannot read {}", partial);
   }
+  // Without one (a partial of an older moxing, or of huggingface_hub) the resume is a plain Range
+  // request, as before; the checksum still guards a hub file.
+  if (part.size > 0) part.read_validator();
   DownloadStats stats;
   std::string expected_sha = spec.sha256;
   std::optional<ProgressBar> progress;
@@ -95,16 +135,26 @@ Expected<DownloadStats> download_file(const DownloadSpec& spec, const std::strin
     HttpRequest req;
     req.url = spec.url;
     req.token = spec.token;
-    if (part.size > 0) req.range = fmt::format("{}-", part.size);
+    if (part.size > 0) {
+      req.range = fmt::format("{}-", part.size);
+      req.if_range = part.validator;  // a file changed since comes whole (200), not spliced
+    }
     req.on_start = [&](long status, const Headers& headers, const Headers& final_headers) {
       stats.etag = unquote(header(headers, "x-linked-etag"));
       if (stats.etag.empty()) stats.etag = unquote(header(final_headers, "etag"));
       served_sha = spec.sha256_from_etag ? stats.etag : unquote(header(headers, "x-linked-etag"));
       if (spec.sha256_from_etag && !is_sha256(served_sha)) served_sha.clear();
-      if (spec.sha256_from_etag && expected_sha.empty()) expected_sha = served_sha;
+      // A plain URL's checksum is its ETag's, of the file as a whole response sends it.
+      const bool whole = status == 200;
+      if (spec.sha256_from_etag && (expected_sha.empty() || whole)) expected_sha = served_sha;
       stale = !expected_sha.empty() && !served_sha.empty() && served_sha != expected_sha;
       if (stale) return;  // stop before any byte
-      if (status == 200 && part.size > 0 && !part.restart()) unexpected_status = true;  // Range ignored
+      if (whole && part.size > 0) {  // Range ignored, or If-Range found the file changed: start over
+        if (!part.restart()) unexpected_status = true;
+        if (spec.size == 0 && spec.sha256_from_etag) total.reset();  // this response's length counts
+      }
+      if (status >= 200 && status < 300 && !unexpected_status && (whole || part.validator.empty()))
+        part.set_validator(validator_of(final_headers));
       if (!total && status == 206) total = range_total(header(final_headers, "content-range"));
       if (!total && status == 200 && !header(final_headers, "content-length").empty())
         total = std::strtoull(header(final_headers, "content-length").c_str(), nullptr, 10);
@@ -133,7 +183,7 @@ Expected<DownloadStats> download_file(const DownloadSpec& spec, const std::strin
         return make_error("{}: the hub now serves other contents (sha256 {}) than its listing gave ({}); the repo "
                           "changed during the pull, pull again",
                           spec.label, served_sha, expected_sha);
-      ::unlink(partial.c_str());
+      part.discard();
       return make_error("{}: the server now serves other contents (sha256 {}) than when the download began ({}); "
                         "the download was deleted, pull again",
                         spec.label, served_sha, expected_sha);
@@ -153,7 +203,7 @@ Expected<DownloadStats> download_file(const DownloadSpec& spec, const std::strin
                                                   : fmt::format("downloading {}: HTTP {}", spec.url, r.status));
     }
     if (oversize) {
-      ::unlink(partial.c_str());
+      part.discard();
       return make_error("downloading {}: the server sent more than the {} bytes {}; the download was deleted",
                         spec.label, *total, spec.size > 0 ? "the listing gives" : "it announced");
     }
@@ -167,6 +217,7 @@ Expected<DownloadStats> download_file(const DownloadSpec& spec, const std::strin
   }
   if (progress) progress->finish();
   if (!total || part.size != *total) {
+    if (part.size == 0) part.set_validator("");  // nothing to resume
     return make_error("downloading {} failed after {} attempts: {} ({} of {} bytes kept in {} for the next try)",
                       spec.url, stats.attempts, last_error.empty() ? "no data" : last_error, part.size,
                       total ? fmt::format("{}", *total) : std::string("?"), partial);
@@ -174,12 +225,11 @@ Expected<DownloadStats> download_file(const DownloadSpec& spec, const std::strin
   stats.size = part.size;
   stats.sha256 = part.sha.hex_digest();
   if (!expected_sha.empty() && stats.sha256 != expected_sha) {
-    ::unlink(partial.c_str());
+    part.discard();
     return make_error("{}: checksum mismatch (sha256 {} expected, {} received); the download was deleted, try again",
                       spec.label, expected_sha, stats.sha256);
   }
-  // No fsync (huggingface_hub and curl do none either): it costs seconds per GB. The price: after
-  // a power loss a file may be short; `moxing rm` and pull it again.
+  part.set_validator("");  // whole and checked: the caller moves it into place (durable_rename)
   return stats;
 }
 

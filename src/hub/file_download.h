@@ -1,6 +1,7 @@
 // One file over HTTP into a partial file: redirects followed, a dropped connection resumed with
-// a Range request, the bytes hashed while written, a progress line. Used for the hub's files
-// (size and sha256 known from the listing) and for plain URLs (both learnt from the response).
+// a Range request (If-Range: only the same file), the bytes hashed while written, a progress
+// line. Used for the hub's files (size and sha256 known from the listing) and for plain URLs
+// (both learnt from the response).
 #pragma once
 
 #include <cstdint>
@@ -35,7 +36,13 @@ struct DownloadStats {
 };
 
 // Downloads to `partial` (continuing what is there) and checks size and sha256. A checksum
-// mismatch deletes `partial`; any other failure keeps it for the next try.
+// mismatch deletes `partial`; any other failure keeps it for the next try. The finished file
+// stays at `partial`: the caller moves it into place with durable_rename.
 Expected<DownloadStats> download_file(const DownloadSpec& spec, const std::string& partial);
+
+// Beside a partial file: the validator (strong ETag or Last-Modified) of the response its bytes
+// came from, sent as If-Range when a later attempt or run resumes it, so that a file changed
+// in between comes whole instead of its new end being spliced onto its old start.
+std::string validator_path(const std::string& partial);
 
 }  // namespace mx::hub

@@ -82,6 +82,8 @@ HttpResponse http_get(const HttpRequest& request) {
   curl_slist* headers = nullptr;
   if (!request.token.empty()) headers = curl_slist_append(headers, ("Authorization: Bearer " + request.token).c_str());
   headers = curl_slist_append(headers, "Accept-Encoding: identity");  // byte ranges of the real file
+  if (!request.range.empty() && !request.if_range.empty())
+    headers = curl_slist_append(headers, ("If-Range: " + request.if_range).c_str());
   curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(curl, CURLOPT_USERAGENT, "moxing/0.1");

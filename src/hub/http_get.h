@@ -20,6 +20,9 @@ struct HttpRequest {
   std::function<void(long status, const std::map<std::string, std::string>& headers,
                      const std::map<std::string, std::string>& final_headers)>
       on_start;
+  // With a range: the ETag or Last-Modified the bytes before it came with. A server whose file
+  // changed since then answers 200 with the whole new file instead of the range.
+  std::string if_range;
 };
 
 struct HttpResponse {

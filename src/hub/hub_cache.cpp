@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "hub/durable_file.h"
 #include "hub/quant_select.h"
 
 namespace mx::hub {
@@ -91,16 +92,8 @@ Status HubCache::write_ref(std::string_view repo, std::string_view revision, std
   const fs::path path = repo_dir(repo) + "/refs/" + std::string(revision);
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
-  // Written beside and renamed, so a reader never sees half a commit id.
-  const fs::path tmp = path.string() + ".tmp" + std::to_string(::getpid()) + "_" + std::to_string(::gettid());
-  {
-    std::ofstream out(tmp);
-    out << commit;  // no newline, like huggingface_hub
-    if (!out.flush()) return make_error("cannot write {}", tmp.string());
-  }
-  fs::rename(tmp, path, ec);
-  if (ec) return make_error("cannot write {}: {}", path.string(), ec.message());
-  return {};
+  // Written beside and renamed, so a reader never sees half a commit id; no newline, like huggingface_hub.
+  return write_file_atomically(path.string(), commit);
 }
 
 Status HubCache::link_snapshot(std::string_view repo, std::string_view commit, std::string_view file,

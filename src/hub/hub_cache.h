@@ -1,6 +1,7 @@
 // The Hugging Face cache layout, shared with huggingface_hub:
 //   <root>/models--ORG--NAME/blobs/<etag>                 file contents (etag = LFS sha256 or git id)
 //   <root>/models--ORG--NAME/blobs/<etag>.incomplete      a download in progress (resumable)
+//   <root>/models--ORG--NAME/blobs/<etag>.incomplete.validator   its ETag or Last-Modified (If-Range)
 //   <root>/models--ORG--NAME/snapshots/<commit>/<path>    relative symlink to ../../blobs/<etag>
 //   <root>/models--ORG--NAME/refs/<revision>              the commit a branch pointed to
 //   <root>/.locks/models--ORG--NAME/<etag>.lock           taken while a blob is written

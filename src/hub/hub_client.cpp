@@ -48,8 +48,10 @@ std::string HubClient::file_url(std::string_view repo, std::string_view commit, 
 
 Expected<std::string> HubClient::commit_of(std::string_view repo, std::string_view revision) const {
   std::string body;
-  HttpRequest req{fmt::format("{}/api/models/{}/revision/{}", endpoint_, repo, escape_path(revision)),
-                  settings_.token, "", [&](const char* d, size_t n) { body.append(d, n); return true; }, nullptr};
+  HttpRequest req;
+  req.url = fmt::format("{}/api/models/{}/revision/{}", endpoint_, repo, escape_path(revision));
+  req.token = settings_.token;
+  req.on_data = [&](const char* d, size_t n) { body.append(d, n); return true; };
   const HttpResponse r = http_get(req);
   if (!r.curl_error.empty() && r.status == 0)
     return make_error("cannot reach {}: {}", endpoint_, r.curl_error);
@@ -62,7 +64,10 @@ Expected<RepoTree> HubClient::tree(std::string_view repo, std::string_view commi
   std::string url = fmt::format("{}/api/models/{}/tree/{}?recursive=true", endpoint_, repo, escape_path(commit));
   for (int page = 0; !url.empty() && page < 1000; ++page) {
     std::string body;
-    HttpRequest req{url, settings_.token, "", [&](const char* d, size_t n) { body.append(d, n); return true; }, nullptr};
+    HttpRequest req;
+    req.url = url;
+    req.token = settings_.token;
+    req.on_data = [&](const char* d, size_t n) { body.append(d, n); return true; };
     const HttpResponse r = http_get(req);
     if (!r.curl_error.empty() && r.status == 0) return make_error("cannot reach {}: {}", endpoint_, r.curl_error);
     if (r.status != 200) return make_error("{}", describe_http_error(r, "listing " + std::string(repo), repo, endpoint_));

@@ -1,11 +1,9 @@
 #include "hub/pull.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 
 #include "core/log.h"
+#include "hub/durable_file.h"
 #include "hub/file_lock.h"
 #include "hub/hub_cache.h"
 #include "hub/hub_client.h"
@@ -44,9 +42,8 @@ Expected<bool> fetch_file(const HubClient& client, const HubCache& cache, const 
         return stats.error();
       }
       MX_LOG_DEBUG("{}: {} bytes in {} request(s)", file.path, file.size, stats->attempts);
-      // The blob appears whole or not at all.
-      if (std::rename(partial.c_str(), blob.c_str()) != 0)
-        return make_error("cannot move {} to {}: {}", partial, blob, std::strerror(errno));
+      // The blob appears whole or not at all, even after a power loss.
+      if (Status s = durable_rename(partial, blob); !s) return s.error();
       downloaded = true;
     }
   }

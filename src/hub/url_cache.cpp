@@ -1,7 +1,5 @@
 #include "hub/url_cache.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
@@ -11,6 +9,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "hub/durable_file.h"
+#include "hub/file_download.h"
 #include "hub/quant_select.h"
 
 namespace mx::hub {
@@ -102,16 +102,7 @@ bool UrlCache::has(const std::string& path) const {
 
 Status UrlCache::write_entry(const std::string& path, const UrlEntry& e) const {
   const nlohmann::json j{{"url", e.url}, {"etag", e.etag}, {"size", e.size}, {"sha256", e.sha256}, {"time", e.time}};
-  const std::string tmp = sidecar(path) + ".tmp" + std::to_string(::getpid()) + "_" + std::to_string(::gettid());
-  {
-    std::ofstream out(tmp);
-    out << j.dump(2) << "\n";
-    if (!out.flush()) return make_error("cannot write {}", tmp);
-  }
-  std::error_code ec;
-  fs::rename(tmp, sidecar(path), ec);
-  if (ec) return make_error("cannot write {}: {}", sidecar(path), ec.message());
-  return {};
+  return write_file_atomically(sidecar(path), j.dump(2) + "\n");
 }
 
 std::optional<UrlEntry> UrlCache::read_entry(const std::string& path) const {
@@ -164,7 +155,9 @@ Status UrlCache::remove(std::string_view url) const {
   for (const std::string& u : split_set_urls(url)) {
     std::string path;
     MX_TRY_ASSIGN(path, file_path(u));
-    for (const std::string& p : {path, sidecar(path), path + ".incomplete", path + ".lock"}) found |= fs::remove(p, ec);
+    const std::string partial = path + ".incomplete";
+    for (const std::string& p : {path, sidecar(path), partial, validator_path(partial), path + ".lock"})
+      found |= fs::remove(p, ec);
     // Folders left empty go too, up to the root.
     for (fs::path dir = fs::path(path).parent_path(); dir.string().size() > root_.size() && fs::is_empty(dir, ec);
          dir = dir.parent_path())

@@ -3,6 +3,7 @@
 //   <root>/<host>/<path>              the file (host in lower case with its port; the URL's path)
 //   <root>/<host>/<path>.json         {url, etag, size, sha256, time}, written once the file is whole
 //   <root>/<host>/<path>.incomplete   a download in progress (resumable)
+//   <root>/<host>/<path>.incomplete.validator   its ETag or Last-Modified, sent as If-Range
 //   <root>/<host>/<path>.lock         taken while the file is written
 // <root> is HubSettings::url_cache_dir. A query string is not part of the path: two URLs that
 // differ only in it share one file.

@@ -1,8 +1,5 @@
 #include "hub/url_pull.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/log.h"
+#include "hub/durable_file.h"
 #include "hub/file_download.h"
 #include "hub/file_lock.h"
 #include "hub/quant_select.h"
@@ -81,8 +79,7 @@ Expected<bool> fetch_url(const UrlCache& cache, const std::string& url, const st
     fs::remove(partial, ec);
     return make_error("{} is not a GGUF file (it does not begin with \"GGUF\"); the download was deleted", url);
   }
-  if (std::rename(partial.c_str(), path.c_str()) != 0)
-    return make_error("cannot move {} to {}: {}", partial, path, std::strerror(errno));
+  if (Status s = durable_rename(partial, path); !s) return s.error();
   // The sidecar last: a file without one is not cached yet and is fetched again.
   if (Status s = cache.write_entry(path, {url, stats->etag, stats->size, stats->sha256, now_utc()}); !s)
     return s.error();

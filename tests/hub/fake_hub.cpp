@@ -199,7 +199,12 @@ void FakeHub::serve_bytes(std::shared_ptr<const Blob> blob, const std::string& e
   ++file_requests;
   if (req.has_header("Range")) ++range_requests;
   if (req.has_header("Authorization")) ++file_requests_with_token;
-  if (ignore_ranges) const_cast<httplib::Request&>(req).ranges.clear();  // an old server: 200, whole file
+  if (req.has_header("If-Range")) ++if_range_requests;
+  // If-Range names the file the client's bytes came from: another one now is sent whole (200).
+  // An old server ignores ranges altogether.
+  if (ignore_ranges || (req.has_header("If-Range") && req.get_header_value("If-Range") != quoted(etag)))
+    const_cast<httplib::Request&>(req).ranges.clear();
+  if (!req.ranges.empty()) ++range_responses;
   res.set_header("ETag", quoted(etag));
   const long long drop_after = drop_next_after.exchange(-1);
   const bool flip = corrupt;

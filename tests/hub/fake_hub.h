@@ -1,7 +1,8 @@
 // A fake Hugging Face hub on 127.0.0.1 for tests and benchmarks: the revision and tree APIs,
 // /resolve redirecting LFS files to a second host name (localhost) that serves the bytes with
-// Range support, and knobs to inject faults (a dropped connection, wrong bytes, slowness).
-// Plain files (no repo) are served at /files/<name>, and /go/<name> redirects there.
+// Range support (and If-Range), and knobs to inject faults (a dropped connection, wrong bytes,
+// slowness). Plain files (no repo) are served at /files/<name>, and /go/<name> redirects there;
+// add_file again with other bytes is a file that changed on its server.
 #pragma once
 
 #include <atomic>
@@ -54,6 +55,8 @@ class FakeHub {
   // What was asked.
   std::atomic<int> file_requests{0};   // to the CDN host or /files/
   std::atomic<int> range_requests{0};  // of those, with a Range header
+  std::atomic<int> if_range_requests{0};  // of those, with an If-Range header (answered whole if it is stale)
+  std::atomic<int> range_responses{0};    // file responses that sent a range (206), not the whole file
   std::atomic<int> api_requests{0};
   std::atomic<int> file_requests_with_token{0};  // the CDN must never see the hub token
 

@@ -168,6 +168,8 @@ void read_thinking(const json& body, json& o) {
 std::variant<AnthropicRequest, ApiError> parse_anthropic_request(const json& body, bool count_only,
                                                                  const GenerateOptions& defaults) {
   if (!body.is_object()) return invalid_request("the request body must be a JSON object");
+  if (nested_deeper_than(body, kMaxBodyDepth))
+    return invalid_request(fmt::format("the request body is nested more than {} levels deep", kMaxBodyDepth));
   AnthropicRequest r;
   json o = json::object();  // the same request, as the OpenAI parser reads it
   try {

@@ -103,6 +103,8 @@ bool zero_keep_alive(const json& body) {
 
 std::variant<OllamaRequest, ApiError> parse_ollama_request(const json& body, bool chat, const GenerateOptions& defaults) {
   if (!body.is_object()) return invalid_request("the request body must be a JSON object");
+  if (nested_deeper_than(body, kMaxBodyDepth))
+    return invalid_request(fmt::format("the request body is nested more than {} levels deep", kMaxBodyDepth));
   OllamaRequest r;
   json o = json::object();  // the same request, as the OpenAI parser reads it
   int64_t num_predict = 0;

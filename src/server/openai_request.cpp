@@ -271,6 +271,8 @@ void read_sampling(const json& body, CompletionRequest& r) {
 std::variant<CompletionRequest, ApiError> parse_completion_request(const json& body, bool chat,
                                                                    const GenerateOptions& defaults) {
   if (!body.is_object()) return invalid_request("the request body must be a JSON object");
+  if (nested_deeper_than(body, kMaxBodyDepth))
+    return invalid_request(fmt::format("the request body is nested more than {} levels deep", kMaxBodyDepth));
   CompletionRequest r;
   r.chat = chat;
   r.options = defaults;

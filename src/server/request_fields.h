@@ -5,6 +5,7 @@
 
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,6 +17,23 @@ struct BadField {
 
 [[noreturn]] inline void bad(std::string param, std::string message) {
   throw BadField{std::move(param), std::move(message)};
+}
+
+// A body nested deeper is refused before any of it is copied or printed: both recurse, and
+// a body of nested brackets (the 8 MB limit holds millions) overflows the handler's stack.
+constexpr size_t kMaxBodyDepth = 128;
+
+// Whether `v` nests arrays and objects more than `limit` deep (found without recursing).
+inline bool nested_deeper_than(const nlohmann::json& v, size_t limit) {
+  std::vector<std::pair<const nlohmann::json*, size_t>> stack{{&v, 1}};
+  while (!stack.empty()) {
+    const auto [node, depth] = stack.back();
+    stack.pop_back();
+    if (!node->is_structured()) continue;
+    if (depth > limit) return true;
+    for (const nlohmann::json& child : *node) stack.emplace_back(&child, depth + 1);
+  }
+  return false;
 }
 
 // The field if present and not null, else nullptr.

@@ -160,6 +160,8 @@ void read_text_format(const json& body, json& o) {
 std::variant<ResponsesRequest, ApiError> parse_responses_request(const json& body, const GenerateOptions& defaults,
                                                                  const json& previous) {
   if (!body.is_object()) return invalid_request("the request body must be a JSON object");
+  if (nested_deeper_than(body, kMaxBodyDepth))
+    return invalid_request(fmt::format("the request body is nested more than {} levels deep", kMaxBodyDepth));
   ResponsesRequest r;
   r.echo = json::object();
   json o = json::object();  // the same request, as the OpenAI parser reads it

@@ -236,7 +236,12 @@ int run_serve(ServeOptions o) {
     MX_LOG_ERROR("{}", fits.error().message);
     return finish(kExitBadModel);
   }
-  srv.attach(*loaded->model, *loaded->tokenizer, loaded->kernels, std::move(*format), std::move(*defaults));
+  if (Status attached = srv.attach(*loaded->model, *loaded->tokenizer, loaded->kernels, std::move(*format),
+                                   std::move(*defaults));
+      !attached) {
+    MX_LOG_ERROR("{}", attached.error().message);
+    return finish(kExitBadModel);
+  }
   loading = false;
   MX_LOG_INFO("serving {} on http://{}:{} ({} sequences at once)", o.server.model_name, o.server.host, srv.port(),
               o.server.parallel);
@@ -275,6 +280,11 @@ Runner add_serve(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--timeout", o->server.timeout_seconds,
                  "Seconds after which a completion still generating ends with finish_reason length (0: never)")
+      ->capture_default_str();
+  app.add_option("--kv-cache-tokens", o->server.kv_cache_tokens,
+                 "KV cache of all sequences together, in positions (0: --parallel x the context). Smaller: requests "
+                 "wait for room, and a reply the cache cannot hold ends with finish_reason length")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--prefix-cache", o->server.prefix_cache_tokens,
                  "Positions of computed prompt prefixes kept for reuse (0: off)")

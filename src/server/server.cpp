@@ -7,6 +7,7 @@
 #include <chrono>
 #include <ctime>
 #include <future>
+#include <new>
 #include <thread>
 
 #include "core/base64.h"
@@ -69,7 +70,8 @@ Server::Server(ServerOptions options)
 Server::Server(ServerOptions options, const Model& model, const Tokenizer& tokenizer, KernelTable kernels,
                ChatFormat format)
     : Server(std::move(options)) {
-  attach(model, tokenizer, std::move(kernels), std::move(format));
+  if (Status attached = attach(model, tokenizer, std::move(kernels), std::move(format)); !attached)
+    MX_LOG_ERROR("{}", attached.error().message);
 }
 
 Server::Server(ServerOptions options, std::vector<ModelSpec> models, WeightsLoader loader)
@@ -89,10 +91,11 @@ Server::~Server() {
 RunnerSettings Server::runner_settings() const {
   return {.ctx_size = options_.ctx_size, .parallel = options_.parallel, .threads = options_.threads,
           .batch_size = options_.batch_size, .prefix_cache_tokens = options_.prefix_cache_tokens,
-          .timeout_seconds = options_.timeout_seconds};
+          .timeout_seconds = options_.timeout_seconds, .kv_tokens = options_.kv_cache_tokens,
+          .forward_hook = options_.forward_hook};
 }
 
-std::shared_ptr<ServedModel> Server::build(size_t index, LoadedWeights w) {
+Expected<std::shared_ptr<ServedModel>> Server::build(size_t index, LoadedWeights w) {
   const RunnerSettings settings = runner_settings();
   ModelRegistry* registry = registry_.get();
   // Each generation pins the model until its reply ends, streamed ones too.
@@ -100,16 +103,25 @@ std::shared_ptr<ServedModel> Server::build(size_t index, LoadedWeights w) {
     auto lease = registry->try_acquire(index);
     return lease ? lease->pin() : nullptr;
   };
-  return make_served_model(std::move(w), settings, options_.defaults, *model_metrics_[index], admission_, pin);
+  const Model* model = w.model;  // read after `w` has moved, if the allocation fails
+  try {
+    return make_served_model(std::move(w), settings, options_.defaults, *model_metrics_[index], admission_, pin);
+  } catch (const std::bad_alloc&) {
+    return make_error("out of memory allocating the model's KV cache ({} bytes)",
+                      kv_cache_bytes(model->config, settings));
+  }
 }
 
-void Server::attach(const Model& model, const Tokenizer& tokenizer, KernelTable kernels, ChatFormat format,
-                    std::optional<GenerateOptions> defaults) {
-  if (ready_) return;
+Status Server::attach(const Model& model, const Tokenizer& tokenizer, KernelTable kernels, ChatFormat format,
+                      std::optional<GenerateOptions> defaults) {
+  if (ready_) return {};
   LoadedWeights w{.owner = nullptr, .model = &model, .tokenizer = &tokenizer, .kernels = std::move(kernels),
                   .format = std::move(format), .defaults = std::move(defaults)};
-  registry_->attach(0, build(0, std::move(w)));
+  auto served = build(0, std::move(w));
+  if (!served) return served.error();
+  registry_->attach(0, std::move(*served));
   ready_ = true;
+  return {};
 }
 
 BatchRunnerStats Server::stats() const {

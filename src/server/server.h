@@ -51,6 +51,10 @@ struct ServerOptions {
   int max_per_key = 0;              // requests in flight per API key before 429 (0: no limit)
   double timeout_seconds = 600;     // a completion still generating after this ends ("length"); 0: never
   int64_t prefix_cache_tokens = 16384;  // positions of prompt prefixes kept for reuse (0: off)
+  // The sequences' KV cache in all, in positions; 0: parallel × ctx. Smaller, requests wait
+  // for room and a reply the cache cannot hold ends with "length".
+  int64_t kv_cache_tokens = 0;
+  ForwardHook forward_hook = nullptr;  // wraps every forward pass (tests make steps fail); null in production
   int64_t batch_size = 128;  // most rows in one step: decode rows first, prompt chunks fill the rest
   int ping_seconds = 15;            // SSE comment lines keep idle streams open through proxies
   // A reply's write that cannot go on this long (a client that stopped reading) ends the
@@ -75,8 +79,9 @@ class Server {
 
   // Starts serving the model (once; the objects must outlive the server). `defaults`:
   // sampling settings made with the model's tokenizer, replacing options.defaults.
-  void attach(const Model& model, const Tokenizer& tokenizer, KernelTable kernels, ChatFormat format,
-              std::optional<GenerateOptions> defaults = std::nullopt);
+  // An error if its runner cannot be made (no memory for the KV cache).
+  Status attach(const Model& model, const Tokenizer& tokenizer, KernelTable kernels, ChatFormat format,
+                std::optional<GenerateOptions> defaults = std::nullopt);
 
   // Binds the address; false (and a logged reason) if it cannot.
   bool bind();
@@ -107,7 +112,8 @@ class Server {
   // The model a request names (the default if it names none, or if this server has one),
   // pinned; or nullopt after sending the error (404 unknown, 503 loading or stopping, 500 failed).
   std::optional<ModelLease> lease_for(const httplib::Request& req, httplib::Response& res, std::string_view name);
-  std::shared_ptr<ServedModel> build(size_t index, LoadedWeights w);
+  // The model's runner; an error if memory for its KV cache cannot be had.
+  Expected<std::shared_ptr<ServedModel>> build(size_t index, LoadedWeights w);
   void completion(const httplib::Request& req, httplib::Response& res, bool chat);
   void tokenize(const httplib::Request& req, httplib::Response& res);
   void detokenize(const httplib::Request& req, httplib::Response& res);

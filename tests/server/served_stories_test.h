@@ -63,7 +63,8 @@ class ServedStoriesTest : public StoriesTest {
   void attach_model() {
     auto format = ChatFormat::from_model(model_->file, *tokenizer_);
     ASSERT_TRUE(format.ok()) << format.error().message;
-    server_->attach(*model_, *tokenizer_, kernels_, std::move(*format));
+    Status attached = server_->attach(*model_, *tokenizer_, kernels_, std::move(*format));
+    ASSERT_TRUE(attached.ok()) << attached.error().message;
   }
   void TearDown() override {
     if (server_) server_->stop();

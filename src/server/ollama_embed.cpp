@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <chrono>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "server/http_reply.h"
+#include "server/request_fields.h"
 
 namespace mx::server {
 
@@ -22,6 +24,9 @@ void ollama_embed(const OllamaModel& m, const std::string& body_text, bool legac
   const json body = json::parse(body_text, nullptr, false);
   if (body.is_discarded()) return send_ollama_error(res, 400, "the request body is not valid JSON");
   if (!body.is_object()) return send_ollama_error(res, 400, "the request body must be a JSON object");
+  // Copying `input` below recurses: a body of 100k nested arrays would overflow the stack.
+  if (nested_deeper_than(body, kMaxBodyDepth))
+    return send_ollama_error(res, 400, fmt::format("the request body is nested more than {} levels deep", kMaxBodyDepth));
   if (body.contains("model") && !body["model"].is_string()) return send_ollama_error(res, 400, "'model' must be a string");
   const std::string model = body.value("model", listed_name(m));
   const char* input_name = legacy ? "prompt" : "input";

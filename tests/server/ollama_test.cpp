@@ -283,6 +283,12 @@ TEST_F(OllamaTest, Embeddings) {
 
   EXPECT_TRUE(post("/api/embed", {{"input", 3}}, 400)["error"].is_string());
   EXPECT_TRUE(post("/api/embeddings", {{"input", "x"}}, 400)["error"].is_string());
+
+  // 100,000 nested arrays (200 KB): refused, not a stack overflow copying them.
+  const std::string deep = R"({"input": )" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  auto r = client().Post("/api/embed", deep, "application/json");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400) << r->body;
 }
 
 // Ollama reports the prompt's size, not what was computed: a second identical request, most

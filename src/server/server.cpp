@@ -21,6 +21,7 @@
 #include "server/openai_adapter.h"
 #include "server/openai_request.h"
 #include "server/responses_adapter.h"
+#include "server/token_request.h"
 #include "server/web_files.h"
 
 namespace mx::server {
@@ -361,27 +362,24 @@ void Server::stop() {
 }
 
 void Server::tokenize(const httplib::Request& req, httplib::Response& res) {
-  const json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("content") || !body["content"].is_string())
-    return send_error(res, invalid_request("expected {\"content\": TEXT}", "content"));
+  auto parsed = parse_tokenize_request(json::parse(req.body, nullptr, false));
+  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
   auto m = lease_for(req, res, requested_model(req.body));
   if (!m) return;
-  const bool add_special = body.value("add_special", false);
-  send_json(res, 200, {{"tokens", (*m)->tokenizer->encode(body["content"].get<std::string>(), add_special, true)}});
+  const TokenizeRequest& r = std::get<TokenizeRequest>(parsed);
+  send_json(res, 200, {{"tokens", (*m)->tokenizer->encode(r.content, r.add_special, true)}});
 }
 
 void Server::detokenize(const httplib::Request& req, httplib::Response& res) {
-  const json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("tokens") || !body["tokens"].is_array())
-    return send_error(res, invalid_request("expected {\"tokens\": [ids]}", "tokens"));
+  auto parsed = parse_detokenize_request(json::parse(req.body, nullptr, false));
+  if (auto* e = std::get_if<ApiError>(&parsed)) return send_error(res, *e);
   auto m = lease_for(req, res, requested_model(req.body));
   if (!m) return;
   const Tokenizer& tokenizer = *(*m)->tokenizer;
   std::string text;
-  for (const json& t : body["tokens"]) {
-    if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() >= tokenizer.vocab().size())
-      return send_error(res, invalid_request("tokens must be ids in the vocabulary", "tokens"));
-    text += tokenizer.token_to_piece(t.get<Token>());
+  for (const int64_t id : std::get<std::vector<int64_t>>(parsed)) {
+    if (id >= tokenizer.vocab().size()) return send_error(res, invalid_request(kNotIds, "tokens"));
+    text += tokenizer.token_to_piece(static_cast<Token>(id));
   }
   send_json(res, 200, {{"content", utf8::sanitize(text)}});
 }

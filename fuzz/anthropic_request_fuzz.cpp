@@ -14,17 +14,14 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto in = mx::fuzz::split_input(data, size);
   if (!in) return 0;
-  (void)mx::server::requested_model(in->body);
   const nlohmann::json body = nlohmann::json::parse(in->body, nullptr, false);
   if (body.is_discarded()) return 0;
   const bool count_only = in->selector % 2 == 1;
   static const mx::GenerateOptions defaults;
   auto parsed = mx::server::parse_anthropic_request(body, count_only, defaults);
-  if (auto* e = std::get_if<mx::server::ApiError>(&parsed)) {
-    mx::fuzz::check_error(*e, in->body);
-    return 0;
-  }
-  auto& r = std::get<mx::server::AnthropicRequest>(parsed);
+  auto* request = mx::fuzz::accepted(parsed, in->body);
+  if (!request) return 0;
+  auto& r = *request;
   if (count_only && r.stream) mx::fuzz::fail("count_tokens streams", in->body);
   if (r.completion.stop != r.stop_sequences) mx::fuzz::fail("stop_sequences lost on the way", in->body);
   mx::fuzz::check_request(r.completion, false, in->body);

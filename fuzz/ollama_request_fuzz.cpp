@@ -59,7 +59,6 @@ void embed(std::string_view text, bool legacy) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto in = mx::fuzz::split_input(data, size);
   if (!in) return 0;
-  (void)mx::server::requested_model(in->body);
   const int route = in->selector % 4;
   if (route >= 2) {
     embed(in->body, route == 3);
@@ -69,11 +68,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (body.is_discarded()) return 0;
   static const mx::GenerateOptions defaults;
   auto parsed = mx::server::parse_ollama_request(body, route == 0, defaults);
-  if (auto* e = std::get_if<mx::server::ApiError>(&parsed)) {
-    mx::fuzz::check_error(*e, in->body);
-    return 0;
-  }
-  auto& r = std::get<mx::server::OllamaRequest>(parsed);
+  auto* request = mx::fuzz::accepted(parsed, in->body);
+  if (!request) return 0;
+  auto& r = *request;
   if (r.load_only) return 0;
   if (r.unload) fail("an unload with a prompt", in->body);
   mx::fuzz::check_request(r.completion, false, in->body);

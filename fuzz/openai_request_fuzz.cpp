@@ -19,8 +19,9 @@ using mx::fuzz::fail;
 
 void embeddings(const nlohmann::json& body, std::string_view text) {
   auto parsed = mx::server::parse_embedding_request(body);
-  if (auto* e = std::get_if<mx::server::ApiError>(&parsed)) return mx::fuzz::check_error(*e, text);
-  const auto& r = std::get<mx::server::EmbeddingRequest>(parsed);
+  const auto* request = mx::fuzz::accepted(parsed, text);
+  if (!request) return;
+  const auto& r = *request;
   if (r.inputs.empty() || r.inputs.size() > mx::server::kMaxEmbeddingInputs) fail("embedding inputs out of range", text);
   if (r.dimensions < 0) fail("negative dimensions", text);
 }
@@ -30,7 +31,6 @@ void embeddings(const nlohmann::json& body, std::string_view text) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto in = mx::fuzz::split_input(data, size);
   if (!in) return 0;
-  (void)mx::server::requested_model(in->body);
   const nlohmann::json body = nlohmann::json::parse(in->body, nullptr, false);
   if (body.is_discarded()) return 0;
   const int route = in->selector % 3;
@@ -41,11 +41,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool chat = route == 0;
   static const mx::GenerateOptions defaults;
   auto parsed = mx::server::parse_completion_request(body, chat, defaults);
-  if (auto* e = std::get_if<mx::server::ApiError>(&parsed)) {
-    mx::fuzz::check_error(*e, in->body);
-    return 0;
-  }
-  auto& r = std::get<mx::server::CompletionRequest>(parsed);
+  auto* request = mx::fuzz::accepted(parsed, in->body);
+  if (!request) return 0;
+  auto& r = *request;
   mx::fuzz::check_request(r, body.contains("grammar") && !body["grammar"].is_null(), in->body);
   if (chat) mx::fuzz::drive_chat(std::move(r), in->selector / 3, in->body);
   return 0;

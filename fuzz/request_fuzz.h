@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include "engine/chat_format.h"
 #include "sampling/gbnf.h"
 #include "server/api_error.h"
+#include "server/model_routes.h"
 #include "server/openai_request.h"
 #include "server/tool_calls.h"
 
@@ -31,9 +33,12 @@ struct RequestInput {
   std::string_view body;
 };
 
+// The input's selector and body, the body read first as every route does (its "model").
 inline std::optional<RequestInput> split_input(const uint8_t* data, size_t size) {
   if (size < 1) return std::nullopt;
-  return RequestInput{data[0], std::string_view(reinterpret_cast<const char*>(data + 1), size - 1)};
+  const RequestInput in{data[0], std::string_view(reinterpret_cast<const char*>(data + 1), size - 1)};
+  (void)server::requested_model(in.body);
+  return in;
 }
 
 [[noreturn]] inline void fail(const char* what, std::string_view body, const std::string& detail = {}) {
@@ -45,6 +50,16 @@ inline std::optional<RequestInput> split_input(const uint8_t* data, size_t size)
 // A refusal is a 4xx with a message (a 5xx or an empty message means the parser lost its way).
 inline void check_error(const server::ApiError& e, std::string_view body) {
   if (e.status < 400 || e.status > 499 || e.message.empty()) fail("a refusal that is not a 4xx with a message", body, e.message);
+}
+
+// The request a parser accepted, or nullptr once its refusal has been checked.
+template <class Request>
+Request* accepted(std::variant<Request, server::ApiError>& parsed, std::string_view body) {
+  if (auto* e = std::get_if<server::ApiError>(&parsed)) {
+    check_error(*e, body);
+    return nullptr;
+  }
+  return &std::get<Request>(parsed);
 }
 
 // What every later step takes for granted of a parsed request. `user_grammar`: the body gave

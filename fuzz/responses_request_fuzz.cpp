@@ -28,17 +28,14 @@ const nlohmann::json& stored_conversation() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto in = mx::fuzz::split_input(data, size);
   if (!in) return 0;
-  (void)mx::server::requested_model(in->body);
   const nlohmann::json body = nlohmann::json::parse(in->body, nullptr, false);
   if (body.is_discarded()) return 0;
   static const mx::GenerateOptions defaults;
   const nlohmann::json& previous = in->selector % 2 ? stored_conversation() : nlohmann::json(nullptr);
   auto parsed = mx::server::parse_responses_request(body, defaults, previous);
-  if (auto* e = std::get_if<mx::server::ApiError>(&parsed)) {
-    mx::fuzz::check_error(*e, in->body);
-    return 0;
-  }
-  auto& r = std::get<mx::server::ResponsesRequest>(parsed);
+  auto* request = mx::fuzz::accepted(parsed, in->body);
+  if (!request) return 0;
+  auto& r = *request;
   if (!r.history.is_array() || r.history.size() < (previous.is_array() ? previous.size() : 0))
     mx::fuzz::fail("the stored conversation is not kept in front", in->body);
   (void)r.echo.dump();  // the reply repeats it

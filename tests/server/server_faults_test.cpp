@@ -3,7 +3,9 @@
 // completes, and the server keeps serving. (tests/server/fault_test.cpp covers every API's
 // shape on the adapters alone; this is the whole server.)
 #include <atomic>
+#include <chrono>
 #include <future>
+#include <thread>
 
 #include "served_stories_test.h"
 
@@ -49,6 +51,10 @@ TEST_F(ServerFaultsTest, AFailedStepEndsOnlyItsReplyAndTheServerGoesOn) {
   // Nothing is left running, and the next request is served.
   const nlohmann::json after = post("/v1/chat/completions", chat(20));
   EXPECT_EQ(after["choices"][0]["message"]["content"], alone["choices"][0]["message"]["content"]);
+  // The runner publishes its counts after the step that ended the last reply: await them.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (server_->stats().running > 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_EQ(server_->stats().running, 0);
 }
 

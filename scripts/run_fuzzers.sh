@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target in BUILD_DIR; fails on the first crash.
 #   run_fuzzers.sh BUILD_DIR [TOTAL_SECONDS]
-# TOTAL_SECONDS (default 400) is the fuzzing budget of the whole run, split evenly across the
-# targets (never under 10 s each), so a new target does not lengthen `make test`: with 11
-# targets each gets 36 s, about 7.5 min of wall time with start-up and exit (~4 s a target).
+# TOTAL_SECONDS (default 300) is the fuzzing budget of the whole run, split evenly across the
+# targets (never under 10 s each), so a new target does not lengthen `make test`: with 12
+# targets each gets 25 s, about 6 min of wall time with start-up and exit (~4 s a target).
 # Seeds come from fuzz/corpus/<target>/, a dictionary from fuzz/corpus/<target>.dict when
 # there is one. Run from the repository root (the request fuzzers read ../shared/templates).
 set -euo pipefail
 build_dir=$1
-total=${2:-400}
+total=${2:-300}
 corpus_root=$(mktemp -d)
 trap 'rm -rf "$corpus_root"' EXIT
 shopt -s nullglob

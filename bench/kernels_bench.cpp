@@ -203,27 +203,35 @@ void BM_ReadBandwidth(benchmark::State& state) {
 }
 #endif
 
-// Attention of one query row over a cache of n_keys positions (pages of 32, in order):
-// a group of 7 query heads sharing a key/value head of 64 dims, as in Qwen2.5-0.5B.
-// GFLOP/s counts the two products (scores and the weighted sum of values).
-void BM_Attention(benchmark::State& state, std::string isa, int64_t n_keys) {
+// Attention of one query row over a cache of n_keys positions (pages of 32, in order)
+// stored as `type`: a group of 7 query heads sharing a key/value head of 64 dims, as in
+// Qwen2.5-0.5B. GFLOP/s counts the two products (scores and the weighted sum of values).
+void BM_Attention(benchmark::State& state, std::string isa, GgmlType type, int64_t n_keys) {
   if (!cpu_has(isa)) return state.SkipWithError("CPU lacks this ISA");
   const KernelTable kt = table_for(isa);
   constexpr int64_t kHeads = 7, kDim = 64, kPage = 32;
   const int64_t n_pages = (n_keys + kPage - 1) / kPage;
+  const auto row_bytes = static_cast<int64_t>(row_size(type, kDim));
   std::mt19937 rng(3);
   std::normal_distribution<float> dist;
-  std::vector<float> q(kHeads * kDim), k(n_pages * kPage * kDim), v(k.size()), out(kHeads * kDim);
-  for (auto* buf : {&q, &k, &v})
-    for (float& x : *buf) x = dist(rng);
+  std::vector<float> q(kHeads * kDim), row(kDim), out(kHeads * kDim);
+  for (float& x : q) x = dist(rng);
+  std::vector<uint8_t> k(n_pages * kPage * row_bytes), v(k.size());
+  for (auto* buf : {&k, &v})
+    for (int64_t p = 0; p < n_pages * kPage; ++p) {
+      for (float& x : row) x = dist(rng);
+      quantize_row(type, row.data(), buf->data() + p * row_bytes, kDim);
+    }
   std::vector<int32_t> pages(n_pages);
   for (int64_t p = 0; p < n_pages; ++p) pages[p] = static_cast<int32_t>(p);
-  std::vector<float> scratch(attention_scratch_floats(kHeads, n_keys));
-  const AttentionArgs args{.n_q = kHeads, .head_dim_k = kDim, .head_dim_v = kDim, .q = q.data(), .k = k.data(),
-                           .v = v.data(), .k_stride = kDim, .v_stride = kDim, .pages = pages.data(),
-                           .page_tokens = kPage, .k_page_stride = kPage * kDim, .v_page_stride = kPage * kDim,
-                           .first = 0, .n_keys = n_keys, .scale = 0.125f, .out = out.data(),
-                           .scratch = scratch.data()};
+  std::vector<float> scratch(attention_scratch_floats(kHeads, n_keys, kDim, kDim));
+  const auto rows = [&](const std::vector<uint8_t>& b) {
+    return CachedRows{.data = b.data(), .type = type, .stride = row_bytes, .page_stride = kPage * row_bytes,
+                      .to_float = kt[type].to_float};
+  };
+  const AttentionArgs args{.n_q = kHeads, .head_dim_k = kDim, .head_dim_v = kDim, .q = q.data(), .k = rows(k),
+                           .v = rows(v), .pages = pages.data(), .page_tokens = kPage, .first = 0, .n_keys = n_keys,
+                           .scale = 0.125f, .out = out.data(), .scratch = scratch.data()};
   for (auto _ : state) {
     kt.attend(args);
     benchmark::DoNotOptimize(out.data());
@@ -291,9 +299,11 @@ const int kRegistered = [] {
       for (int64_t toks : {1, 2, 3, 4, 8, 16, 64})
         benchmark::RegisterBenchmark(("Tokens/" + std::string(type_name(t)) + "/" + isa + "/" + std::to_string(toks)).c_str(),
                                      BM_Product, isa, t, Shape{1024, toks, false}, packable(t));
-    for (int64_t keys : {512, 4096})
-      benchmark::RegisterBenchmark(("Attention/" + std::string(isa) + "/" + std::to_string(keys)).c_str(),
-                                   BM_Attention, isa, keys);
+    for (GgmlType t : {kF32, kF16, kBF16, kQ8_0, kQ4_0})
+      for (int64_t keys : {512, 4096})
+        benchmark::RegisterBenchmark(
+            ("Attention/" + std::string(type_name(t)) + "/" + isa + "/" + std::to_string(keys)).c_str(), BM_Attention,
+            isa, t, keys);
     for (GgmlType t : {kF16, kBF16, kQ8_0})
       benchmark::RegisterBenchmark(("FromFloat/" + std::string(type_name(t)) + "/" + isa).c_str(),
                                    BM_FromFloat, isa, t);

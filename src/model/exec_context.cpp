@@ -8,7 +8,7 @@ ForwardScratch::ForwardScratch(const ModelConfig& c, int64_t mb, int64_t n_ctx, 
       v(mb * c.v_width()), attn(mb * c.n_head * c.head_dim_v), proj(mb * c.n_embd),
       gate(mb * c.ffn_width()), up(mb * c.ffn_width()),
       scores(static_cast<size_t>(n_threads) *
-             attention_scratch_floats(c.n_head / std::max<int64_t>(c.n_head_kv, 1), n_ctx)) {
+             attention_scratch_floats(c.n_head / std::max<int64_t>(c.n_head_kv, 1), n_ctx, c.head_dim_k, c.head_dim_v)) {
   if (!c.is_moe()) return;
   const int64_t slots = mb * c.n_expert_used;
   experts.router.resize(mb * c.n_expert);

@@ -28,6 +28,13 @@ struct ExpertScratch {
   std::vector<MatmulTarget> targets;
 };
 
+// One piece of attention work: a (row, kv head) task over all of its keys, or over one
+// part of them when a few long rows are split so every thread has work.
+struct AttentionItem {
+  int64_t task, first, n_keys;
+  int64_t part;  // -1: the whole run, written straight to the output; else its slot in parts
+};
+
 // Activation buffers for a batch of up to max_batch rows (row-major, one row per token).
 struct ForwardScratch {
   ForwardScratch(const ModelConfig& c, int64_t max_batch, int64_t n_ctx, int n_threads);
@@ -42,7 +49,10 @@ struct ForwardScratch {
   std::vector<float> proj;     // [max_batch × n_embd] output of attn_output / ffn_down
   std::vector<float> gate;     // [max_batch × ffn_width]
   std::vector<float> up;       // [max_batch × ffn_width]
-  std::vector<float> scores;   // [n_threads × n_ctx] attention weights, one row per thread
+  std::vector<float> scores;   // [n_threads × attention_scratch_floats] one row per thread
+  std::vector<float> parts;    // outputs of split attention runs before they are merged
+  std::vector<AttentionItem> attention_items;  // this layer's attention work
+
   QuantizedRows xq;            // activations converted for the next matmul
   ExpertScratch experts;
 };

@@ -52,45 +52,103 @@ void add_bias(float* y, const float* bias, int64_t n_rows, int64_t width) {
   for (int64_t t = 0; t < n_rows; ++t) ops::add_inplace(y + t * width, bias, width);
 }
 
-// Causal attention of every (row, head) over its sequence's cached keys. Rows are
-// dealt round-robin to threads so long and short rows balance.
+// Causal attention of every (row, head) over its sequence's cached keys, in the cache's
+// stored types. Items are dealt round-robin to threads so long and short rows balance;
+// when there are fewer (row, kv head) tasks than 4 per thread (decoding one or two
+// sequences), long runs are split into parts of at least kMinPartKeys keys, computed
+// apart and merged (merge_attention_parts), so decoding at depth uses every thread.
 void attention(const ModelConfig& c, const Batch& batch, const KvCache& cache, int64_t layer,
                const float* sinks, ExecContext& ctx, ForwardScratch& s) {
+  constexpr int64_t kMinPartKeys = 256, kMaxParts = 64;
   // One task per (row, kv head): the query heads sharing that kv head read its keys once.
   const int64_t group = c.n_head / c.n_head_kv;
   const int64_t n_tasks = batch.size() * c.n_head_kv;
   const int64_t out_width = c.n_head * c.head_dim_v;
-  const int64_t scratch_floats = attention_scratch_floats(group, cache.n_ctx());
+  const int64_t scratch_floats = attention_scratch_floats(group, cache.n_ctx(), c.head_dim_k, c.head_dim_v);
   const bool swa = c.is_swa_layer(layer);
+  const int nth = ctx.n_threads();
+  const int64_t wanted_items = 4 * static_cast<int64_t>(nth);
+  const int64_t part_floats = group * (c.head_dim_v + 2);  // a part's output, then its (max, sum) pairs
+
+  std::vector<AttentionItem>& items = s.attention_items;
+  items.clear();
+  int64_t n_parts = 0;
+  for (int64_t task = 0; task < n_tasks; ++task) {
+    const int64_t row = task / c.n_head_kv;
+    // A local layer sees the last n_swa positions: p - n_swa < j <= p.
+    const int64_t last = batch.positions[row];
+    const int64_t first = swa ? std::max<int64_t>(0, last - c.n_swa + 1) : 0;
+    const int64_t n_keys = last + 1 - first;
+    const int64_t split =
+        n_tasks >= wanted_items
+            ? 1
+            : std::min({(wanted_items + n_tasks - 1) / n_tasks, n_keys / kMinPartKeys, kMaxParts});
+    if (split <= 1) {
+      items.push_back({task, first, n_keys, -1});
+      continue;
+    }
+    for (int64_t i = 0; i < split; ++i) {
+      const int64_t begin = n_keys * i / split, end = n_keys * (i + 1) / split;
+      items.push_back({task, first + begin, end - begin, n_parts++});
+    }
+  }
+  if (static_cast<int64_t>(s.parts.size()) < n_parts * part_floats)
+    s.parts.resize(static_cast<size_t>(n_parts * part_floats));
+
   const AttendFn attend = ctx.kernels().attend;
-  ctx.pool().run([&](int ith, int nth) {
-    for (int64_t task = ith; task < n_tasks; task += nth) {
-      const int64_t row = task / c.n_head_kv, kv_head = task % c.n_head_kv;
-      const int32_t seq = batch.seq_ids[row];
-      // A local layer sees the last n_swa positions: p - n_swa < j <= p.
-      const int64_t last = batch.positions[row];
-      const int64_t first = swa ? std::max<int64_t>(0, last - c.n_swa + 1) : 0;
+  const KvCacheTypes& types = cache.types();
+  const int64_t k_head_bytes = static_cast<int64_t>(row_size(types.k, c.head_dim_k));
+  const int64_t v_head_bytes = static_cast<int64_t>(row_size(types.v, c.head_dim_v));
+  const float scale = c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(c.head_dim_k));
+  const auto n_items = static_cast<int64_t>(items.size());
+  ctx.pool().run([&](int ith, int nth_run) {
+    for (int64_t i = ith; i < n_items; i += nth_run) {
+      const AttentionItem& item = items[static_cast<size_t>(i)];
+      const int64_t row = item.task / c.n_head_kv, kv_head = item.task % c.n_head_kv;
+      float* part = item.part >= 0 ? s.parts.data() + item.part * part_floats : nullptr;
       attend({.n_q = group,
               .head_dim_k = c.head_dim_k,
               .head_dim_v = c.head_dim_v,
               .q = s.q.data() + row * c.q_width() + kv_head * group * c.head_dim_k,
-              .k = cache.keys(layer) + kv_head * c.head_dim_k,
-              .v = cache.values(layer) + kv_head * c.head_dim_v,
-              .k_stride = cache.key_stride(),
-              .v_stride = cache.value_stride(),
-              .pages = cache.page_table(seq).data(),
+              .k = {.data = cache.keys(layer) + kv_head * k_head_bytes,
+                    .type = types.k,
+                    .stride = cache.key_stride(),
+                    .page_stride = cache.key_page_stride(),
+                    .to_float = ctx.kernels()[types.k].to_float},
+              .v = {.data = cache.values(layer) + kv_head * v_head_bytes,
+                    .type = types.v,
+                    .stride = cache.value_stride(),
+                    .page_stride = cache.value_page_stride(),
+                    .to_float = ctx.kernels()[types.v].to_float},
+              .pages = cache.page_table(batch.seq_ids[row]).data(),
               .page_tokens = KvCache::kPageTokens,
-              .k_page_stride = cache.key_page_stride(),
-              .v_page_stride = cache.value_page_stride(),
-              .first = first,
-              .n_keys = last + 1 - first,
-              .scale = c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(c.head_dim_k)),
+              .first = item.first,
+              .n_keys = item.n_keys,
+              .scale = scale,
               .softcap = c.attn_softcap,
               .sinks = sinks ? sinks + kv_head * group : nullptr,
-              .out = s.attn.data() + row * out_width + kv_head * group * c.head_dim_v,
+              .partial = part ? part + group * c.head_dim_v : nullptr,
+              .out = part ? part : s.attn.data() + row * out_width + kv_head * group * c.head_dim_v,
               .scratch = s.scores.data() + ith * scratch_floats});
     }
   });
+  // The split tasks' parts are consecutive items: merge each task's.
+  std::array<const float*, kMaxParts> outs{}, mls{};
+  for (int64_t i = 0; i < n_items;) {
+    const AttentionItem& head = items[static_cast<size_t>(i)];
+    int64_t n = 1;
+    while (head.part >= 0 && i + n < n_items && items[static_cast<size_t>(i + n)].task == head.task) ++n;
+    if (head.part >= 0) {
+      const int64_t row = head.task / c.n_head_kv, kv_head = head.task % c.n_head_kv;
+      for (int64_t p = 0; p < n; ++p) {
+        outs[static_cast<size_t>(p)] = s.parts.data() + (head.part + p) * part_floats;
+        mls[static_cast<size_t>(p)] = outs[static_cast<size_t>(p)] + group * c.head_dim_v;
+      }
+      merge_attention_parts(group, c.head_dim_v, n, outs.data(), mls.data(), sinks ? sinks + kv_head * group : nullptr,
+                            s.attn.data() + row * out_width + kv_head * group * c.head_dim_v);
+    }
+    i += n;
+  }
 }
 
 void attention_block(const Model& model, const Batch& batch, KvCache& cache, int64_t layer,
@@ -120,10 +178,7 @@ void attention_block(const Model& model, const Batch& batch, KvCache& cache, int
     ops::rope_angles(batch.positions[t], c.n_rot, rope, cos_sin);
     ops::rope_apply(q, c.n_head, c.head_dim_k, c.n_rot, cos_sin, c.arch.rope);
     ops::rope_apply(k, c.n_head_kv, c.head_dim_k, c.n_rot, cos_sin, c.arch.rope);
-    const int32_t pos = batch.positions[t];
-    std::copy(k, k + c.k_width(), cache.key(layer, batch.seq_ids[t], pos));
-    std::copy(&s.v[t * c.v_width()], &s.v[(t + 1) * c.v_width()],
-              cache.value(layer, batch.seq_ids[t], pos));
+    cache.write(layer, batch.seq_ids[t], batch.positions[t], k, &s.v[t * c.v_width()]);
   }
 
   attention(c, batch, cache, layer, w.attn_sinks, ctx, s);

@@ -18,7 +18,7 @@ std::vector<float> logits_of(const std::string& path, const std::vector<Token>& 
   EXPECT_TRUE(m.ok()) << m.error().message;
   if (!m.ok()) return {};
   ExecContext ctx(1, best_kernels(CpuFeatures::detect()));
-  KvCache cache((*m)->config, 64);
+  KvCache cache((*m)->config, 64, 1, 0, 0, {GgmlType::kF32, GgmlType::kF32});  // as the goldens were made
   Batch batch;
   for (size_t i = 0; i < ids.size(); ++i) batch.add(ids[i], static_cast<int32_t>(i), 0, true);
   std::vector<float> logits(ids.size() * (*m)->config.n_vocab);

@@ -6,8 +6,14 @@
 // with the context length but the loop count. Head dims that are not a multiple of the
 // vector width, or groups of more than 16 heads, use the reference.
 //
-// V provides: Reg, kWidth; zero, set1, load, store, add, sub, mul, max, fmadd; reduce_add,
-// reduce_max, sums_of; exp.
+// Cached vectors are read in their stored type. Values of F32, F16 and BF16 go straight
+// into registers (a Rows policy per type): each is loaded once per call. Keys are loaded
+// once per head of the group, so a block of 32 keys not in F32 is converted to floats in
+// scratch first (F16/BF16 by V, block types such as Q8_0 and Q4_0 by the type's
+// to_float), and so are values of block types.
+//
+// V provides: Reg, kWidth; zero, set1, load, load_f16, load_bf16, store, add, sub, mul,
+// max, fmadd; reduce_add, reduce_max, sums_of; exp.
 #pragma once
 
 #include <algorithm>
@@ -19,10 +25,43 @@
 namespace mx::x86 {
 namespace {  // NOLINT(google-build-namespaces): per-TU copies, see above
 
+// Element i.. of a cached vector as a register, per stored type.
+template <class V>
+struct F32Rows {
+  static typename V::Reg load(const uint8_t* row, int64_t i) { return V::load(reinterpret_cast<const float*>(row) + i); }
+};
+template <class V>
+struct F16Rows {
+  static typename V::Reg load(const uint8_t* row, int64_t i) { return V::load_f16(reinterpret_cast<const uint16_t*>(row) + i); }
+};
+template <class V>
+struct Bf16Rows {
+  static typename V::Reg load(const uint8_t* row, int64_t i) { return V::load_bf16(reinterpret_cast<const uint16_t*>(row) + i); }
+};
+
+// Converts the vectors rows[0 .. nb) of `dim` floats into tile and points rows at them.
+using ConvertBlockFn = void (*)(const CachedRows& r, const uint8_t* rows[], int nb, int64_t dim, float* tile);
+
+template <class V, class Src>
+void convert_block(const CachedRows&, const uint8_t* rows[], int nb, int64_t dim, float* tile) {
+  for (int j = 0; j < nb; ++j) {
+    float* out = tile + j * dim;
+    for (int64_t i = 0; i < dim; i += V::kWidth) V::store(out + i, Src::load(rows[j], i));
+    rows[j] = reinterpret_cast<const uint8_t*>(out);
+  }
+}
+
+void convert_block_by_table(const CachedRows& r, const uint8_t* rows[], int nb, int64_t dim, float* tile) {
+  for (int j = 0; j < nb; ++j) {
+    r.to_float(rows[j], tile + j * dim, dim);
+    rows[j] = reinterpret_cast<const uint8_t*>(tile + j * dim);
+  }
+}
+
 // outs[h][0 .. W) += sum over keys j < nb of probs[h][j] · values[j][offset .. offset + W),
 // for H heads.
-template <class V, int H>
-void add_values(const float* const probs[], float* const outs[], const float* const values[], int nb,
+template <class V, class VR, int H>
+void add_values(const float* const probs[], float* const outs[], const uint8_t* const values[], int nb,
                 int64_t offset) {
   using R = typename V::Reg;
   R acc[H][2];
@@ -35,12 +74,12 @@ void add_values(const float* const probs[], float* const outs[], const float* co
   for (; j + 2 <= nb; j += 2)
 #pragma GCC unroll 2
     for (int u = 0; u < 2; ++u) {
-      const R v = V::load(values[j + u] + offset);
+      const R v = VR::load(values[j + u], offset);
 #pragma GCC unroll 8
       for (int h = 0; h < H; ++h) acc[h][u] = V::fmadd(V::set1(probs[h][j + u]), v, acc[h][u]);
     }
   if (j < nb) {
-    const R v = V::load(values[j] + offset);
+    const R v = VR::load(values[j], offset);
 #pragma GCC unroll 8
     for (int h = 0; h < H; ++h) acc[h][0] = V::fmadd(V::set1(probs[h][j]), v, acc[h][0]);
   }
@@ -48,15 +87,28 @@ void add_values(const float* const probs[], float* const outs[], const float* co
   for (int h = 0; h < H; ++h) V::store(outs[h], V::add(acc[h][0], acc[h][1]));
 }
 
-template <class V>
-void attend_blocks(const AttentionArgs& a) {
-  constexpr int kBlock = 32;  // keys per online-softmax step
-  constexpr int kMaxHeads = 16;
+constexpr int kBlock = 32;  // keys per online-softmax step
+constexpr int kMaxHeads = 16;
+
+// The vectors of keys (or values) j0 .. j0 + nb - 1 of a call, and past nb the last one
+// again; converted into `tile` (kBlock vectors of `dim` floats) by `convert` unless null.
+void block_rows(const CachedRows& r, const AttentionArgs& a, int64_t j0, int nb, int64_t dim, ConvertBlockFn convert,
+                float* tile, const uint8_t* rows[kBlock]) {
+  for (int j = 0; j < kBlock; ++j) rows[j] = attention_row(r, a, j0 + std::min(j, nb - 1));
+  if (!convert) return;
+  convert(r, rows, nb, dim, tile);
+  for (int j = nb; j < kBlock; ++j) rows[j] = rows[nb - 1];
+}
+
+// KR / VR read keys / values as they are after `convert_k` / `convert_v` (null: as stored).
+template <class V, class KR, class VR>
+void attend_blocks(const AttentionArgs& a, ConvertBlockFn convert_k, ConvertBlockFn convert_v) {
   constexpr int W = V::kWidth;
   using R = typename V::Reg;
-  if (a.head_dim_k % W != 0 || a.head_dim_v % W != 0 || a.n_q > kMaxHeads) return attend_reference(a);
   const int64_t nq = a.n_q, dk = a.head_dim_k / W, dv = a.head_dim_v / W;
   alignas(64) float s[kMaxHeads][kBlock];
+  float* k_tile = a.scratch + nq * (a.n_keys + 64);  // the scratch past the reference's scores
+  float* v_tile = k_tile + kBlock * a.head_dim_k;
   float m[kMaxHeads], l[kMaxHeads];
   for (int64_t h = 0; h < nq; ++h) {
     m[h] = -INFINITY;
@@ -67,12 +119,10 @@ void attend_blocks(const AttentionArgs& a) {
     const int nb = static_cast<int>(std::min<int64_t>(kBlock, a.n_keys - j0));
     // Past the last key the pointers repeat the last one: their scores are computed and
     // then replaced by -inf, so the loops below need no branches.
-    const float* keys[kBlock];
-    const float* values[kBlock];
-    for (int j = 0; j < kBlock; ++j) {
-      keys[j] = attention_key(a, j0 + std::min(j, nb - 1));
-      values[j] = attention_value(a, j0 + std::min(j, nb - 1));
-    }
+    const uint8_t* keys[kBlock];
+    const uint8_t* values[kBlock];
+    block_rows(a.k, a, j0, nb, a.head_dim_k, convert_k, k_tile, keys);
+    block_rows(a.v, a, j0, nb, a.head_dim_v, convert_v, v_tile, values);
     // Scores of the block, every head, W keys at a time: W independent FMA chains over
     // the head dims give registers of partial sums, and one sums_of turns them into a
     // register of W scores (a horizontal sum per score, and one chain per key, were
@@ -84,11 +134,11 @@ void attend_blocks(const AttentionArgs& a) {
         R dots[W];
         R qc = V::load(q);
 #pragma GCC unroll 16
-        for (int j = 0; j < W; ++j) dots[j] = V::mul(qc, V::load(keys[jw + j]));
+        for (int j = 0; j < W; ++j) dots[j] = V::mul(qc, KR::load(keys[jw + j], 0));
         for (int64_t c = 1; c < dk; ++c) {
           qc = V::load(q + W * c);
 #pragma GCC unroll 16
-          for (int j = 0; j < W; ++j) dots[j] = V::fmadd(qc, V::load(keys[jw + j] + W * c), dots[j]);
+          for (int j = 0; j < W; ++j) dots[j] = V::fmadd(qc, KR::load(keys[jw + j], W * c), dots[j]);
         }
         V::store(s[h] + jw, V::mul(V::sums_of(dots), scale));
       }
@@ -127,20 +177,23 @@ void attend_blocks(const AttentionArgs& a) {
           outs[h] = a.out + (h0 + h) * a.head_dim_v + W * c;
         }
         switch (hn) {
-          case 1: add_values<V, 1>(probs, outs, values, nb, W * c); break;
-          case 2: add_values<V, 2>(probs, outs, values, nb, W * c); break;
-          case 3: add_values<V, 3>(probs, outs, values, nb, W * c); break;
-          case 4: add_values<V, 4>(probs, outs, values, nb, W * c); break;
-          case 5: add_values<V, 5>(probs, outs, values, nb, W * c); break;
-          case 6: add_values<V, 6>(probs, outs, values, nb, W * c); break;
-          case 7: add_values<V, 7>(probs, outs, values, nb, W * c); break;
-          default: add_values<V, 8>(probs, outs, values, nb, W * c); break;
+          case 1: add_values<V, VR, 1>(probs, outs, values, nb, W * c); break;
+          case 2: add_values<V, VR, 2>(probs, outs, values, nb, W * c); break;
+          case 3: add_values<V, VR, 3>(probs, outs, values, nb, W * c); break;
+          case 4: add_values<V, VR, 4>(probs, outs, values, nb, W * c); break;
+          case 5: add_values<V, VR, 5>(probs, outs, values, nb, W * c); break;
+          case 6: add_values<V, VR, 6>(probs, outs, values, nb, W * c); break;
+          case 7: add_values<V, VR, 7>(probs, outs, values, nb, W * c); break;
+          default: add_values<V, VR, 8>(probs, outs, values, nb, W * c); break;
         }
       }
   }
   for (int64_t h = 0; h < nq; ++h) {
     float inv_sum = 1.0f / l[h];
-    if (a.sinks) {  // the sink's share of the denominator; it adds nothing to the output
+    if (a.partial) {
+      a.partial[2 * h] = m[h];
+      a.partial[2 * h + 1] = l[h];
+    } else if (a.sinks) {  // the sink's share of the denominator; it adds nothing to the output
       const float max = std::max(m[h], a.sinks[h]);
       const float correction = std::exp(m[h] - max);
       inv_sum = correction / (l[h] * correction + std::exp(a.sinks[h] - max));
@@ -149,6 +202,30 @@ void attend_blocks(const AttentionArgs& a) {
     float* out = a.out + h * a.head_dim_v;
     for (int64_t c = 0; c < dv; ++c) V::store(out + W * c, V::mul(V::load(out + W * c), inv));
   }
+}
+
+// The block converter of keys or values of `type` read as F32 after it (F32 itself: none).
+template <class V>
+ConvertBlockFn converter_for(GgmlType type) {
+  if (type == GgmlType::kF32) return nullptr;
+  if (type == GgmlType::kF16) return &convert_block<V, F16Rows<V>>;
+  if (type == GgmlType::kBF16) return &convert_block<V, Bf16Rows<V>>;
+  return &convert_block_by_table;
+}
+
+// Attention over the call's stored types with V, or false where V's width does not divide
+// the head dims (or the group is too large).
+template <class V>
+bool attend_blocks_with(const AttentionArgs& a) {
+  if (a.head_dim_k % V::kWidth != 0 || a.head_dim_v % V::kWidth != 0 || a.n_q > kMaxHeads) return false;
+  const ConvertBlockFn convert_k = converter_for<V>(a.k.type);
+  if (a.v.type == GgmlType::kF16)
+    attend_blocks<V, F32Rows<V>, F16Rows<V>>(a, convert_k, nullptr);
+  else if (a.v.type == GgmlType::kBF16)
+    attend_blocks<V, F32Rows<V>, Bf16Rows<V>>(a, convert_k, nullptr);
+  else
+    attend_blocks<V, F32Rows<V>, F32Rows<V>>(a, convert_k, converter_for<V>(a.v.type));
+  return true;
 }
 
 }  // namespace

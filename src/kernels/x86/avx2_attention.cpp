@@ -5,8 +5,15 @@
 #include "kernels/x86/install.h"
 
 namespace mx::x86 {
+namespace {
 
-void install_avx2_attention(AttendFn* slot) { *slot = &attend_blocks<Avx2Floats>; }
+void attend_avx2(const AttentionArgs& a) {
+  if (!attend_blocks_with<Avx2Floats>(a)) attend_reference(a);
+}
+
+}  // namespace
+
+void install_avx2_attention(AttendFn* slot) { *slot = &attend_avx2; }
 
 }  // namespace mx::x86
 #endif

@@ -20,13 +20,13 @@ namespace {
 class ChatSession {
  public:
   ChatSession(const RunOptions& o, GenerateOptions generate, const LoadedModel& loaded, const ChatFormat& format,
-              int64_t n_ctx)
+              int64_t n_ctx, const KvCacheTypes& cache_types)
       : options_(o),
         generate_(std::move(generate)),
         loaded_(loaded),
         format_(format),
         ctx_(o.threads, loaded.kernels),
-        cache_(loaded.model->config, n_ctx) {
+        cache_(loaded.model->config, n_ctx, 1, 0, 0, cache_types) {
     reset();
   }
 
@@ -115,7 +115,7 @@ bool read_message(std::string& out) {
 
 }  // namespace
 
-int run_chat(const RunOptions& o, const LoadedModel& loaded, int64_t n_ctx) {
+int run_chat(const RunOptions& o, const LoadedModel& loaded, int64_t n_ctx, const KvCacheTypes& cache_types) {
   auto format = load_chat_format(loaded, o.chat_template_file);
   if (!format) {
     MX_LOG_ERROR("{}", format.error().message);
@@ -128,7 +128,7 @@ int run_chat(const RunOptions& o, const LoadedModel& loaded, int64_t n_ctx) {
     MX_LOG_ERROR("{}", generate.error().message);
     return kExitUsage;
   }
-  ChatSession session(o, *generate, loaded, *format, n_ctx);
+  ChatSession session(o, *generate, loaded, *format, n_ctx, cache_types);
 
   if (!o.prompt.empty()) {  // one turn
     if (auto st = session.turn(o.prompt); !st) {

@@ -1,6 +1,10 @@
 // `moxing info FILE`: what a GGUF file holds, without loading the model. Of a split model, the
 // first shard shows the whole model and its shards; any other shard shows its own part.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <string>
+#include <vector>
 
 #include "cli/common.h"
 #include "core/format.h"
@@ -8,6 +12,7 @@
 #include "gguf/gguf_file.h"
 #include "gguf/split.h"
 #include "model/config.h"
+#include "model/kv_cache.h"
 
 namespace mx::cli {
 namespace {
@@ -55,6 +60,12 @@ void print_model(const gguf::File& f) {
   if (c.attn_softcap > 0 || c.final_softcap > 0)
     features.push_back(fmt::format("soft-capping: attention {:g}, output {:g}", c.attn_softcap, c.final_softcap));
   for (const auto& feature : features) fmt::print("            {}\n", feature);
+  // What a long context costs, per cache type that fits the heads (--cache-type-k/-v).
+  std::vector<std::string> per_type;
+  for (GgmlType t : {GgmlType::kF16, GgmlType::kQ8_0, GgmlType::kQ4_0})
+    if (check_kv_cache_types(c, {t, t}).ok())
+      per_type.push_back(fmt::format("{} {}", format_bytes(1024 * kv_bytes_per_position(c, {t, t})), kv_cache_type_name(t)));
+  fmt::print("kv cache:   per 1024 positions of context: {}\n", fmt::join(per_type, ", "));
 }
 
 // Where a shard stands in its set: a whole set lists its shards; a lone shard says which

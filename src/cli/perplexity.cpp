@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "cli/common.h"
+#include "cli/kv_cache_options.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "engine/perplexity.h"
@@ -19,6 +20,7 @@ struct PerplexityOptions {
   std::string text_file;
   int64_t n_ctx = 512;
   int threads = default_threads();
+  KvCacheCliOptions cache_types;
 };
 
 int run_perplexity(const PerplexityOptions& o) {
@@ -30,11 +32,16 @@ int run_perplexity(const PerplexityOptions& o) {
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const auto loaded = load_model_for_cli(o.path, /*with_tokenizer=*/true);
   if (!loaded) return kExitBadModel;
+  const auto cache_types = kv_cache_types(o.cache_types, loaded->model->config);
+  if (!cache_types) {
+    MX_LOG_ERROR("{}", cache_types.error().message);
+    return kExitUsage;
+  }
   const Tokenizer& tok = *loaded->tokenizer;
   const std::vector<Token> tokens = tok.encode(text, /*add_special=*/true, /*parse_special=*/false);
   ExecContext ctx(o.threads, loaded->kernels);
   std::unique_ptr<ProgressBar> bar;
-  auto r = perplexity(*loaded->model, ctx, tokens, o.n_ctx, tok.vocab().bos(),
+  auto r = perplexity(*loaded->model, ctx, tokens, o.n_ctx, tok.vocab().bos(), *cache_types,
                       [&](int64_t c, int64_t n, double) {
                         if (!bar) bar = std::make_unique<ProgressBar>("perplexity", n);
                         bar->update(c + 1);
@@ -57,6 +64,7 @@ Runner add_perplexity(CLI::App& app) {
   app.add_option("-f,--file", o->text_file, "Text file to score")->required();
   app.add_option("-c,--ctx-size", o->n_ctx, "Tokens per chunk")->capture_default_str()->check(CLI::Range(8, 32768));
   app.add_option("-t,--threads", o->threads, "Compute threads")->capture_default_str()->check(CLI::PositiveNumber);
+  add_kv_cache_options(app, o->cache_types);
   return [o] { return run_perplexity(*o); };
 }
 

@@ -18,7 +18,12 @@ int run_generate(const RunOptions& o) {
   MX_LOG_INFO("model: {} ({}, {} params, {}), context {}, {} threads, kernels {}", m.config.name,
               m.config.arch.name, format_count(static_cast<double>(m.n_params())),
               format_bytes(m.weight_bytes()), n_ctx, o.threads, loaded->kernels.isa);
-  if (o.chat) return run_chat(o, *loaded, n_ctx);
+  const auto cache_types = kv_cache_types(o.cache_types, m.config);
+  if (!cache_types) {
+    MX_LOG_ERROR("{}", cache_types.error().message);
+    return kExitUsage;
+  }
+  if (o.chat) return run_chat(o, *loaded, n_ctx, *cache_types);
 
   const Vocab& vocab = loaded->tokenizer->vocab();
   std::vector<Token> prompt = loaded->tokenizer->encode(o.prompt, /*add_special=*/true, /*parse_special=*/true);
@@ -27,7 +32,7 @@ int run_generate(const RunOptions& o) {
     prompt.erase(prompt.begin());
   }
   ExecContext ctx(o.threads, loaded->kernels);
-  KvCache cache(m.config, n_ctx);
+  KvCache cache(m.config, n_ctx, 1, 0, 0, *cache_types);
   if (!o.no_display_prompt) {
     std::fputs(o.prompt.c_str(), stdout);
     std::fflush(stdout);
@@ -64,6 +69,7 @@ Runner add_run(CLI::App& app) {
   app.add_option("-c,--ctx-size", o->n_ctx, "Context size in tokens (0: the model's, at most 4096)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("-t,--threads", o->threads, "Compute threads")->capture_default_str()->check(CLI::PositiveNumber);
+  add_kv_cache_options(app, o->cache_types);
   add_sampling_options(app, o->sampling);
   app.add_option("-r,--stop", o->stop_strings, "Stop when the output contains this text (repeatable)");
   app.add_flag("--no-display-prompt", o->no_display_prompt, "Do not echo the prompt");

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/common.h"
+#include "cli/kv_cache_options.h"
 #include "cli/sampling_options.h"
 
 namespace mx::cli {
@@ -16,6 +17,7 @@ struct RunOptions {
   int64_t n_predict = 128;
   int64_t n_ctx = 0;  // 0: the model's training context, capped at 4096
   int threads = default_threads();
+  KvCacheCliOptions cache_types;
   SamplingCliOptions sampling;
   std::vector<std::string> stop_strings;
   bool no_display_prompt = false;
@@ -27,6 +29,6 @@ struct RunOptions {
 };
 
 // Interactive (or, with a prompt, one-turn) chat using the model's chat template.
-int run_chat(const RunOptions& options, const LoadedModel& loaded, int64_t n_ctx);
+int run_chat(const RunOptions& options, const LoadedModel& loaded, int64_t n_ctx, const KvCacheTypes& cache_types);
 
 }  // namespace mx::cli

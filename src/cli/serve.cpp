@@ -19,6 +19,7 @@
 #include "cli/chat_template_file.h"
 #include "cli/common.h"
 #include "cli/config_file.h"
+#include "cli/kv_cache_options.h"
 #include "cli/memory_check.h"
 #include "cli/sampling_options.h"
 #include "core/log.h"
@@ -41,6 +42,7 @@ struct ServeOptions {
   std::string chat_template_file;  // replaces the model's chat template
   double drain_timeout = 30;       // seconds requests in flight may take to finish after a signal
   SamplingCliOptions sampling;
+  KvCacheCliOptions cache_types;
 };
 
 Expected<std::vector<std::string>> api_keys(const ServeOptions& o) {
@@ -188,6 +190,7 @@ int run_serve(ServeOptions o) {
     return kExitUsage;
   }
   o.server.api_keys = std::move(*keys);
+  o.server.cache_types = {*parse_kv_cache_type(o.cache_types.k), *parse_kv_cache_type(o.cache_types.v)};  // checked by CLI11
   // Signals go to one thread that waits for them: blocked here, before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
@@ -286,6 +289,7 @@ Runner add_serve(CLI::App& app) {
                  "wait for room, and a reply the cache cannot hold ends with finish_reason length")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  add_kv_cache_options(app, o->cache_types);
   app.add_option("--prefix-cache", o->server.prefix_cache_tokens,
                  "Positions of computed prompt prefixes kept for reuse (0: off)")
       ->capture_default_str();

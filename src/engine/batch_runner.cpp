@@ -14,9 +14,12 @@ BatchRunner::BatchRunner(const Model& model, KernelTable kernels, int n_threads,
                          int64_t max_batch, int64_t prefix_cache_tokens, BatchRunnerOptions options)
     : model_(model),
       ctx_(n_threads, std::move(kernels)),
-      cache_(model.config, n_ctx, n_seq, PrefixCache::pages_for(prefix_cache_tokens), options.kv_tokens),
+      cache_(model.config, n_ctx, n_seq, PrefixCache::pages_for(prefix_cache_tokens), options.kv_tokens,
+             options.cache_types),
       prefix_cache_(prefix_cache_tokens > 0 ? std::make_unique<PrefixCache>(cache_, prefix_cache_tokens) : nullptr),
       scheduler_(model, ctx_, cache_, max_batch, prefix_cache_.get(), std::move(options.forward_hook)) {
+  stats_.kv_page_bytes = cache_.page_bytes();
+  stats_.kv_types = cache_.types();
   stats_.kv_capacity = std::min(n_ctx * n_seq, KvCache::pool_pages(n_ctx, n_seq, 0, options.kv_tokens) * KvCache::kPageTokens);
   thread_ = std::thread([this] { loop(); });
 }
@@ -83,7 +86,7 @@ void BatchRunner::run_embeddings(std::deque<std::pair<std::vector<Token>, EmbedD
     }
     Expected<std::vector<float>> out = make_error("out of memory for an embedding of {} tokens", tokens.size());
     try {  // the cache is made on first use, the scratch may grow: either may find no memory
-      if (!embed_cache_) embed_cache_ = std::make_unique<KvCache>(model_.config, cache_.n_ctx(), 1);
+      if (!embed_cache_) embed_cache_ = std::make_unique<KvCache>(model_.config, cache_.n_ctx(), 1, 0, 0, cache_.types());
       out = embed_tokens(model_, ctx_, *embed_cache_, tokens, model_.config.pooling);
     } catch (const std::bad_alloc&) {
       embed_cache_.reset();

@@ -21,6 +21,8 @@ struct BatchRunnerStats {
   size_t running = 0, waiting = 0;
   int64_t kv_used = 0, kv_capacity = 0;  // positions held in the KV cache / all slots' room
   KvPageStats kv_pages;                   // the pages behind them (shared prefixes count once)
+  int64_t kv_page_bytes = 0;              // one page in every layer, keys and values
+  KvCacheTypes kv_types;
   SchedulerStats scheduler;
   PrefixCacheStats prefix_cache;
 };
@@ -32,6 +34,7 @@ struct BatchRunnerOptions {
   // sequence that finds none ends as FinishReason::kContextFull (Scheduler).
   int64_t kv_tokens = 0;
   ForwardHook forward_hook = nullptr;  // wraps every forward pass (tests make steps fail); null: none
+  KvCacheTypes cache_types;            // must fit the model (check_kv_cache_types)
 };
 
 class BatchRunner {
@@ -55,6 +58,8 @@ class BatchRunner {
   BatchRunnerStats stats() const;
   int64_t n_ctx() const { return cache_.n_ctx(); }
   size_t kv_bytes() const { return cache_.bytes(); }  // the KV cache's memory (a server's budget counts it)
+  int64_t kv_page_bytes() const { return cache_.page_bytes(); }
+  const KvCacheTypes& kv_cache_types() const { return cache_.types(); }
 
  private:
   void loop();

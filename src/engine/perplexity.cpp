@@ -10,6 +10,7 @@ namespace mx {
 
 Expected<PerplexityResult> perplexity(
     const Model& model, ExecContext& ctx, std::span<const Token> tokens, int64_t n_ctx, Token bos,
+    const KvCacheTypes& cache_types,
     const std::function<void(int64_t, int64_t, double)>& on_chunk) {
   if (n_ctx < 8 || n_ctx > kMaxBatch * 64) return make_error("context size {} is out of range", n_ctx);
   const int64_t n_chunks = static_cast<int64_t>(tokens.size()) / n_ctx;
@@ -21,7 +22,7 @@ Expected<PerplexityResult> perplexity(
   PerplexityResult r;
   double nll = 0, nll2 = 0;
   std::vector<float> logits(static_cast<size_t>(n_ctx * n_vocab));
-  KvCache cache(model.config, n_ctx);
+  KvCache cache(model.config, n_ctx, 1, 0, 0, cache_types);
   for (int64_t c = 0; c < n_chunks; ++c) {
     cache.clear(0);
     const int64_t start = c * n_ctx;

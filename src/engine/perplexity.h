@@ -10,6 +10,7 @@
 #include "core/expected.h"
 #include "core/token.h"
 #include "model/exec_context.h"
+#include "model/kv_cache.h"
 #include "model/model.h"
 
 namespace mx {
@@ -23,6 +24,7 @@ struct PerplexityResult {
 
 Expected<PerplexityResult> perplexity(
     const Model& model, ExecContext& ctx, std::span<const Token> tokens, int64_t n_ctx, Token bos,
+    const KvCacheTypes& cache_types,
     const std::function<void(int64_t chunk, int64_t n_chunks, double ppl)>& on_chunk = nullptr);
 
 }  // namespace mx

@@ -109,6 +109,10 @@ std::string Metrics::prometheus(const std::vector<ModelSeries>& models) const {
          lines("kv_cache_pages", [](const Snapshot& s) { return s.r.kv_pages.used; }, "state=\"used\"") +
              lines("kv_cache_pages", [](const Snapshot& s) { return s.r.kv_pages.shared; }, "state=\"shared\"") +
              lines("kv_cache_pages", [](const Snapshot& s) { return s.r.kv_pages.total; }, "state=\"total\""));
+  metric("kv_cache_bytes", "gauge", "KV cache memory held by sequences or the prefix cache, and in all (the pages' bytes).",
+         lines("kv_cache_bytes", [](const Snapshot& s) { return s.r.kv_pages.used * s.r.kv_page_bytes; }, "state=\"used\"") +
+             lines("kv_cache_bytes", [](const Snapshot& s) { return s.r.kv_pages.total * s.r.kv_page_bytes; },
+                   "state=\"total\""));
   metric("prefix_cache_hit_ratio", "gauge", "Share of prompt tokens restored from the prefix cache instead of computed.",
          lines("prefix_cache_hit_ratio", [](const Snapshot& s) {
            const PrefixCacheStats& pc = s.r.prefix_cache;
@@ -131,9 +135,12 @@ std::string Metrics::prometheus(const std::vector<ModelSeries>& models) const {
   // The blocks here are in RAM; the label keeps the protocol's name.
   std::string config_info;
   for (const Snapshot& s : snaps)
-    config_info += fmt::format("moxing_cache_config_info{{{}{}block_size=\"{}\",num_gpu_blocks=\"{}\"}} 1\n", s.label,
-                               s.label.empty() ? "" : ",", KvCache::kPageTokens, s.r.prefix_cache.capacity_blocks);
-  metric("cache_config_info", "gauge", "Prefix cache geometry in the labels: block size in tokens, blocks kept.",
+    config_info += fmt::format(
+        "moxing_cache_config_info{{{}{}block_size=\"{}\",cache_dtype=\"{}\",cache_dtype_v=\"{}\",num_gpu_blocks=\"{}\"}} 1\n",
+        s.label, s.label.empty() ? "" : ",", KvCache::kPageTokens, kv_cache_type_name(s.r.kv_types.k),
+        kv_cache_type_name(s.r.kv_types.v), s.r.prefix_cache.capacity_blocks);
+  metric("cache_config_info", "gauge",
+         "Cache geometry in the labels: block size in tokens, key and value types, prefix cache blocks kept.",
          config_info);
   if (!snaps.empty() && !snaps.front().label.empty())  // several models: which are in memory now
     metric("model_loaded", "gauge", "1 while the model is loaded.",

@@ -20,8 +20,7 @@ int64_t kv_cache_bytes(const ModelConfig& config, const RunnerSettings& settings
   // As KvCache sizes its pool: the sequences' pages, plus the prefix cache's.
   const int64_t pages = KvCache::pool_pages(context_of(config, settings), std::max<int32_t>(1, settings.parallel),
                                             PrefixCache::pages_for(settings.prefix_cache_tokens), settings.kv_tokens);
-  return config.n_layer * pages * KvCache::kPageTokens * (config.k_width() + config.v_width()) *
-         static_cast<int64_t>(sizeof(float));
+  return pages * KvCache::kPageTokens * kv_bytes_per_position(config, settings.cache_types);
 }
 
 int64_t estimate_memory(const std::string& path, int64_t file_bytes, const RunnerSettings& settings) {
@@ -36,6 +35,7 @@ std::shared_ptr<ServedModel> make_served_model(LoadedWeights w, const RunnerSett
                                                GenerateOptions fallback_defaults, Metrics& metrics,
                                                Admission& admission, std::function<std::shared_ptr<void>()> pin) {
   MX_CHECK(w.model && w.tokenizer && w.format);  // a served model needs weights, a tokenizer and a chat format
+  MX_CHECK(check_kv_cache_types(w.model->config, settings.cache_types).ok());  // Server::build checks first
   auto s = std::make_shared<ServedModel>();
   s->weights = std::move(w.owner);
   s->model = w.model;
@@ -48,7 +48,9 @@ std::shared_ptr<ServedModel> make_served_model(LoadedWeights w, const RunnerSett
   const int64_t batch = std::clamp<int64_t>(settings.batch_size, parallel, kMaxBatch);
   s->runner = std::make_unique<BatchRunner>(*w.model, std::move(w.kernels), settings.threads, parallel, n_ctx, batch,
                                             settings.prefix_cache_tokens,
-                                            BatchRunnerOptions{.kv_tokens = settings.kv_tokens, .forward_hook = settings.forward_hook});
+                                            BatchRunnerOptions{.kv_tokens = settings.kv_tokens,
+                                                                               .forward_hook = settings.forward_hook,
+                                                                               .cache_types = settings.cache_types});
   s->generation = std::make_unique<GenerationService>(*s->runner, *w.tokenizer, std::move(*w.format), metrics, admission,
                                                       settings.timeout_seconds);
   if (pin) s->generation->set_pin(std::move(pin));

@@ -52,6 +52,7 @@ struct RunnerSettings {
   int64_t prefix_cache_tokens = 0;
   double timeout_seconds = 600;
   int64_t kv_tokens = 0;     // the sequences' KV cache in all, in positions (BatchRunnerOptions); 0: parallel × ctx
+  KvCacheTypes cache_types;
   ForwardHook forward_hook = nullptr;  // wraps every forward pass (tests make steps fail); null in production
 };
 

@@ -93,7 +93,7 @@ RunnerSettings Server::runner_settings() const {
   return {.ctx_size = options_.ctx_size, .parallel = options_.parallel, .threads = options_.threads,
           .batch_size = options_.batch_size, .prefix_cache_tokens = options_.prefix_cache_tokens,
           .timeout_seconds = options_.timeout_seconds, .kv_tokens = options_.kv_cache_tokens,
-          .forward_hook = options_.forward_hook};
+          .cache_types = options_.cache_types, .forward_hook = options_.forward_hook};
 }
 
 Expected<std::shared_ptr<ServedModel>> Server::build(size_t index, LoadedWeights w) {
@@ -105,6 +105,7 @@ Expected<std::shared_ptr<ServedModel>> Server::build(size_t index, LoadedWeights
     return lease ? lease->pin() : nullptr;
   };
   const Model* model = w.model;  // read after `w` has moved, if the allocation fails
+  if (Status fits = check_kv_cache_types(model->config, settings.cache_types); !fits) return fits.error();
   try {
     return make_served_model(std::move(w), settings, options_.defaults, *model_metrics_[index], admission_, pin);
   } catch (const std::bad_alloc&) {

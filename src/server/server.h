@@ -54,6 +54,7 @@ struct ServerOptions {
   // The sequences' KV cache in all, in positions; 0: parallel × ctx. Smaller, requests wait
   // for room and a reply the cache cannot hold ends with "length".
   int64_t kv_cache_tokens = 0;
+  KvCacheTypes cache_types;  // of keys and values; a model whose heads they do not fit fails to load
   ForwardHook forward_hook = nullptr;  // wraps every forward pass (tests make steps fail); null in production
   int64_t batch_size = 128;  // most rows in one step: decode rows first, prompt chunks fill the rest
   int ping_seconds = 15;            // SSE comment lines keep idle streams open through proxies

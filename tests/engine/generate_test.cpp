@@ -176,9 +176,9 @@ TEST_F(GenerateTest, PromptLongerThanContextIsAnError) {
 TEST_F(GenerateTest, PerplexityNeedsEnoughTokens) {
   ExecContext ctx(1, kernels_);
   const std::vector<Token> few(100, 300);
-  EXPECT_FALSE(perplexity(*model_, ctx, few, 128, 1).ok());
+  EXPECT_FALSE(perplexity(*model_, ctx, few, 128, 1, {}).ok());
   const std::vector<Token> two_chunks(256, 300);
-  auto r = perplexity(*model_, ctx, two_chunks, 128, 1);
+  auto r = perplexity(*model_, ctx, two_chunks, 128, 1, {});
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->n_chunks, 2);
   EXPECT_EQ(r->n_scored, 2 * 63);

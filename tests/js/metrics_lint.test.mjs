@@ -84,7 +84,10 @@ test("the endpoint picker's and the HPA's metrics are there, with the types they
   assert.ok(kv >= 0 && kv <= 1, `KV cache use is a fraction: ${kv}`);
   assert.equal(value(specs.queued), 0, 'nothing waits once the requests are done');
   const info = samples.find((l) => l.startsWith(`${specs.cacheInfo}{`));
-  assert.match(info, new RegExp(`block_size="32",num_gpu_blocks="${PREFIX_CACHE / 32}"\\} 1$`));
+  // The picker reads these two labels by name; the cache types ride along as vLLM's cache_dtype.
+  assert.match(info, new RegExp(`[{,]block_size="32"[,}]`));
+  assert.match(info, new RegExp(`[{,]num_gpu_blocks="${PREFIX_CACHE / 32}"\\} 1$`));
+  assert.match(info, /[{,]cache_dtype="f16",cache_dtype_v="f16"[,}]/);
 
   const queried = value('moxing_prefix_cache_queried_tokens_total');
   const hits = value('moxing_prefix_cache_hit_tokens_total');

@@ -20,6 +20,9 @@ BatchRunnerStats busy_runner() {
   r.prefix_cache.lookup_tokens = 400;
   r.prefix_cache.hit_tokens = 96;
   r.prefix_cache.capacity_blocks = 512;
+  r.kv_pages = {.used = 24, .shared = 2, .total = 32};
+  r.kv_page_bytes = 65536;
+  r.kv_types = {GgmlType::kQ8_0, GgmlType::kF16};
   return r;
 }
 
@@ -41,8 +44,16 @@ TEST(MetricsTest, EndpointPickerSeriesOfOneModel) {
   EXPECT_TRUE(has_line(text, "moxing_prefix_cache_hit_tokens_total 96")) << text;
   EXPECT_TRUE(has_line(text, "# TYPE moxing_cache_config_info gauge")) << text;
   EXPECT_TRUE(has_line(text, "moxing_cache_config_info{block_size=\"" + std::to_string(KvCache::kPageTokens) +
-                                 "\",num_gpu_blocks=\"512\"} 1"))
+                                 "\",cache_dtype=\"q8_0\",cache_dtype_v=\"f16\",num_gpu_blocks=\"512\"} 1"))
       << text;
+}
+
+TEST(MetricsTest, KvCacheMemoryInBytes) {
+  Metrics m;
+  const std::string text = m.prometheus({{"", &m, busy_runner(), true}});
+  EXPECT_TRUE(has_line(text, "# TYPE moxing_kv_cache_bytes gauge")) << text;
+  EXPECT_TRUE(has_line(text, "moxing_kv_cache_bytes{state=\"used\"} 1572864")) << text;  // 24 pages of 64 KiB
+  EXPECT_TRUE(has_line(text, "moxing_kv_cache_bytes{state=\"total\"} 2097152")) << text;
 }
 
 TEST(MetricsTest, EachModelHasItsOwnLabelledSeries) {
@@ -52,8 +63,8 @@ TEST(MetricsTest, EachModelHasItsOwnLabelledSeries) {
   EXPECT_TRUE(has_line(text, "moxing_queue_length{model=\"big\"} 5")) << text;
   EXPECT_TRUE(has_line(text, "moxing_queue_length{model=\"small\"} 0")) << text;
   EXPECT_TRUE(has_line(text, "moxing_kv_cache_used_ratio{model=\"small\"} 0")) << text;  // no capacity: no division
-  EXPECT_TRUE(has_line(text, "moxing_cache_config_info{model=\"big\",block_size=\"32\",num_gpu_blocks=\"512\"} 1")) << text;
-  EXPECT_TRUE(has_line(text, "moxing_cache_config_info{model=\"small\",block_size=\"32\",num_gpu_blocks=\"0\"} 1"))
+  EXPECT_TRUE(has_line(text, "moxing_cache_config_info{model=\"big\",block_size=\"32\",cache_dtype=\"q8_0\",cache_dtype_v=\"f16\",num_gpu_blocks=\"512\"} 1")) << text;
+  EXPECT_TRUE(has_line(text, "moxing_cache_config_info{model=\"small\",block_size=\"32\",cache_dtype=\"f16\",cache_dtype_v=\"f16\",num_gpu_blocks=\"0\"} 1"))
       << text;
 }
 

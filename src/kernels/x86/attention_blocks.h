@@ -10,7 +10,7 @@
 // into registers (a Rows policy per type): each is loaded once per call. Keys are loaded
 // once per head of the group, so a block of 32 keys not in F32 is converted to floats in
 // scratch first (F16/BF16 by V, block types such as Q8_0 and Q4_0 by the type's
-// to_float), and so are values of block types.
+// to_float where V has no loader for them), and so are values of block types.
 //
 // V provides: Reg, kWidth; zero, set1, load, load_f16, load_bf16, store, add, sub, mul,
 // max, fmadd; reduce_add, reduce_max, sums_of; exp.
@@ -20,7 +20,10 @@
 #include <cmath>
 #include <cstdint>
 
+#include <immintrin.h>
+
 #include "kernels/attention.h"
+#include "quant/blocks.h"
 
 namespace mx::x86 {
 namespace {  // NOLINT(google-build-namespaces): per-TU copies, see above
@@ -37,6 +40,24 @@ struct F16Rows {
 template <class V>
 struct Bf16Rows {
   static typename V::Reg load(const uint8_t* row, int64_t i) { return V::load_bf16(reinterpret_cast<const uint16_t*>(row) + i); }
+};
+
+// Q8_0 and Q4_0 rows: blocks of 32 with an F16 scale; element i.. of the row (i a multiple
+// of the width, which divides 32) from its block.
+template <class V>
+struct Q8Rows {
+  static typename V::Reg load(const uint8_t* row, int64_t i) {
+    const auto* b = reinterpret_cast<const BlockQ8_0*>(row) + i / 32;
+    return V::mul(V::load_i8(b->qs + i % 32), V::set1(_cvtsh_ss(b->d)));
+  }
+};
+template <class V>
+struct Q4Rows {  // element e of a block: nibble e / 16 of byte e % 16
+  static typename V::Reg load(const uint8_t* row, int64_t i) {
+    const auto* b = reinterpret_cast<const BlockQ4_0*>(row) + i / 32;
+    const int64_t e = i % 32;
+    return V::mul(V::load_nibbles(b->qs + e % 16, static_cast<int>(e / 16) * 4), V::set1(_cvtsh_ss(b->d)));
+  }
 };
 
 // Converts the vectors rows[0 .. nb) of `dim` floats into tile and points rows at them.
@@ -210,6 +231,8 @@ ConvertBlockFn converter_for(GgmlType type) {
   if (type == GgmlType::kF32) return nullptr;
   if (type == GgmlType::kF16) return &convert_block<V, F16Rows<V>>;
   if (type == GgmlType::kBF16) return &convert_block<V, Bf16Rows<V>>;
+  if (type == GgmlType::kQ8_0) return &convert_block<V, Q8Rows<V>>;
+  if (type == GgmlType::kQ4_0) return &convert_block<V, Q4Rows<V>>;
   return &convert_block_by_table;
 }
 

@@ -308,7 +308,37 @@ TEST(Cli, BenchPrintsTableAndJson) {
     for (const char* f : {"n_prompt", "n_gen", "n_threads", "avg_ts", "stddev_ts", "model_size", "model_type"})
       EXPECT_TRUE(r.contains(f)) << f;
     EXPECT_GT(r["avg_ts"].get<double>(), 0);
+    EXPECT_EQ(r["type_k"], "f16") << "the cache's default type, as llama-bench names it";
   }
+}
+
+TEST(Cli, BenchAtDepthsWithACacheType) {
+  const auto r = run("bench -m " + kStories + " -p 16 -n 4 -t 1 -r 1 -d 0,64 --cache-type-k bf16 --cache-type-v f32 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 4u);  // (pp16, tg4) at depth 0, then at 64
+  EXPECT_EQ(j[0]["n_depth"], 0);
+  EXPECT_EQ(j[3]["n_depth"], 64);
+  EXPECT_EQ(j[3]["type_k"], "bf16");
+  EXPECT_EQ(j[3]["type_v"], "f32");
+}
+
+TEST(Cli, CacheTypesAndDepthsBeyondTheModelAreUsageErrors) {
+  const auto unknown = run("run -m " + kStories + " -p hi --cache-type-k q4_k");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("unknown KV cache type 'q4_k' (one of: f32, f16, bf16, q8_0, q4_0)"), std::string::npos)
+      << unknown.err;
+  // stories260K's heads are 8 wide: no whole blocks of 32.
+  for (const char* command : {"run -p hi", "bench -p 8 -n 0 -r 1", "perplexity -f /dev/null"}) {
+    const auto r = run(std::string(command) + " -m " + kStories + " --cache-type-v q8_0");
+    EXPECT_EQ(r.exit_code, 2) << command;
+    EXPECT_NE(r.err.find("--cache-type-v q8_0: the model's head size 8 is not a multiple of the type's block of 32"),
+              std::string::npos)
+        << command << ": " << r.err;
+  }
+  const auto deep = run("bench -m " + kStories + " -p 8 -n 8 -d 1000 -r 1");  // its file says 128
+  EXPECT_EQ(deep.exit_code, 2);
+  EXPECT_NE(deep.err.find("beyond the model's context of 128 tokens"), std::string::npos) << deep.err;
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ FUZZ_SECONDS ?= 300
 PREFIX ?= /usr/local
 BIN := build/release/moxing
 
-.PHONY: all setup setup-build build build-cli run install package test test-release test-asan fuzz bench clean
+.PHONY: all setup setup-build build build-cli run install package test test-release test-sanitize build-sanitize fuzz bench clean
 
 all: build
 
@@ -47,26 +47,30 @@ package: build-cli
 	@cmake --build --preset release -j $(JOBS) --target moxing_man
 	cd build/release && cpack -G DEB
 
-test: setup test-release test-asan fuzz
+test: setup test-release test-sanitize
 
 test-release: build
 	cd build/release && ctest --output-on-failure -j $(JOBS)
 
-# The sanitizer builds (asan, fuzz presets) compile with -g1: line tables only, which is all
-# ASan/UBSan reports need for file:line stacks; full -g made those builds ~30% slower.
+# One clang build with AddressSanitizer, UndefinedBehaviorSanitizer and libFuzzer's coverage
+# instrumentation serves both stages: every test again under the sanitizers, then the fuzz
+# targets (linked from the same libraries). One build instead of two saves a full compile of
+# the library; -g1 (line tables) is all the sanitizers' file:line stacks need.
 #
-# Everything again under the sanitizers, but the golden-logit runs of each KV cache type
-# (CacheTypes/*): the same forward pass as the goldens, whose attention kernels for every
-# cache type tests/kernels checks here.
-test-asan: setup
-	@cmake --preset asan > /dev/null
-	@cmake --build --preset asan -j $(JOBS)
-	cd build/asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -E '^CacheTypes/'
+# The tests leave out the golden-logit runs of each KV cache type (CacheTypes/*): the same
+# forward pass as the goldens, whose attention kernels for every cache type tests/kernels
+# checks here.
+test-sanitize: setup build-sanitize
+	cd build/sanitize && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j $(JOBS) -E '^CacheTypes/'
+	@bash scripts/run_fuzzers.sh build/sanitize $(FUZZ_SECONDS)
 
-fuzz: setup
-	@cmake --preset fuzz > /dev/null
-	@cmake --build --preset fuzz -j $(JOBS)
-	@bash scripts/run_fuzzers.sh build/fuzz $(FUZZ_SECONDS)
+build-sanitize: setup
+	@cmake --preset sanitize > /dev/null
+	@cmake --build --preset sanitize -j $(JOBS)
+
+# The fuzz targets alone, e.g. for an hour: make fuzz FUZZ_SECONDS=3600
+fuzz: build-sanitize
+	@bash scripts/run_fuzzers.sh build/sanitize $(FUZZ_SECONDS)
 
 bench: build
 	build/release/moxing_bench

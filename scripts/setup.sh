@@ -17,7 +17,7 @@ packages=(
   libbenchmark-dev                      # kernel micro-benchmarks
 )
 test_packages=(
-  clang libclang-rt-14-dev              # libFuzzer targets
+  clang libclang-rt-14-dev              # the sanitizer build: tests under ASan + UBSan, libFuzzer targets
   python3-jinja2                        # reference renderer for the chat-template differential test
   python3-jsonschema                    # reference validator for JSON-Schema-constrained output tests
   chromium                              # headless browser for the chat page test

@@ -33,7 +33,7 @@ std::string stories_with_template(const std::string& source) {
   EXPECT_TRUE(file.ok());
   gguf::Writer w(file->alignment());
   for (const auto& kv : file->metadata()) w.set(kv.key, kv.value);
-  w.set("tokenizer.chat_template", gguf::Value(source));
+  w.set("tokenizer.chat_template", gguf::Value{source});
   for (const auto& t : file->tensors())
     w.add_tensor(t.name, t.type, t.dims, std::vector<uint8_t>(t.data, t.data + t.n_bytes));
   const std::string path = temp_file("chat_model") + ".gguf";

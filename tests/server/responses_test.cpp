@@ -226,7 +226,7 @@ TEST_F(ResponsesTest, ForcedFunctionCallAndItsOutputRoundTrip) {
   // Or only the output, continuing the stored response: the same prompt.
   json continued = back;
   continued["previous_response_id"] = reply["id"];
-  continued["input"] = {back["input"][2]};
+  continued["input"] = json::array({back["input"][2]});  // one item (a braced copy is the item itself in clang)
   const json again = post(continued);
   expect_response(again);
   EXPECT_EQ(again["previous_response_id"], reply["id"]);

@@ -1,5 +1,7 @@
 #include "model/exec_context.h"
 
+#include <algorithm>
+
 namespace mx {
 
 ForwardScratch::ForwardScratch(const ModelConfig& c, int64_t mb, int64_t n_ctx, int n_threads)
@@ -30,13 +32,14 @@ ForwardScratch& ExecContext::scratch_for(const ModelConfig& config, int64_t max_
   const std::array<int64_t, 8> shape = {config.n_embd,    config.ffn_width(), config.q_width(),
                                          config.k_width(),  config.v_width(),   config.head_dim_v,
                                          config.n_expert,   config.n_expert_used};
-  if (!scratch_ || scratch_->max_batch < max_batch || scratch_ctx_ < n_ctx ||
-      scratch_shape_ != shape) {
-    scratch_ = std::make_unique<ForwardScratch>(config, max_batch, n_ctx, pool_.size());
-    scratch_ctx_ = n_ctx;
-    scratch_shape_ = shape;
+  auto it = std::find_if(scratches_.begin(), scratches_.end(),
+                         [&](const SizedScratch& s) { return s.shape == shape; });
+  if (it == scratches_.end()) it = scratches_.insert(scratches_.end(), SizedScratch{.shape = shape, .n_ctx = 0, .scratch = nullptr});
+  if (!it->scratch || it->scratch->max_batch < max_batch || it->n_ctx < n_ctx) {
+    it->scratch = std::make_unique<ForwardScratch>(config, max_batch, n_ctx, pool_.size());
+    it->n_ctx = n_ctx;
   }
-  return *scratch_;
+  return *it->scratch;
 }
 
 }  // namespace mx

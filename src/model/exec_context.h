@@ -66,14 +66,20 @@ class ExecContext {
   int n_threads() const { return pool_.size(); }
 
   // Sizes the scratch for a model; call once before forward passes (cheap if unchanged).
+  // Each model shape keeps its own scratch, so a draft model and its target can take
+  // turns on one context (and one thread pool) without reallocating.
   ForwardScratch& scratch_for(const ModelConfig& config, int64_t max_batch, int64_t n_ctx);
 
  private:
+  struct SizedScratch {
+    std::array<int64_t, 8> shape{};  // the model dims the scratch was sized for
+    int64_t n_ctx = 0;
+    std::unique_ptr<ForwardScratch> scratch;
+  };
+
   ThreadPool pool_;
   KernelTable kernels_;
-  std::unique_ptr<ForwardScratch> scratch_;
-  int64_t scratch_ctx_ = 0;
-  std::array<int64_t, 8> scratch_shape_{};  // the model dims the scratch was sized for
+  std::vector<SizedScratch> scratches_;
 };
 
 }  // namespace mx

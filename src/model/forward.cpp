@@ -97,6 +97,7 @@ void attention(const ModelConfig& c, const Batch& batch, const KvCache& cache, i
 
   const AttendFn attend = ctx.kernels().attend;
   const KvCacheTypes& types = cache.types();
+  const auto key_to_float = ctx.kernels()[types.k].to_float, value_to_float = ctx.kernels()[types.v].to_float;
   const int64_t k_head_bytes = static_cast<int64_t>(row_size(types.k, c.head_dim_k));
   const int64_t v_head_bytes = static_cast<int64_t>(row_size(types.v, c.head_dim_v));
   const float scale = c.attn_scale > 0 ? c.attn_scale : 1.0f / std::sqrt(static_cast<float>(c.head_dim_k));
@@ -114,12 +115,12 @@ void attention(const ModelConfig& c, const Batch& batch, const KvCache& cache, i
                     .type = types.k,
                     .stride = cache.key_stride(),
                     .page_stride = cache.key_page_stride(),
-                    .to_float = ctx.kernels()[types.k].to_float},
+                    .to_float = key_to_float},
               .v = {.data = cache.values(layer) + kv_head * v_head_bytes,
                     .type = types.v,
                     .stride = cache.value_stride(),
                     .page_stride = cache.value_page_stride(),
-                    .to_float = ctx.kernels()[types.v].to_float},
+                    .to_float = value_to_float},
               .pages = cache.page_table(batch.seq_ids[row]).data(),
               .page_tokens = KvCache::kPageTokens,
               .first = item.first,

@@ -2,6 +2,7 @@
 
 #include "engine/generation.h"
 
+#include <algorithm>
 #include <chrono>
 #include <vector>
 
@@ -41,14 +42,16 @@ Status prefill(const Model& model, ExecContext& ctx, KvCache& cache, int32_t seq
 
 Expected<GenerateStats> generate(const Model& model, ExecContext& ctx, KvCache& cache,
                                  std::span<const Token> prompt, const GenerateOptions& options,
-                                 const GenerateCallbacks& cb) {
+                                 const GenerateCallbacks& cb, Drafter* drafter) {
   if (prompt.empty()) return make_error("the prompt is empty");
   const int64_t n_total = cache.length(0) + static_cast<int64_t>(prompt.size());
   if (n_total >= cache.n_ctx())
     return make_error("the prompt has {} tokens but the context holds {}; use a larger context (-c)",
                       n_total, cache.n_ctx());
-  std::vector<float> logits(model.config.n_vocab);
-  Generation gen(options, model.config.n_vocab, prompt);
+  const int64_t n_vocab = model.config.n_vocab;
+  std::vector<float> logits(n_vocab);
+  Generation gen(options, static_cast<int32_t>(n_vocab), prompt);
+  if (drafter) drafter->begin(cache.length(0), prompt);
 
   auto t0 = std::chrono::steady_clock::now();
   if (auto st = prefill(model, ctx, cache, 0, prompt, logits); !st) return st.error();
@@ -56,14 +59,34 @@ Expected<GenerateStats> generate(const Model& model, ExecContext& ctx, KvCache& 
 
   t0 = std::chrono::steady_clock::now();
   Batch step;
-  while (const auto tok = gen.next(logits, cb)) {
-    if (cache.length(0) >= cache.n_ctx()) {
+  std::vector<Token> drafts;
+  auto tok = gen.next(logits, cb);
+  while (tok) {
+    const int64_t pos = cache.length(0);
+    if (pos >= cache.n_ctx()) {
       gen.finish(FinishReason::kContextFull);
       break;
     }
+    drafts.clear();
+    if (drafter) {
+      // Room for the drafts in the context, and no more of them than tokens still wanted.
+      int64_t room = cache.n_ctx() - pos - 1;
+      if (options.n_predict >= 0) room = std::min(room, options.n_predict - gen.stats().n_generated);
+      drafts = drafter->propose(*tok, static_cast<int>(std::min<int64_t>(room, kMaxBatch - 1)));
+    }
     step.clear();
-    step.add(*tok, static_cast<int32_t>(cache.length(0)), 0, true);
+    step.add(*tok, static_cast<int32_t>(pos), 0, true);
+    for (size_t i = 0; i < drafts.size(); ++i) step.add(drafts[i], static_cast<int32_t>(pos + 1 + i), 0, true);
+    logits.resize(static_cast<size_t>(step.size() * n_vocab));
     if (auto st = forward(model, step, cache, ctx, logits.data()); !st) return st.error();
+    size_t accepted = 0;
+    const Token ran = *tok;
+    tok = gen.next_after_drafts(logits, drafts, cb, accepted);
+    // The cache keeps the token run and the drafts taken; the rest are undone.
+    cache.set_length(0, pos + 1 + static_cast<int64_t>(accepted));
+    if (drafter) drafter->advance(ran, std::span(drafts).first(accepted));
+    gen.stats().n_drafted += static_cast<int64_t>(drafts.size());
+    gen.stats().n_accepted += static_cast<int64_t>(accepted);
   }
   GenerateStats stats = gen.stats();
   stats.prompt_seconds = prompt_seconds;

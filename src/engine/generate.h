@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "core/expected.h"
+#include "engine/drafter.h"
 #include "engine/loop_guard.h"
 #include "model/exec_context.h"
 #include "model/forward.h"
@@ -52,6 +53,8 @@ struct GenerateStats {
   std::optional<DetectedLoop> loop;  // the first loop the guard saw, if any
   int64_t loop_at = -1;              // generated tokens when it was seen
   bool penalized = false;            // the loop guard switched the penalties on
+  int64_t n_drafted = 0;             // speculative decoding: tokens proposed,
+  int64_t n_accepted = 0;            // and of them, taken
 };
 
 struct GenerateCallbacks {
@@ -65,9 +68,11 @@ struct GenerateCallbacks {
 // fresh start; the earlier turns of a chat). A prompt that does not fit the context leaves
 // no room to generate and is an error, not a silent truncation. Generated tokens that were
 // run through the model are in the cache afterwards (all but one that ended generation).
+// With a drafter, each step runs the next token and the drafter's guesses in one batch
+// (speculative decoding); the tokens generated are the same, and so is the cache after.
 Expected<GenerateStats> generate(const Model& model, ExecContext& ctx, KvCache& cache,
                                  std::span<const Token> prompt, const GenerateOptions& options,
-                                 const GenerateCallbacks& callbacks);
+                                 const GenerateCallbacks& callbacks, Drafter* drafter = nullptr);
 
 // Runs tokens through the model in batches of kMaxBatch; logits of the last one into `last_logits`.
 Status prefill(const Model& model, ExecContext& ctx, KvCache& cache, int32_t seq,

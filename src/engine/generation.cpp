@@ -32,6 +32,18 @@ std::optional<Token> Generation::next(std::span<const float> logits, const Gener
   return tok;
 }
 
+std::optional<Token> Generation::next_after_drafts(std::span<const float> logits,
+                                                   std::span<const Token> drafts,
+                                                   const GenerateCallbacks& cb, size_t& accepted) {
+  const size_t n_vocab = logits.size() / (drafts.size() + 1);
+  accepted = 0;
+  while (true) {
+    const auto tok = next(logits.subspan(accepted * n_vocab, n_vocab), cb);
+    if (!tok || accepted == drafts.size() || *tok != drafts[accepted]) return tok;
+    ++accepted;
+  }
+}
+
 bool Generation::guard(Token t) {
   if (options_.loop_guard.mode == LoopGuardMode::kOff) return false;
   const auto loop = loops_.push(t);

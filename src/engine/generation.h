@@ -19,6 +19,15 @@ class Generation {
   // token to run through the model next, or nullopt when generation is over (the stats
   // say why).
   std::optional<Token> next(std::span<const float> logits, const GenerateCallbacks& callbacks);
+  // Speculative decoding: `logits` holds a row for each token of the step, the token run
+  // and then each draft. Picks a token from each row in turn as next() does, going on while
+  // the pick is the draft that row's successor was run with; returns the first other pick
+  // (or the pick after the last draft), or nullopt as next() does. Each pick is drawn from
+  // the target's own distribution, so drafts change how many tokens a step yields, never
+  // which: with a fixed seed, the output is the output without drafts. Sets `accepted` to
+  // the number of drafts taken.
+  std::optional<Token> next_after_drafts(std::span<const float> logits, std::span<const Token> drafts,
+                                         const GenerateCallbacks& callbacks, size_t& accepted);
   // Ends the generation from outside (context full, cancelled).
   void finish(FinishReason reason) { stats_.finish = reason; }
 

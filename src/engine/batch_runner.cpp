@@ -17,7 +17,8 @@ BatchRunner::BatchRunner(const Model& model, KernelTable kernels, int n_threads,
       cache_(model.config, n_ctx, n_seq, PrefixCache::pages_for(prefix_cache_tokens), options.kv_tokens,
              options.cache_types),
       prefix_cache_(prefix_cache_tokens > 0 ? std::make_unique<PrefixCache>(cache_, prefix_cache_tokens) : nullptr),
-      scheduler_(model, ctx_, cache_, max_batch, prefix_cache_.get(), std::move(options.forward_hook)) {
+      scheduler_(model, ctx_, cache_, max_batch, prefix_cache_.get(), std::move(options.forward_hook),
+                 std::move(options.make_drafter)) {
   stats_.kv_page_bytes = cache_.page_bytes();
   stats_.kv_types = cache_.types();
   stats_.kv_capacity = std::min(n_ctx * n_seq, KvCache::pool_pages(n_ctx, n_seq, 0, options.kv_tokens) * KvCache::kPageTokens);

@@ -35,6 +35,7 @@ struct BatchRunnerOptions {
   int64_t kv_tokens = 0;
   ForwardHook forward_hook = nullptr;  // wraps every forward pass (tests make steps fail); null: none
   KvCacheTypes cache_types;            // must fit the model (check_kv_cache_types)
+  DrafterFactory make_drafter = nullptr;  // speculative decoding (Scheduler); null: none
 };
 
 class BatchRunner {

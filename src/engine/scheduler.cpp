@@ -20,6 +20,8 @@ struct Scheduler::Sequence {
   size_t prompt_done = 0;        // prompt tokens already in the cache
   bool prompt_stored = false;    // its blocks went to the prefix cache
   std::optional<Token> pending;  // sampled, to run through the model next
+  Drafter* drafter = nullptr;    // its slot's, when speculating
+  std::vector<Token> drafts;     // run after `pending` in this step
   bool done = false;
   Clock::time_point submitted, first_token;
 
@@ -32,16 +34,19 @@ struct Scheduler::Sequence {
 struct Scheduler::LogitsRow {
   Sequence* seq;
   std::optional<Token> prompt_next;
+  std::optional<Token> ran;  // a generating row: the token it ran (its drafts follow it)
 };
 
 Scheduler::Scheduler(const Model& model, ExecContext& ctx, KvCache& cache, int64_t max_batch,
-                     PrefixCache* prefix_cache, ForwardHook hook)
+                     PrefixCache* prefix_cache, ForwardHook hook, DrafterFactory make_drafter)
     : model_(model),
       ctx_(ctx),
       cache_(cache),
       max_batch_(std::clamp<int64_t>(max_batch, 1, kMaxBatch)),
       prefix_cache_(prefix_cache),
-      hook_(std::move(hook)) {
+      hook_(std::move(hook)),
+      make_drafter_(std::move(make_drafter)),
+      drafters_(static_cast<size_t>(cache.n_seq())) {
   for (int32_t s = cache.n_seq() - 1; s >= 0; --s) free_slots_.push_back(s);
 }
 
@@ -118,6 +123,12 @@ void Scheduler::admit() {
           prefix_cache_->restore(prompt, static_cast<int64_t>(prompt.size()) - 1, s->slot));
       s->generation->stats().n_cached = static_cast<int64_t>(s->prompt_done);
     }
+    if (make_drafter_) {
+      auto& drafter = drafters_[static_cast<size_t>(s->slot)];
+      if (!drafter) drafter = make_drafter_(ctx_, cache_.n_ctx());
+      drafter->begin(0, s->request.prompt);
+      s->drafter = drafter.get();
+    }
     running_.push_back(std::move(s));
   }
 }
@@ -150,15 +161,32 @@ Status Scheduler::step() {
       if (!(*it)->done && !(*it)->prefilling()) return it->get();
     return nullptr;
   };
+  // Each generating sequence after this one needs a row of the batch: drafts take what is left.
+  auto generating_after = static_cast<int64_t>(
+      std::count_if(running_.begin(), running_.end(), [](const auto& s) { return !s->done && s->pending; }));
   for (auto& s : running_) {
     if (s->done || !s->pending) continue;
+    --generating_after;
     const int64_t pos = cache_.length(s->slot);
-    const int64_t need = cache_.pages_to_write(s->slot, pos + 1);
+    s->drafts.clear();
+    if (s->drafter) {
+      int64_t room = std::min(cache_.n_ctx() - pos - 1, max_batch_ - batch_.size() - 1 - generating_after);
+      const auto& options = s->request.options;
+      if (options.n_predict >= 0) room = std::min(room, options.n_predict - s->generation->stats().n_generated);
+      s->drafts = s->drafter->propose(*s->pending, static_cast<int>(std::max<int64_t>(room, 0)));
+      // Drafts only take pages that are spare; they never end another sequence.
+      while (!s->drafts.empty() &&
+             cache_.pages_to_write(s->slot, pos + 1 + static_cast<int64_t>(s->drafts.size())) > spare())
+        s->drafts.pop_back();
+    }
+    const int64_t need = cache_.pages_to_write(s->slot, pos + 1 + static_cast<int64_t>(s->drafts.size()));
     while (!s->done && need > spare()) end(*youngest_generating(), FinishReason::kContextFull, "the KV cache is full");
     if (s->done) continue;
     taken += need;
     batch_.add(*s->pending, static_cast<int32_t>(pos), s->slot, true);
-    wants_logits.push_back({s.get(), std::nullopt});
+    for (size_t i = 0; i < s->drafts.size(); ++i)
+      batch_.add(s->drafts[i], static_cast<int32_t>(pos + 1 + static_cast<int64_t>(i)), s->slot, true);
+    wants_logits.push_back({s.get(), std::nullopt, s->pending});
     members.push_back(s.get());
   }
   const int64_t decode_rows = batch_.size();
@@ -191,8 +219,10 @@ Status Scheduler::step() {
     return {};
   }
 
+  size_t n_logits = 0;
+  for (const LogitsRow& w : wants_logits) n_logits += 1 + (w.ran ? w.seq->drafts.size() : 0);
   bool out_of_memory = false;
-  if (auto st = run_batch(wants_logits.size(), out_of_memory); !st) {
+  if (auto st = run_batch(n_logits, out_of_memory); !st) {
     // Every request of the failed batch ends with the error; the others never saw it.
     for (Sequence* s : members)
       end(*s, out_of_memory ? FinishReason::kOutOfMemory : FinishReason::kError, st.error().message);
@@ -212,17 +242,31 @@ Status Scheduler::step() {
         prefix_cache_->store(s->request.prompt, s->slot);
         s->prompt_stored = true;
       }
-  for (size_t k = 0; k < wants_logits.size(); ++k) {
-    Sequence& s = *wants_logits[k].seq;
-    const std::span<const float> row(logits_.data() + k * n_vocab, n_vocab);
-    if (const auto next = wants_logits[k].prompt_next) {
+  size_t row_at = 0;  // the first logits row of each entry
+  for (const LogitsRow& w : wants_logits) {
+    Sequence& s = *w.seq;
+    const size_t n_drafts = w.ran ? s.drafts.size() : 0;
+    const std::span<const float> rows(logits_.data() + row_at * n_vocab, (1 + n_drafts) * n_vocab);
+    row_at += 1 + n_drafts;
+    if (w.prompt_next) {
       if (s.request.callbacks.on_prompt_logprobs)
-        s.request.callbacks.on_prompt_logprobs(step_logprobs(row, *next, s.request.options.top_logprobs));
+        s.request.callbacks.on_prompt_logprobs(step_logprobs(rows, *w.prompt_next, s.request.options.top_logprobs));
       continue;
     }
     if (s.first_token == Clock::time_point{}) s.first_token = Clock::now();
     s.pending.reset();
-    const std::optional<Token> tok = s.generation->next(row, s.request.callbacks);
+    const std::span<const Token> drafts = std::span(s.drafts).first(n_drafts);
+    size_t accepted = 0;
+    const std::optional<Token> tok = s.generation->next_after_drafts(rows, drafts, s.request.callbacks, accepted);
+    if (w.ran && s.drafter) {
+      // The cache keeps the token run and the drafts taken; the rest are undone.
+      cache_.set_length(s.slot, cache_.length(s.slot) - static_cast<int64_t>(n_drafts - accepted));
+      s.drafter->advance(*w.ran, drafts.first(accepted));
+      s.generation->stats().n_drafted += static_cast<int64_t>(n_drafts);
+      s.generation->stats().n_accepted += static_cast<int64_t>(accepted);
+      stats_.drafted += static_cast<int64_t>(n_drafts);
+      stats_.accepted += static_cast<int64_t>(accepted);
+    }
     if (!tok) {
       end(s, s.generation->stats().finish);
     } else if (cache_.length(s.slot) >= cache_.n_ctx()) {

@@ -43,6 +43,8 @@ struct SchedulerStats {
   int64_t decode_rows = 0;   // generated-token rows run
   int64_t prompt_rows = 0;   // prompt-token rows run
   int64_t max_batch = 0;     // most rows in one step
+  int64_t drafted = 0;       // speculative decoding: tokens proposed and checked,
+  int64_t accepted = 0;      // and of them, taken
 };
 
 class Scheduler {
@@ -50,9 +52,12 @@ class Scheduler {
   // `cache` has one slot per concurrent sequence (KvCache n_seq); `max_batch` bounds the
   // rows of one step (decode rows first, prompt chunks fill the rest). With `prefix_cache`,
   // a sequence starts from the longest stored prefix of its prompt, and stores its prompt's
-  // blocks once they are computed. `hook` (may be null) wraps every forward pass.
+  // blocks once they are computed. `hook` (may be null) wraps every forward pass. With
+  // `make_drafter`, every generating sequence speculates: its step runs its next token and
+  // its drafter's guesses, and takes the ones its sampler agrees with (Generation).
   Scheduler(const Model& model, ExecContext& ctx, KvCache& cache, int64_t max_batch = kMaxBatch,
-            PrefixCache* prefix_cache = nullptr, ForwardHook hook = nullptr);
+            PrefixCache* prefix_cache = nullptr, ForwardHook hook = nullptr,
+            DrafterFactory make_drafter = nullptr);
   ~Scheduler();
 
   // Queues a request; its id, or an error if it can never run (empty, or a prompt that
@@ -86,6 +91,8 @@ class Scheduler {
   int64_t max_batch_;
   PrefixCache* prefix_cache_;
   ForwardHook hook_;
+  DrafterFactory make_drafter_;
+  std::vector<std::unique_ptr<Drafter>> drafters_;  // per slot, made on first use
   uint64_t next_id_ = 1;
   std::vector<std::unique_ptr<Sequence>> running_;  // hold a slot, in order of admission
   std::deque<std::unique_ptr<Sequence>> waiting_;

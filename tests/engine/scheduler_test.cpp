@@ -7,6 +7,8 @@
 
 #include <map>
 
+#include "engine/model_drafter.h"
+#include "engine/ngram_drafter.h"
 #include "gguf/gguf_file.h"
 #include "stories_test.h"
 #include "test_paths.h"
@@ -56,10 +58,10 @@ class SchedulerTest : public test::StoriesTest {
   // Runs requests 0..n-1 through one scheduler; `cancel_at`: request -> tokens after which
   // it is cancelled.
   std::map<uint64_t, Outcome> together(int n, int32_t slots, int64_t max_batch, std::map<int, int> cancel_at = {},
-                                       SchedulerStats* stats = nullptr) {
+                                       SchedulerStats* stats = nullptr, DrafterFactory make_drafter = nullptr) {
     ExecContext ctx(2, kernels_);
     KvCache cache(model_->config, 256, slots);
-    Scheduler scheduler(*model_, ctx, cache, max_batch);
+    Scheduler scheduler(*model_, ctx, cache, max_batch, nullptr, nullptr, std::move(make_drafter));
     std::map<uint64_t, Outcome> out;
     std::map<uint64_t, int> index;
     for (int i = 0; i < n; ++i) {
@@ -107,6 +109,44 @@ TEST_F(SchedulerTest, SmallChunksAndMoreRequestsThanSlots) {
   for (int i = 0; i < 10; ++i) EXPECT_EQ(got.at(i).tokens, alone(i)) << "request " << i;
   EXPECT_LE(stats.max_batch, 7);
   EXPECT_GT(stats.prompt_rows, 0);
+}
+
+// Speculating sequences share steps: each runs its next token and its own drafts in the
+// same batch as the others, and still gets the tokens it gets alone (greedy and seeded).
+TEST_F(SchedulerTest, SpeculatingSequencesGetTheTokensEachGetsAlone) {
+  const DrafterFactory self_draft = [this](ExecContext& ctx, int64_t n_ctx) {
+    return std::make_unique<ModelDrafter>(SpeculationParams{.draft_max = 6, .p_min = 0.2f}, *model_, ctx, n_ctx);
+  };
+  const DrafterFactory ngram = [](ExecContext&, int64_t) {
+    return std::make_unique<NgramDrafter>(SpeculationParams{.draft_max = 4, .ngram_min = 1});
+  };
+  for (const auto& [name, factory] : {std::pair{"draft model", self_draft}, std::pair{"n-gram", ngram}}) {
+    SchedulerStats stats;
+    const auto got = together(8, 4, kMaxBatch, {}, &stats, factory);
+    ASSERT_EQ(got.size(), 8u);
+    for (int i = 0; i < 8; ++i) {
+      EXPECT_EQ(got.at(i).tokens, alone(i)) << name << ", request " << i;
+      ASSERT_TRUE(got.at(i).stats);
+      EXPECT_LE(got.at(i).stats->n_accepted, got.at(i).stats->n_drafted);
+    }
+    EXPECT_GT(stats.drafted, 0) << name;
+    EXPECT_GT(stats.accepted, 0) << name;
+  }
+}
+
+TEST_F(SchedulerTest, DraftsFitTheBatchLeftAfterEveryGeneratingRow) {
+  const DrafterFactory self_draft = [this](ExecContext& ctx, int64_t n_ctx) {
+    return std::make_unique<ModelDrafter>(SpeculationParams{.draft_max = 16, .p_min = 0.0f}, *model_, ctx, n_ctx);
+  };
+  SchedulerStats stats;
+  const auto got = together(6, 3, 7, {{2, 5}}, &stats, self_draft);  // and one cancelled midway
+  for (int i = 0; i < 6; ++i) {
+    const auto full = alone(i);
+    if (i == 2) EXPECT_TRUE(std::equal(got.at(i).tokens.begin(), got.at(i).tokens.end(), full.begin()));
+    else EXPECT_EQ(got.at(i).tokens, full) << "request " << i;
+  }
+  EXPECT_LE(stats.max_batch, 7);
+  EXPECT_GT(stats.accepted, 0);
 }
 
 TEST_F(SchedulerTest, CancellingOneLeavesTheOthersAlone) {

@@ -62,6 +62,8 @@ Usage usage_of(const std::vector<GenerateStats>& choices) {
   for (const GenerateStats& s : choices) {
     u.completion_tokens += s.n_generated;
     u.cached_tokens = std::max(u.cached_tokens, s.n_cached);
+    u.drafted_tokens += s.n_drafted;
+    u.accepted_tokens += s.n_accepted;
   }
   u.prompt_tokens = choices.empty() ? 0 : choices.front().n_prompt;
   return u;

@@ -88,6 +88,7 @@ struct ChoiceUpdate {
 struct Usage {
   int64_t prompt_tokens = 0, completion_tokens = 0;
   int64_t cached_tokens = 0;  // of the prompt, restored from the prefix cache (the most any choice had)
+  int64_t drafted_tokens = 0, accepted_tokens = 0;  // speculative decoding, all choices
 };
 Usage usage_of(const std::vector<GenerateStats>& choices);
 

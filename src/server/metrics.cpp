@@ -129,6 +129,12 @@ std::string Metrics::prometheus(const std::vector<ModelSeries>& models) const {
                    "state=\"capacity\""));
   metric("batch_steps_total", "counter", "Forward batches run.",
          lines("batch_steps_total", [](const Snapshot& s) { return s.r.scheduler.steps; }));
+  // Speculative decoding (--model-draft, --spec-ngram): acceptance over any window is
+  // rate(accepted) / rate(drafted).
+  metric("speculative_drafted_tokens_total", "counter", "Tokens proposed by speculative decoding and checked.",
+         lines("speculative_drafted_tokens_total", [](const Snapshot& s) { return s.r.scheduler.drafted; }));
+  metric("speculative_accepted_tokens_total", "counter", "Proposed tokens the model agreed with.",
+         lines("speculative_accepted_tokens_total", [](const Snapshot& s) { return s.r.scheduler.accepted; }));
   // The prefix cache's geometry as labels of a constant 1, in the shape (and label names) of
   // vLLM's cache_config_info: an endpoint picker's prefix-aware routing hashes prompts in
   // blocks of block_size tokens and remembers about num_gpu_blocks of them per server.

@@ -106,9 +106,14 @@ struct ReplyShape {
 
 json usage_json(const std::vector<GenerateStats>& done) {
   const Usage u = usage_of(done);
-  return {{"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens},
-          {"total_tokens", u.prompt_tokens + u.completion_tokens},
-          {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
+  json usage = {{"prompt_tokens", u.prompt_tokens}, {"completion_tokens", u.completion_tokens},
+                {"total_tokens", u.prompt_tokens + u.completion_tokens},
+                {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
+  // Speculative decoding, in the fields OpenAI's predicted outputs report it in.
+  if (u.drafted_tokens > 0)
+    usage["completion_tokens_details"] = {{"accepted_prediction_tokens", u.accepted_tokens},
+                                          {"rejected_prediction_tokens", u.drafted_tokens - u.accepted_tokens}};
+  return usage;
 }
 
 // A plain reply's new text (its updates carry only kText events).

@@ -35,7 +35,6 @@ std::shared_ptr<ServedModel> make_served_model(LoadedWeights w, const RunnerSett
                                                GenerateOptions fallback_defaults, Metrics& metrics,
                                                Admission& admission, std::function<std::shared_ptr<void>()> pin) {
   MX_CHECK(w.model && w.tokenizer && w.format);  // a served model needs weights, a tokenizer and a chat format
-  MX_CHECK(check_kv_cache_types(w.model->config, settings.cache_types).ok());  // Server::build checks first
   auto s = std::make_shared<ServedModel>();
   s->weights = std::move(w.owner);
   s->model = w.model;
@@ -49,8 +48,9 @@ std::shared_ptr<ServedModel> make_served_model(LoadedWeights w, const RunnerSett
   s->runner = std::make_unique<BatchRunner>(*w.model, std::move(w.kernels), settings.threads, parallel, n_ctx, batch,
                                             settings.prefix_cache_tokens,
                                             BatchRunnerOptions{.kv_tokens = settings.kv_tokens,
-                                                                               .forward_hook = settings.forward_hook,
-                                                                               .cache_types = settings.cache_types});
+                                                               .forward_hook = settings.forward_hook,
+                                                               .cache_types = settings.cache_types,
+                                                               .make_drafter = std::move(w.make_drafter)});
   s->generation = std::make_unique<GenerationService>(*s->runner, *w.tokenizer, std::move(*w.format), metrics, admission,
                                                       settings.timeout_seconds);
   if (pin) s->generation->set_pin(std::move(pin));

@@ -29,6 +29,7 @@ struct LoadedWeights {
   KernelTable kernels;
   std::optional<ChatFormat> format;  // required; optional only because ChatFormat has no empty state
   std::optional<GenerateOptions> defaults;
+  DrafterFactory make_drafter = nullptr;  // speculative decoding for this model; null: none
 };
 
 // Members are destroyed bottom-up: the service and runner go before the weights they read.

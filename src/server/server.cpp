@@ -115,10 +115,11 @@ Expected<std::shared_ptr<ServedModel>> Server::build(size_t index, LoadedWeights
 }
 
 Status Server::attach(const Model& model, const Tokenizer& tokenizer, KernelTable kernels, ChatFormat format,
-                      std::optional<GenerateOptions> defaults) {
+                      std::optional<GenerateOptions> defaults, DrafterFactory make_drafter) {
   if (ready_) return {};
   LoadedWeights w{.owner = nullptr, .model = &model, .tokenizer = &tokenizer, .kernels = std::move(kernels),
-                  .format = std::move(format), .defaults = std::move(defaults)};
+                  .format = std::move(format), .defaults = std::move(defaults),
+                  .make_drafter = std::move(make_drafter)};
   auto served = build(0, std::move(w));
   if (!served) return served.error();
   registry_->attach(0, std::move(*served));

@@ -79,10 +79,11 @@ class Server {
   ~Server();
 
   // Starts serving the model (once; the objects must outlive the server). `defaults`:
-  // sampling settings made with the model's tokenizer, replacing options.defaults.
+  // sampling settings made with the model's tokenizer, replacing options.defaults;
+  // `make_drafter`: speculative decoding (engine/drafter.h).
   // An error if its runner cannot be made (no memory for the KV cache).
   Status attach(const Model& model, const Tokenizer& tokenizer, KernelTable kernels, ChatFormat format,
-                std::optional<GenerateOptions> defaults = std::nullopt);
+                std::optional<GenerateOptions> defaults = std::nullopt, DrafterFactory make_drafter = nullptr);
 
   // Binds the address; false (and a logged reason) if it cannot.
   bool bind();

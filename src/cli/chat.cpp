@@ -20,13 +20,14 @@ namespace {
 class ChatSession {
  public:
   ChatSession(const RunOptions& o, GenerateOptions generate, const LoadedModel& loaded, const ChatFormat& format,
-              int64_t n_ctx, const KvCacheTypes& cache_types)
+              const ChatRunContext& run)
       : options_(o),
         generate_(std::move(generate)),
         loaded_(loaded),
         format_(format),
-        ctx_(o.threads, loaded.kernels),
-        cache_(loaded.model->config, n_ctx, 1, 0, 0, cache_types) {
+        ctx_(run.ctx),
+        drafter_(run.drafter),
+        cache_(loaded.model->config, run.n_ctx, 1, 0, 0, run.cache_types) {
     reset();
   }
 
@@ -71,7 +72,8 @@ class ChatSession {
     const ReplyOptions reply_options{
         .generate = generate_,
         .stop_strings = options_.stop_strings,
-        .starts_text = true};
+        .starts_text = true,
+        .drafter = drafter_};
     auto reply = stream_reply(loaded_, ctx_, cache_, std::span(tokens).subspan(keep), reply_options);
     std::fputc('\n', stdout);
     std::fflush(stdout);
@@ -91,7 +93,8 @@ class ChatSession {
   GenerateOptions generate_;
   const LoadedModel& loaded_;
   const ChatFormat& format_;
-  ExecContext ctx_;
+  ExecContext& ctx_;
+  Drafter* drafter_;
   KvCache cache_;
   nlohmann::ordered_json messages_;
   std::vector<Token> cached_;  // the tokens whose keys and values are in the cache, in order
@@ -115,7 +118,7 @@ bool read_message(std::string& out) {
 
 }  // namespace
 
-int run_chat(const RunOptions& o, const LoadedModel& loaded, int64_t n_ctx, const KvCacheTypes& cache_types) {
+int run_chat(const RunOptions& o, const LoadedModel& loaded, const ChatRunContext& run) {
   auto format = load_chat_format(loaded, o.chat_template_file);
   if (!format) {
     MX_LOG_ERROR("{}", format.error().message);
@@ -128,7 +131,7 @@ int run_chat(const RunOptions& o, const LoadedModel& loaded, int64_t n_ctx, cons
     MX_LOG_ERROR("{}", generate.error().message);
     return kExitUsage;
   }
-  ChatSession session(o, *generate, loaded, *format, n_ctx, cache_types);
+  ChatSession session(o, *generate, loaded, *format, run);
 
   if (!o.prompt.empty()) {  // one turn
     if (auto st = session.turn(o.prompt); !st) {

@@ -27,7 +27,7 @@ Expected<Reply> stream_reply(const LoadedModel& loaded, ExecContext& ctx, KvCach
     reply.text += text;
   };
   GenerateCallbacks cb{
-      .is_end = [&](Token t) { return tok.vocab().is_eog(t); },
+      .is_end = [&](Token t) { return !options.ignore_eos && tok.vocab().is_eog(t); },
       .on_token =
           [&](Token t) {
             reply.tokens.push_back(t);
@@ -37,7 +37,7 @@ Expected<Reply> stream_reply(const LoadedModel& loaded, ExecContext& ctx, KvCach
       .on_logprobs = nullptr,
       .on_prompt_logprobs = nullptr,
   };
-  auto stats = generate(*loaded.model, ctx, cache, new_tokens, options.generate, cb);
+  auto stats = generate(*loaded.model, ctx, cache, new_tokens, options.generate, cb, options.drafter);
   if (!stats) return stats.error();
   emit(stops.push(decoder.flush()));
   emit(stops.flush());
@@ -55,6 +55,9 @@ void log_generation_stats(const GenerateStats& s) {
   MX_LOG_INFO("generation: {} tokens in {} ({:.1f} tokens/s); stopped by {}", s.n_generated,
               format_duration(s.gen_seconds), s.n_generated / std::max(s.gen_seconds, 1e-9),
               finish_reason_name(s.finish));
+  if (s.n_drafted > 0)
+    MX_LOG_INFO("speculation: {} tokens proposed, {} accepted ({:.1f}%)", s.n_drafted, s.n_accepted,
+                100.0 * static_cast<double>(s.n_accepted) / static_cast<double>(s.n_drafted));
 }
 
 }  // namespace mx::cli

@@ -18,6 +18,8 @@ struct ReplyOptions {
   // The reply starts a text of its own (a chat message), so the space the tokenizer
   // writes before a first word (SentencePiece's '▁') is dropped, as decode() does.
   bool starts_text = false;
+  Drafter* drafter = nullptr;  // speculative decoding, when set
+  bool ignore_eos = false;     // end-of-generation tokens do not end it (benchmarks)
 };
 
 struct Reply {

@@ -23,7 +23,20 @@ int run_generate(const RunOptions& o) {
     MX_LOG_ERROR("{}", cache_types.error().message);
     return kExitUsage;
   }
-  if (o.chat) return run_chat(o, *loaded, n_ctx, *cache_types);
+  if (auto st = check_speculation_options(o.speculation); !st) {
+    MX_LOG_ERROR("{}", st.error().message);
+    return kExitUsage;
+  }
+  ExecContext ctx(o.threads, loaded->kernels);
+  const auto make_drafter = load_speculation(o.speculation, *loaded->tokenizer);
+  if (!make_drafter) {
+    MX_LOG_ERROR("{}", make_drafter.error().message);
+    return kExitBadModel;
+  }
+  const std::unique_ptr<Drafter> drafter = *make_drafter ? (*make_drafter)(ctx, n_ctx) : nullptr;
+  if (o.chat)
+    return run_chat(o, *loaded, {.ctx = ctx, .n_ctx = n_ctx, .cache_types = *cache_types,
+                                 .drafter = drafter.get()});
 
   const Vocab& vocab = loaded->tokenizer->vocab();
   std::vector<Token> prompt = loaded->tokenizer->encode(o.prompt, /*add_special=*/true, /*parse_special=*/true);
@@ -31,7 +44,6 @@ int run_generate(const RunOptions& o) {
     MX_LOG_WARN("the prompt starts with {} and the model adds one too; using one", vocab.text(vocab.bos()));
     prompt.erase(prompt.begin());
   }
-  ExecContext ctx(o.threads, loaded->kernels);
   KvCache cache(m.config, n_ctx, 1, 0, 0, *cache_types);
   if (!o.no_display_prompt) {
     std::fputs(o.prompt.c_str(), stdout);
@@ -42,7 +54,10 @@ int run_generate(const RunOptions& o) {
     MX_LOG_ERROR("{}", generate_options.error().message);
     return kExitUsage;
   }
-  const ReplyOptions reply_options{.generate = *generate_options, .stop_strings = o.stop_strings};
+  const ReplyOptions reply_options{.generate = *generate_options,
+                                   .stop_strings = o.stop_strings,
+                                   .drafter = drafter.get(),
+                                   .ignore_eos = o.ignore_eos};
   auto reply = stream_reply(*loaded, ctx, cache, prompt, reply_options);
   std::fputc('\n', stdout);
   std::fflush(stdout);
@@ -71,8 +86,10 @@ Runner add_run(CLI::App& app) {
   app.add_option("-t,--threads", o->threads, "Compute threads")->capture_default_str()->check(CLI::PositiveNumber);
   add_kv_cache_options(app, o->cache_types);
   add_sampling_options(app, o->sampling);
+  add_speculation_options(app, o->speculation);
   app.add_option("-r,--stop", o->stop_strings, "Stop when the output contains this text (repeatable)");
   app.add_flag("--no-display-prompt", o->no_display_prompt, "Do not echo the prompt");
+  app.add_flag("--ignore-eos", o->ignore_eos, "Generate past end-of-text tokens, to -n (for benchmarks)");
   app.add_option("--system", o->system_prompt, "System message of the chat")->needs(chat);
   app.add_option("--chat-template-file,--chat-template", o->chat_template_file,
                  "Jinja chat template to use instead of the model's (as serve's --chat-template-file)")

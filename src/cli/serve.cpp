@@ -20,6 +20,7 @@
 #include "cli/common.h"
 #include "cli/config_file.h"
 #include "cli/kv_cache_options.h"
+#include "cli/speculation_options.h"
 #include "cli/memory_check.h"
 #include "cli/sampling_options.h"
 #include "core/log.h"
@@ -43,6 +44,7 @@ struct ServeOptions {
   double drain_timeout = 30;       // seconds requests in flight may take to finish after a signal
   SamplingCliOptions sampling;
   KvCacheCliOptions cache_types;
+  SpeculationCliOptions speculation;
 };
 
 Expected<std::vector<std::string>> api_keys(const ServeOptions& o) {
@@ -60,10 +62,12 @@ Expected<std::vector<std::string>> api_keys(const ServeOptions& o) {
 
 // Loads one model of a several-model server: weights, tokenizer, chat format, sampling defaults.
 server::WeightsLoader weights_loader(const ServeOptions& o) {
-  return [sampling = o.sampling, template_file = o.chat_template_file](const server::ModelSpec& spec)
-             -> Expected<server::LoadedWeights> {
+  return [sampling = o.sampling, template_file = o.chat_template_file,
+          speculation = o.speculation](const server::ModelSpec& spec) -> Expected<server::LoadedWeights> {
     Expected<LoadedModel> loaded = load_model(spec.path, /*with_tokenizer=*/true);
     if (!loaded) return loaded.error();
+    auto make_drafter = load_speculation(speculation, *loaded->tokenizer);  // n-gram lookup: no draft model here
+    if (!make_drafter) return make_drafter.error();
     auto defaults = make_generate_options(sampling, *loaded->tokenizer, -1);
     if (!defaults) return defaults.error();
     Expected<ChatFormat> format = load_chat_format(*loaded, template_file);
@@ -71,7 +75,8 @@ server::WeightsLoader weights_loader(const ServeOptions& o) {
     if (format->is_fallback()) MX_LOG_WARN("{} has no chat template; chat requests use ChatML", spec.path);
     auto owner = std::make_shared<LoadedModel>(std::move(*loaded));
     return server::LoadedWeights{.owner = owner, .model = owner->model.get(), .tokenizer = owner->tokenizer.get(),
-                                 .kernels = owner->kernels, .format = std::move(*format), .defaults = std::move(*defaults)};
+                                 .kernels = owner->kernels, .format = std::move(*format), .defaults = std::move(*defaults),
+                                 .make_drafter = std::move(*make_drafter)};
   };
 }
 
@@ -191,13 +196,22 @@ int run_serve(ServeOptions o) {
   }
   o.server.api_keys = std::move(*keys);
   o.server.cache_types = {*parse_kv_cache_type(o.cache_types.k), *parse_kv_cache_type(o.cache_types.v)};  // checked by CLI11
+  if (auto st = check_speculation_options(o.speculation); !st) {
+    MX_LOG_ERROR("{}", st.error().message);
+    return kExitUsage;
+  }
+  const bool several = o.paths.size() != 1 || !o.models_dir.empty();
+  if (several && !o.speculation.draft_model.empty()) {
+    MX_LOG_ERROR("--model-draft serves one model (-m once); --spec-ngram works with several");
+    return kExitUsage;
+  }
   // Signals go to one thread that waits for them: blocked here, before any thread starts.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  if (o.paths.size() != 1 || !o.models_dir.empty()) return run_several(o, signals);
+  if (several) return run_several(o, signals);
   const std::string path = o.paths.front();
   for (const std::string& a : o.aliases) {  // one model: its alias is the name it is served under, as before
     const size_t eq = a.find('=');
@@ -239,8 +253,13 @@ int run_serve(ServeOptions o) {
     MX_LOG_ERROR("{}", fits.error().message);
     return finish(kExitBadModel);
   }
+  auto make_drafter = load_speculation(o.speculation, *loaded->tokenizer);
+  if (!make_drafter) {
+    MX_LOG_ERROR("{}", make_drafter.error().message);
+    return finish(kExitBadModel);
+  }
   if (Status attached = srv.attach(*loaded->model, *loaded->tokenizer, loaded->kernels, std::move(*format),
-                                   std::move(*defaults));
+                                   std::move(*defaults), std::move(*make_drafter));
       !attached) {
     MX_LOG_ERROR("{}", attached.error().message);
     return finish(kExitBadModel);
@@ -290,6 +309,7 @@ Runner add_serve(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   add_kv_cache_options(app, o->cache_types);
+  add_speculation_options(app, o->speculation);
   app.add_option("--prefix-cache", o->server.prefix_cache_tokens,
                  "Positions of computed prompt prefixes kept for reuse (0: off)")
       ->capture_default_str();

@@ -24,10 +24,14 @@ void add_kv_cache_options(CLI::App& app, KvCacheCliOptions& o) {
       ->check(kv_cache_type_check());
 }
 
+KvCacheTypes parse_kv_cache_types(const KvCacheCliOptions& o) {
+  const auto k = parse_kv_cache_type(o.k), v = parse_kv_cache_type(o.v);
+  MX_CHECK(k.ok() && v.ok());  // the options' validator accepted them
+  return {*k, *v};
+}
+
 Expected<KvCacheTypes> kv_cache_types(const KvCacheCliOptions& o, const ModelConfig& config) {
-  KvCacheTypes types;
-  MX_TRY_ASSIGN(types.k, parse_kv_cache_type(o.k));
-  MX_TRY_ASSIGN(types.v, parse_kv_cache_type(o.v));
+  const KvCacheTypes types = parse_kv_cache_types(o);
   if (auto st = check_kv_cache_types(config, types); !st) return st.error();
   return types;
 }

@@ -19,6 +19,8 @@ struct KvCacheCliOptions {
 // Registers both options; an unknown type name is a usage error at parse time.
 void add_kv_cache_options(CLI::App& app, KvCacheCliOptions& o);
 
+// The types named (CLI11 has checked the names), before a model is there to check them against.
+KvCacheTypes parse_kv_cache_types(const KvCacheCliOptions& o);
 // The types for a model, or an error when the model's head size does not fit one.
 Expected<KvCacheTypes> kv_cache_types(const KvCacheCliOptions& o, const ModelConfig& config);
 

@@ -195,7 +195,7 @@ int run_serve(ServeOptions o) {
     return kExitUsage;
   }
   o.server.api_keys = std::move(*keys);
-  o.server.cache_types = {*parse_kv_cache_type(o.cache_types.k), *parse_kv_cache_type(o.cache_types.v)};  // checked by CLI11
+  o.server.cache_types = parse_kv_cache_types(o.cache_types);
   if (auto st = check_speculation_options(o.speculation); !st) {
     MX_LOG_ERROR("{}", st.error().message);
     return kExitUsage;

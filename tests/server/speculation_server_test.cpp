@@ -2,7 +2,9 @@
 // reports the proposed tokens as OpenAI's predicted outputs do, and /metrics counts them.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <future>
+#include <thread>
 
 #include "engine/model_drafter.h"
 #include "served_stories_test.h"
@@ -56,7 +58,13 @@ TEST_F(SpeculationServerTest, ClientsGetTheirTextAndTheUsageAndMetricsCountTheDr
     rejected += u["completion_tokens_details"]["rejected_prediction_tokens"].get<int64_t>();
   }
   EXPECT_GT(accepted, 0);
-  const std::string metrics = client().Get("/metrics")->body;
+  // The runner refreshes its stats after each step: a reply can reach its client first.
+  std::string metrics;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    metrics = client().Get("/metrics")->body;
+    if (metrics.find("\nmoxing_active_sequences 0\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
   EXPECT_NE(metrics.find("\nmoxing_speculative_drafted_tokens_total " + std::to_string(accepted + rejected) + "\n"),
             std::string::npos)
       << metrics;
